@@ -1,0 +1,72 @@
+import { envSchema } from './env';
+
+export interface DatabaseConfig {
+  url: string;
+}
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  topicPrefix: string;
+}
+
+export interface StorageConfig {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  /** API key -> owner id. */
+  apiKeys: ReadonlyMap<string, string>;
+  maxUploadBytes: number;
+}
+
+export interface PipelineConfig {
+  database: DatabaseConfig;
+  kafka: KafkaConfig;
+  storage: StorageConfig;
+  api: ApiConfig;
+  metricsPort: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the environment once, at start-up. Services receive the
+ * resulting object; nothing reads `process.env` deeper in the code.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = 'video-pipeline'): PipelineConfig {
+  // Empty strings mean "unset", as they do in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    database: { url: e.DATABASE_URL },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID ?? serviceName, topicPrefix: e.KAFKA_TOPIC_PREFIX },
+    storage: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    },
+    api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES },
+    metricsPort: e.METRICS_PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}

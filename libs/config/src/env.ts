@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** `key:owner` pairs, comma separated, e.g. `dev-key:alice,ci-key:ci`. */
+const apiKeys = z.string().transform((raw, ctx) => {
+  const keys = new Map<string, string>();
+  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const separator = pair.lastIndexOf(':');
+    const key = pair.slice(0, separator).trim();
+    const owner = pair.slice(separator + 1).trim();
+    if (separator <= 0 || !key || !owner) {
+      ctx.addIssue({ code: 'custom', message: `expected key:owner, got "${pair}"` });
+      continue;
+    }
+    keys.set(key, owner);
+  }
+  return keys;
+});
+
+const commaList = z.string().transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean));
+const port = z.coerce.number().int().min(0).max(65535);
+const bytes = z.coerce.number().int().positive();
+
+/** Every environment variable the pipeline reads, with its default. */
+export const envSchema = z.object({
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/video_pipeline'),
+  KAFKA_BROKERS: commaList.pipe(z.array(z.string().min(1)).min(1)).default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  /** Prefixes every topic name; lets tests and shared clusters keep topics apart. */
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9000'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(3).default('videos'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default('pipeline'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default('pipeline-secret'),
+  API_KEYS: apiKeys.default(new Map()),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  /** Largest accepted upload; 5 GiB by default. */
+  MAX_UPLOAD_BYTES: bytes.default(5 * 1024 ** 3),
+  /** Port of a consumer worker's health and metrics server; 0 picks a free one. */
+  METRICS_PORT: port.default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;

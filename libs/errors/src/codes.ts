@@ -1,0 +1,39 @@
+/**
+ * The closed set of error codes the pipeline speaks. Each code carries its
+ * HTTP status (for the API) and whether retrying the same work may succeed
+ * (for the consumer runtime). Clients match on `code`, never on messages.
+ */
+export const errorCodes = {
+  // Requests
+  unauthorized: { status: 401, retriable: false },
+  not_found: { status: 404, retriable: false },
+  invalid_request: { status: 400, retriable: false },
+  invalid_cursor: { status: 400, retriable: false },
+  not_multipart: { status: 415, retriable: false },
+  missing_file: { status: 400, retriable: false },
+  empty_file: { status: 400, retriable: false },
+  unknown_field: { status: 400, retriable: false },
+  duplicate_field: { status: 400, retriable: false },
+  field_too_large: { status: 400, retriable: false },
+  file_too_large: { status: 413, retriable: false },
+  unsupported_media_type: { status: 415, retriable: false },
+  upload_aborted: { status: 400, retriable: false },
+
+  // Dependencies
+  storage_unavailable: { status: 503, retriable: true },
+  database_unavailable: { status: 503, retriable: true },
+  broker_unavailable: { status: 503, retriable: true },
+
+  // Events
+  malformed_event: { status: 422, retriable: false },
+  unsupported_event: { status: 422, retriable: false },
+  /** A handler's verdict that this event can never succeed: dead-letter it now. */
+  processing_failed: { status: 422, retriable: false },
+  /** A handler's verdict that trying again later may succeed. */
+  temporarily_unavailable: { status: 503, retriable: true },
+
+  // Everything we did not foresee
+  internal: { status: 500, retriable: true },
+} as const satisfies Record<string, { status: number; retriable: boolean }>;
+
+export type ErrorCode = keyof typeof errorCodes;

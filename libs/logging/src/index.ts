@@ -1,0 +1,18 @@
+import pino, { type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Structured JSON logs on stdout, one line per event, so any collector can
+ * parse them. `service` is on every line; child loggers add context such as
+ * the event id, video id and consumer group.
+ */
+export function createLogger(service: string, options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  const loggerOptions: LoggerOptions = {
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return options.destination ? pino(loggerOptions, options.destination) : pino(loggerOptions);
+}
