@@ -1,0 +1,108 @@
+import { PipelineError } from '@video-pipeline/errors';
+import { eventCatalog, isEventType, type EventType } from './catalog';
+import type { CloudEvent, PipelineEvent } from './envelope';
+
+/**
+ * The CloudEvents Kafka protocol binding, binary content mode: attributes
+ * travel as `ce_*` headers, the data is the record value, and the record key
+ * is the subject so one video's events share a partition and stay in order.
+ */
+export interface EventRecord {
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export const CONTENT_TYPE_JSON = 'application/json';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function toKafkaRecord(event: CloudEvent, topicPrefix = ''): EventRecord {
+  return {
+    topic: topicPrefix + eventCatalog[event.type].topic,
+    key: event.subject,
+    value: JSON.stringify(event.data),
+    headers: {
+      ce_specversion: event.specversion,
+      ce_id: event.id,
+      ce_type: event.type,
+      ce_source: event.source,
+      ce_subject: event.subject,
+      ce_time: event.time,
+      'content-type': CONTENT_TYPE_JSON,
+    },
+  };
+}
+
+export type RawHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+function header(headers: RawHeaders, name: string): string | undefined {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function malformed(message: string): PipelineError {
+  return new PipelineError('malformed_event', message);
+}
+
+/**
+ * Validates a Kafka record as one of our events. Throws `malformed_event`
+ * for anything broken (missing headers, bad JSON, data not matching its
+ * schema) and `unsupported_event` for a type or schema version this build
+ * does not know: both are permanent, so consumers dead-letter them at once.
+ */
+export function fromKafkaRecord(record: { key?: Buffer | string | null; value: Buffer | string | null; headers?: RawHeaders }): PipelineEvent {
+  const headers = record.headers ?? {};
+  const required = ['ce_specversion', 'ce_id', 'ce_type', 'ce_source', 'ce_time'] as const;
+  const missing = required.filter((name) => !header(headers, name));
+  if (missing.length > 0) throw malformed(`missing CloudEvents headers: ${missing.join(', ')}`);
+
+  const specversion = header(headers, 'ce_specversion');
+  if (specversion !== '1.0') throw malformed(`unsupported ce_specversion "${specversion}"`);
+  const contentType = header(headers, 'content-type');
+  if (contentType !== undefined && !contentType.startsWith(CONTENT_TYPE_JSON)) {
+    throw malformed(`content-type must be ${CONTENT_TYPE_JSON}, got "${contentType}"`);
+  }
+  const id = header(headers, 'ce_id')!;
+  // Our producers always use UUIDs; consumers key their idempotency records on them.
+  if (!UUID.test(id)) throw malformed(`ce_id must be a UUID, got "${id}"`);
+  const type = header(headers, 'ce_type')!;
+  if (!isEventType(type)) throw new PipelineError('unsupported_event', `unknown event type "${type}"`);
+
+  const time = header(headers, 'ce_time')!;
+  if (Number.isNaN(Date.parse(time))) throw malformed(`ce_time is not a timestamp: "${time}"`);
+  if (record.value === null) throw malformed('record has no value');
+
+  let data: unknown;
+  try {
+    data = JSON.parse(record.value.toString());
+  } catch (error) {
+    throw new PipelineError('malformed_event', `value is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+
+  const entry = eventCatalog[type];
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== entry.schemaVersion) {
+    throw new PipelineError('unsupported_event', `${type} schemaVersion ${JSON.stringify(version)} is not supported (expected ${entry.schemaVersion})`);
+  }
+  const parsed = entry.schema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw malformed(`${type} data does not match its schema: ${problems.join('; ')}`);
+  }
+
+  return {
+    specversion: '1.0',
+    id: id.toLowerCase(),
+    type,
+    source: header(headers, 'ce_source')!,
+    subject: header(headers, 'ce_subject') ?? record.key?.toString() ?? '',
+    time,
+    datacontenttype: CONTENT_TYPE_JSON,
+    data: parsed.data,
+  } satisfies CloudEvent<typeof type>;
+}
+
+export type { EventType };
