@@ -1,0 +1,154 @@
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { PipelineError, isPipelineError } from '@video-pipeline/errors';
+import { ContainerSniffer } from './container-sniffer';
+import { DigestStream } from './digest-stream';
+
+export interface StoredVideo {
+  bucket: string;
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface UploadOptions {
+  /** Largest accepted size; the upload fails with `file_too_large` past it. */
+  maxBytes: number;
+  /** Cancels the upload; whatever was written is removed. */
+  signal?: AbortSignal;
+}
+
+/** Multipart part size and parallelism: bounded memory (part × queue) and enough parallelism to keep S3 busy. */
+export const PART_SIZE_BYTES = 8 * 1024 * 1024;
+export const PART_QUEUE_SIZE = 4;
+
+/**
+ * A bucket of video objects. Uploads stream through a container sniffer and
+ * a digest into an S3 multipart upload: memory stays bounded by
+ * part size × queue size whatever the file size, and any failure aborts the
+ * multipart upload so no parts or objects are left behind.
+ */
+export class ObjectStorage {
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch {
+      // HeadBucket answers 404 for a missing bucket; create it, tolerating a concurrent creator.
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((error: { name?: string }) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      });
+    }
+  }
+
+  /** Streams a video into `key`; returns its size, SHA-256 and sniffed media type. */
+  async uploadVideo(key: string, source: Readable, options: UploadOptions): Promise<StoredVideo> {
+    const sniffer = new ContainerSniffer();
+    const digest = new DigestStream(options.maxBytes);
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
+      partSize: PART_SIZE_BYTES,
+      queueSize: PART_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => upload.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    // The pipeline feeds `body` and the upload drains it. A failed upload
+    // destroys `body` so the feeding side stops instead of stalling on backpressure.
+    const feeding = pipeline(source, sniffer, digest, body);
+    const uploading = upload.done().catch((error: unknown) => {
+      body.destroy(error as Error);
+      throw error;
+    });
+    try {
+      await Promise.all([feeding, uploading]);
+    } catch (error) {
+      await upload.abort().catch(() => undefined);
+      await Promise.allSettled([feeding, uploading]);
+      await this.removeUpload(key, upload);
+      throw this.asUploadError(error, options.signal);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+
+    return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async objectExists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw error;
+    }
+  }
+
+  async listKeys(prefix = ''): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((object) => object.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys;
+  }
+
+  /** Multipart uploads started and neither completed nor aborted. */
+  async listOpenMultipartUploads(prefix = ''): Promise<{ key: string; uploadId: string }[]> {
+    const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix }));
+    return (page.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId! }));
+  }
+
+  /** Reachability check for readiness probes. */
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  /**
+   * Leaves nothing behind after a failed upload: lib-storage aborts its
+   * multipart upload, but a small file may already have been put whole, and a
+   * racing completion may have finished one.
+   */
+  private async removeUpload(key: string, upload: Upload): Promise<void> {
+    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
+    if (uploadId) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    }
+    await this.deleteObject(key).catch(() => undefined);
+  }
+
+  private asUploadError(error: unknown, signal?: AbortSignal): PipelineError {
+    if (isPipelineError(error)) return error;
+    if (signal?.aborted) return new PipelineError('upload_aborted', 'the upload was cancelled', { cause: error });
+    const name = (error as { name?: string }).name;
+    if (name === 'AbortError' || (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      return new PipelineError('upload_aborted', 'the upload ended before the file was complete', { cause: error });
+    }
+    return new PipelineError('storage_unavailable', 'could not store the file', { cause: error });
+  }
+}
