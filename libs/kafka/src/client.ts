@@ -1,0 +1,29 @@
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig as KafkajsConfig, type LogEntry } from 'kafkajs';
+import type { KafkaConfig } from '@video-pipeline/config';
+import type { Logger } from '@video-pipeline/logging';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose logs go through our structured logger. */
+export function createKafka(config: KafkaConfig, logger: Logger, overrides: Partial<KafkajsConfig> = {}): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    // kafkajs logs every reconnect at ERROR; WARN keeps outages visible without flooding.
+    logLevel: KafkaLogLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, namespace, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        kafkaLogger[levels[level] ?? 'info']({ namespace, ...extra }, message);
+      },
+    retry: { initialRetryTime: 300, retries: 8 },
+    ...overrides,
+  });
+}

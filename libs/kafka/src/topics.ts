@@ -1,0 +1,43 @@
+import type { Admin } from 'kafkajs';
+import type { TopicSpec } from './topology';
+
+export interface TopicChanges {
+  created: string[];
+  /** Topics whose partition count was raised to match the spec. */
+  grown: string[];
+}
+
+/**
+ * Makes the broker's topics match the specs: creates missing ones and raises
+ * partition counts (Kafka cannot lower them; a lower spec is left alone).
+ */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], prefix = ''): Promise<TopicChanges> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(prefix + spec.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: prefix + spec.name,
+        numPartitions: spec.partitions,
+        replicationFactor: 1,
+        configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+      })),
+    });
+  }
+
+  const present = specs.filter((spec) => existing.has(prefix + spec.name));
+  const grown: string[] = [];
+  if (present.length > 0) {
+    const metadata = await admin.fetchTopicMetadata({ topics: present.map((spec) => prefix + spec.name) });
+    const toGrow = present.filter((spec) => {
+      const topic = metadata.topics.find((t) => t.name === prefix + spec.name);
+      return topic !== undefined && topic.partitions.length < spec.partitions;
+    });
+    if (toGrow.length > 0) {
+      await admin.createPartitions({ topicPartitions: toGrow.map((spec) => ({ topic: prefix + spec.name, count: spec.partitions })) });
+      grown.push(...toGrow.map((spec) => prefix + spec.name));
+    }
+  }
+  return { created: missing.map((spec) => prefix + spec.name), grown };
+}

@@ -1,0 +1,48 @@
+import { eventCatalog } from '@video-pipeline/events';
+
+/** The consumer groups of the pipeline; each is a service under `services/`. */
+export const consumerGroups = ['transcoder', 'thumbnailer', 'moderation', 'analytics', 'notifications'] as const;
+export type ConsumerGroupName = (typeof consumerGroups)[number];
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** How long records are kept; -1 keeps them forever. */
+  retentionMs: number;
+  description: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Delays of a group's retry tiers, in order; see the consumer runtime. */
+export const retryTierDelaysMs = [5_000, 60_000, 10 * 60_000] as const;
+
+export const retryTopic = (group: string, tier: number) => `${group}.retry.${tier}`;
+export const deadLetterTopic = (group: string) => `${group}.dlq`;
+
+/**
+ * Every topic the pipeline uses, declared once. Topics are created from this
+ * list (`ensureTopics`); brokers never auto-create them.
+ */
+export const topicSpecs: readonly TopicSpec[] = [
+  {
+    name: eventCatalog['video.uploaded'].topic,
+    partitions: 6,
+    retentionMs: 7 * DAY_MS,
+    description: 'video.uploaded events (CloudEvents, binary mode), keyed by video id',
+  },
+  ...consumerGroups.flatMap((group): TopicSpec[] => [
+    ...retryTierDelaysMs.map((delayMs, index) => ({
+      name: retryTopic(group, index + 1),
+      partitions: 3,
+      retentionMs: 7 * DAY_MS,
+      description: `${group}: events waiting ${delayMs / 1000}s before retry tier ${index + 1}`,
+    })),
+    {
+      name: deadLetterTopic(group),
+      partitions: 1,
+      retentionMs: 30 * DAY_MS,
+      description: `${group}: events that failed for good, with the error, awaiting replay`,
+    },
+  ]),
+];
