@@ -1,0 +1,79 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import { PipelineError, isPipelineError, type ErrorCode } from '@video-pipeline/errors';
+import type { Logger } from '@video-pipeline/logging';
+import type { ObjectStorage } from '@video-pipeline/storage';
+import { authenticator } from './auth';
+import { createVideoHandler } from './handlers/create-video';
+import { getVideoHandler } from './handlers/get-video';
+import type { DependencyCheck } from '@video-pipeline/health';
+import { healthz, readyzHandler } from './handlers/health';
+import { listVideosHandler } from './handlers/list-videos';
+import type { VideoRepository } from './video-repository';
+
+export interface UploadApiDeps {
+  videos: VideoRepository;
+  storage: ObjectStorage;
+  apiKeys: ReadonlyMap<string, string>;
+  maxUploadBytes: number;
+  logger: Logger;
+  /** Checked by /readyz, e.g. { database, storage, kafka }. */
+  readinessChecks: Record<string, DependencyCheck>;
+}
+
+/** Builds the HTTP API; `main.ts` only wires dependencies and listens. */
+export function buildUploadApi(deps: UploadApiDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+
+  app.register(multipart, {
+    limits: {
+      // One byte over the limit, so the upload's own counter sees the excess and answers file_too_large.
+      fileSize: deps.maxUploadBytes + 1,
+      fieldSize: 16 * 1024,
+      fields: 8,
+      files: 4,
+      parts: 12,
+      headerPairs: 100,
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError | PipelineError, request, reply) => {
+    const failure = asPipelineError(error);
+    if (failure.status >= 500) request.log.error({ err: error }, failure.message);
+    else request.log.info({ code: failure.code }, failure.message);
+    // An early answer to an unfinished upload: close the connection rather than read the rest.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return reply.code(failure.status).send(failure.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const failure = new PipelineError('not_found', `no route ${request.method} ${request.url}`);
+    return reply.code(404).send(failure.toJSON());
+  });
+
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyzHandler(deps.readinessChecks));
+
+  app.register(async (api) => {
+    api.addHook('onRequest', authenticator(deps.apiKeys));
+    api.post('/v1/videos', createVideoHandler(deps));
+    api.get('/v1/videos', listVideosHandler(deps.videos));
+    api.get('/v1/videos/:id', getVideoHandler(deps.videos));
+  });
+
+  return app;
+}
+
+/** Maps framework and plugin errors onto our closed set of codes. */
+function asPipelineError(error: FastifyError | PipelineError): PipelineError {
+  if (isPipelineError(error)) return error;
+  const status = error.statusCode ?? 500;
+  const code: ErrorCode =
+    error.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413
+      ? 'file_too_large'
+      : error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || status === 415
+        ? 'not_multipart'
+        : status >= 400 && status < 500
+          ? 'invalid_request'
+          : 'internal';
+  return new PipelineError(code, code === 'internal' ? 'something went wrong on our side' : error.message, { cause: error });
+}

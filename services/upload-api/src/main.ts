@@ -1,0 +1,56 @@
+import { loadConfig } from '@video-pipeline/config';
+import { createPrismaClient } from '@video-pipeline/db';
+import { createKafka } from '@video-pipeline/kafka';
+import { createLogger } from '@video-pipeline/logging';
+import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
+import { buildUploadApi } from './app';
+import { VideoRepository } from './video-repository';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, 'upload-api');
+  const logger = createLogger('upload-api', { level: config.logLevel });
+  if (config.api.apiKeys.size === 0) logger.warn('API_KEYS is empty: every request will be refused with 401');
+
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
+  await storage.ensureBucket();
+  const admin = createKafka(config.kafka, logger, { retry: { retries: 0 } }).admin();
+  const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/upload-api', topicPrefix: config.kafka.topicPrefix });
+
+  const app = buildUploadApi({
+    videos,
+    storage,
+    apiKeys: config.api.apiKeys,
+    maxUploadBytes: config.api.maxUploadBytes,
+    logger,
+    readinessChecks: {
+      database: () => videos.ping(),
+      storage: () => storage.ping(),
+      // Uploads do not need Kafka (events wait in the outbox), but operators want to know.
+      kafka: async () => {
+        await admin.connect();
+        await admin.describeCluster();
+      },
+    },
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight uploads');
+    await app.close();
+    await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  const address = await app.listen({ host: config.api.host, port: config.api.port });
+  logger.info({ address }, 'upload API listening');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import type { PrismaClient, Video } from '@video-pipeline/db';
+import { createEvent, toKafkaRecord } from '@video-pipeline/events';
+import type { StoredVideo } from '@video-pipeline/storage';
+import type { Cursor } from './cursor';
+
+export interface NewVideo {
+  id: string;
+  ownerId: string;
+  title: string | null;
+  object: StoredVideo;
+}
+
+/** The upload API's reads and writes of videos; every read is scoped to an owner. */
+export class VideoRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: { eventSource: string; topicPrefix: string },
+  ) {}
+
+  /**
+   * Records an uploaded video and its `video.uploaded` event in one
+   * transaction: either both exist or neither does, so no event is lost and
+   * none announces a video that was never recorded.
+   */
+  async createUploaded(video: NewVideo, now = new Date()): Promise<Video> {
+    const event = createEvent('video.uploaded', {
+      source: this.options.eventSource,
+      subject: video.id,
+      time: now,
+      data: {
+        schemaVersion: 1,
+        videoId: video.id,
+        ownerId: video.ownerId,
+        title: video.title,
+        object: { ...video.object },
+        uploadedAt: now.toISOString(),
+      },
+    });
+    const record = toKafkaRecord(event, this.options.topicPrefix);
+    const [created] = await this.prisma.$transaction([
+      this.prisma.video.create({
+        data: {
+          id: video.id,
+          ownerId: video.ownerId,
+          title: video.title,
+          status: 'uploaded',
+          bucket: video.object.bucket,
+          objectKey: video.object.key,
+          sizeBytes: BigInt(video.object.sizeBytes),
+          sha256: video.object.sha256,
+          contentType: video.object.contentType,
+          createdAt: now,
+        },
+      }),
+      this.prisma.outboxEvent.create({
+        data: { id: event.id, topic: record.topic, key: record.key, type: event.type, headers: record.headers, payload: event.data },
+      }),
+    ]);
+    return created;
+  }
+
+  async findForOwner(ownerId: string, id: string): Promise<Video | null> {
+    return this.prisma.video.findFirst({ where: { id, ownerId } });
+  }
+
+  /** Newest first; `after` continues from the last item of a previous page. */
+  async listForOwner(ownerId: string, limit: number, after?: Cursor): Promise<Video[]> {
+    return this.prisma.video.findMany({
+      where: {
+        ownerId,
+        ...(after && {
+          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+        }),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+}
