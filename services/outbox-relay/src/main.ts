@@ -1,0 +1,39 @@
+import { loadConfig } from '@video-pipeline/config';
+import { createPrismaClient } from '@video-pipeline/db';
+import { createKafka } from '@video-pipeline/kafka';
+import { createLogger } from '@video-pipeline/logging';
+import { OutboxListener } from './outbox-listener';
+import { OutboxRelay } from './outbox-relay';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, 'outbox-relay');
+  const logger = createLogger('outbox-relay', { level: config.logLevel });
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 } });
+  // One request in flight per broker keeps each partition's records in the order they were sent.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+
+  const relay = new OutboxRelay(prisma, producer, logger);
+  const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
+  await listener.start();
+  relay.start();
+  logger.info('outbox relay running');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing the batch in flight');
+    await listener.stop();
+    await relay.stop();
+    await prisma.$disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

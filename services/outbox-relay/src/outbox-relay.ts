@@ -1,0 +1,153 @@
+import type { Producer } from 'kafkajs';
+import type { PrismaClient } from '@video-pipeline/db';
+import type { Logger } from '@video-pipeline/logging';
+import { Wakeup } from './wakeup';
+
+export interface OutboxRelayOptions {
+  /** Most rows published per transaction. */
+  batchSize: number;
+  /** Longest wait between polls when no notification arrives. */
+  pollIntervalMs: number;
+  /** Longest back-off after a failed publish (Kafka or the database down). */
+  maxBackoffMs: number;
+}
+
+export const defaultRelayOptions: OutboxRelayOptions = { batchSize: 500, pollIntervalMs: 1_000, maxBackoffMs: 5_000 };
+
+interface OutboxRow {
+  position: bigint;
+  id: string;
+  topic: string;
+  key: string;
+  headers: Record<string, string>;
+  payload: unknown;
+}
+
+/**
+ * Publishes committed outbox rows to Kafka and marks them published.
+ *
+ * Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays share the
+ * work without publishing a row twice at the same time; a row whose video has
+ * an earlier unpublished row claimed elsewhere is left for later, which keeps
+ * each video's events in commit order. Publishing happens before the row is
+ * marked, so a crash in between republishes it: delivery is at-least-once,
+ * and the stable event id (ce_id) lets consumers drop the duplicate.
+ */
+export class OutboxRelay {
+  private readonly wakeup = new Wakeup();
+  private stopped = false;
+  private running?: Promise<void>;
+  private producerConnected = false;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly producer: Producer,
+    private readonly logger: Logger,
+    private readonly options: OutboxRelayOptions = defaultRelayOptions,
+  ) {
+    producer.on(producer.events.DISCONNECT, () => {
+      this.producerConnected = false;
+    });
+  }
+
+  /** Call on every NOTIFY from the outbox trigger. */
+  wake(): void {
+    this.wakeup.wake();
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Finishes the batch in flight, then returns. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeup.wake();
+    await this.running;
+    if (this.producerConnected) await this.producer.disconnect();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const published = await this.publishBatch();
+        failures = 0;
+        // A full batch means more may be waiting: go again at once.
+        if (published < this.options.batchSize) await this.wakeup.wait(this.options.pollIntervalMs);
+      } catch (error) {
+        failures += 1;
+        const backoffMs = Math.min(100 * 2 ** failures, this.options.maxBackoffMs);
+        this.logger.warn({ err: error, failures, backoffMs }, 'could not publish outbox events; they stay in the outbox and will be retried');
+        await this.wakeup.wait(backoffMs);
+      }
+    }
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  async publishBatch(): Promise<number> {
+    if (!this.producerConnected) {
+      await this.producer.connect();
+      this.producerConnected = true;
+    }
+    let claimed: OutboxRow[] = [];
+    try {
+      return await this.prisma.$transaction(
+        async (tx) => {
+          claimed = await tx.$queryRaw<OutboxRow[]>`
+            WITH claimed AS (
+              SELECT position, id, topic, key, headers, payload
+              FROM outbox_events
+              WHERE published_at IS NULL
+              ORDER BY position
+              LIMIT ${this.options.batchSize}
+              FOR UPDATE SKIP LOCKED
+            )
+            SELECT c.position, c.id::text AS id, c.topic, c.key, c.headers, c.payload
+            FROM claimed c
+            WHERE NOT EXISTS (
+              SELECT 1 FROM outbox_events earlier
+              WHERE earlier.key = c.key
+                AND earlier.published_at IS NULL
+                AND earlier.position < c.position
+                AND earlier.position NOT IN (SELECT position FROM claimed)
+            )
+            ORDER BY c.position`;
+          if (claimed.length === 0) return 0;
+
+          await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(claimed) });
+          await tx.$executeRaw`
+            UPDATE outbox_events
+            SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
+            WHERE position = ANY(${claimed.map((row) => row.position)}::bigint[])`;
+          this.logger.debug({ count: claimed.length }, 'published outbox events');
+          return claimed.length;
+        },
+        // The transaction spans a Kafka round trip; kafkajs' own retries are bounded well below this.
+        { maxWait: 5_000, timeout: 60_000 },
+      );
+    } catch (error) {
+      if (claimed.length > 0) await this.recordFailure(claimed, error);
+      throw error;
+    }
+  }
+
+  private async recordFailure(rows: OutboxRow[], error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    await this.prisma.$executeRaw`
+      UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = ${message}
+      WHERE position = ANY(${rows.map((row) => row.position)}::bigint[]) AND published_at IS NULL`.catch((recordError: unknown) => {
+      this.logger.warn({ err: recordError }, 'could not record the publish failure on the outbox rows');
+    });
+  }
+}
+
+function groupByTopic(rows: OutboxRow[]) {
+  const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+  for (const row of rows) {
+    const messages = byTopic.get(row.topic) ?? [];
+    messages.push({ key: row.key, value: JSON.stringify(row.payload), headers: row.headers });
+    byTopic.set(row.topic, messages);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
