@@ -1,0 +1,401 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { PrismaClient } from '@video-pipeline/db';
+import { eventCatalog, fromKafkaRecord, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
+import type { Logger } from '@video-pipeline/logging';
+import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
+import { classifyFailure, type FailureVerdict } from './failure';
+import type { EventHandler, EventHandlers } from './handlers';
+import { IdempotencyStore, type Completion } from './idempotency';
+import { ConsumerMetrics } from './metrics';
+import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type RetryPolicy } from './retry-policy';
+
+export interface ConsumerGroupOptions {
+  /** The group's name, e.g. `transcoder`; names its retry and dead-letter topics. */
+  group: string;
+  handlers: EventHandlers;
+  kafka: Kafka;
+  prisma: PrismaClient;
+  logger: Logger;
+  metrics?: ConsumerMetrics;
+  /** Prefixes topics and the Kafka group id, keeping test runs and tenants apart. Default ''. */
+  topicPrefix?: string;
+  retryPolicy?: RetryPolicy;
+  /** Partitions this instance works on at once. Default 3. */
+  partitionsConcurrently?: number;
+  /** The broker drops a member silent for this long. Default 30 s. */
+  sessionTimeoutMs?: number;
+  /** Default 3 s; the runtime also heartbeats while a handler runs. */
+  heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for members to finish their batch: sized for the longest handler. Default 15 min. */
+  rebalanceTimeoutMs?: number;
+  /** On stop, how long in-flight work may take before it is abandoned uncommitted. Default 30 s. */
+  shutdownGraceMs?: number;
+  /** Handled events whose effects are committed in one transaction, at most. Default 500. */
+  maxCommitBatch?: number;
+  /** Oldest a handled event may wait for its commit while the next one runs. Default 50 ms. */
+  maxCommitDelayMs?: number;
+}
+
+type Outcome =
+  | { kind: 'handled'; event: PipelineEvent; completion: Completion; key: string }
+  | { kind: 'settled' }; // skipped as duplicate, retried later or dead-lettered: nothing left to commit
+
+interface Defaults {
+  topicPrefix: string;
+  retryPolicy: RetryPolicy;
+  partitionsConcurrently: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+  shutdownGraceMs: number;
+  maxCommitBatch: number;
+  maxCommitDelayMs: number;
+}
+
+const defaults: Defaults = {
+  topicPrefix: '',
+  retryPolicy: defaultRetryPolicy,
+  partitionsConcurrently: 3,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  rebalanceTimeoutMs: 15 * 60_000,
+  shutdownGraceMs: 30_000,
+  maxCommitBatch: 500,
+  maxCommitDelayMs: 50,
+};
+
+/**
+ * Runs one consumer group's handlers with at-least-once delivery and
+ * effectively-once effects:
+ *
+ * - per partition, events are handled in order and an offset is resolved only
+ *   after its event was handled and recorded, retried elsewhere or parked;
+ * - a failing event gets a few quick attempts, then moves to a delay topic
+ *   (`<group>.retry.<n>`) so the rest of its partition goes on, and after the
+ *   last tier to `<group>.dlq` with the error and its origin;
+ * - handlers heartbeat while they work, so long work keeps the membership;
+ * - `stop()` stops fetching, lets in-flight work finish within the grace
+ *   period or abandons it uncommitted, and leaves the group.
+ */
+export class ConsumerGroupRuntime {
+  readonly groupId: string;
+  private readonly options: Defaults & ConsumerGroupOptions;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly idempotency: IdempotencyStore;
+  private readonly metrics: ConsumerMetrics;
+  private readonly logger: Logger;
+  private readonly shutdown = new AbortController();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly tierByTopic = new Map<string, number>();
+  private readonly sourceTopics: string[];
+  private running = false;
+  private stopping?: Promise<void>;
+
+  constructor(options: ConsumerGroupOptions) {
+    this.options = { ...defaults, ...options };
+    const { group, topicPrefix, retryPolicy, sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs } = this.options;
+    validateRetryPolicy(retryPolicy, retryTierDelaysMs.length);
+    if (heartbeatIntervalMs >= sessionTimeoutMs / 3) {
+      throw new Error(`heartbeatIntervalMs (${heartbeatIntervalMs}) must be under a third of sessionTimeoutMs (${sessionTimeoutMs}) so one lost heartbeat does not cost the membership`);
+    }
+
+    this.groupId = topicPrefix + group;
+    this.logger = options.logger.child({ group: this.groupId });
+    this.metrics = options.metrics ?? new ConsumerMetrics();
+    this.idempotency = new IdempotencyStore(options.prisma, this.groupId);
+    this.sourceTopics = [
+      ...new Set(
+        (Object.keys(options.handlers) as EventType[])
+          .filter((type) => options.handlers[type] !== 'ignore')
+          .map((type) => topicPrefix + eventCatalog[type].topic),
+      ),
+    ];
+    retryPolicy.tierDelaysMs.forEach((_, index) => this.tierByTopic.set(topicPrefix + retryTopic(group, index + 1), index + 1));
+
+    this.consumer = options.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalMs,
+      rebalanceTimeout: rebalanceTimeoutMs,
+      allowAutoTopicCreation: false,
+      // Small fetches keep a batch's worth of unfinished work short if the worker dies.
+      maxBytesPerPartition: 1024 * 1024,
+    });
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
+  }
+
+  /** Topics this instance subscribes to: the events it handles plus its retry tiers. */
+  get topics(): string[] {
+    return [...this.sourceTopics, ...this.tierByTopic.keys()];
+  }
+
+  get deadLetterTopic(): string {
+    return this.options.topicPrefix + deadLetterTopic(this.options.group);
+  }
+
+  /** Joins the group and starts consuming; resolves once the consumer runs. */
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently,
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.logger.info({ topics: this.topics }, 'consumer group running');
+  }
+
+  /** Kafka consumer events (GROUP_JOIN, CRASH, ...), for tests and health checks. */
+  get events(): Consumer['events'] {
+    return this.consumer.events;
+  }
+
+  on: Consumer['on'] = (...args) => this.consumer.on(...args);
+
+  async describeGroup() {
+    return this.consumer.describeGroup();
+  }
+
+  /**
+   * Stops fetching and waits up to the grace period for in-flight handlers;
+   * past it, aborts them and returns without committing their offsets.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    if (!this.running) {
+      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect()]);
+      return;
+    }
+    this.running = false;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    const graceMs = this.options.shutdownGraceMs;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => {
+      graceTimer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    // disconnect() waits for running batches, commits resolved offsets and leaves the group.
+    const result = await Promise.race([this.consumer.disconnect().then(() => 'stopped' as const), graceOver]);
+    clearTimeout(graceTimer);
+    if (result === 'timeout') {
+      this.logger.warn({ graceMs }, 'in-flight work did not finish within the grace period; abandoning it uncommitted');
+      this.shutdown.abort();
+    }
+    await this.producer.disconnect().catch(() => undefined);
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
+    const tier = this.tierByTopic.get(batch.topic) ?? 0;
+    const processed = await this.idempotency.processed(
+      batch.messages.map((message) => headerString(message.headers, 'ce_id')).filter((id): id is string => isUuid(id)),
+    );
+
+    let pending: { completion: Completion; event: PipelineEvent; key: string; offset: string; handledAt: number }[] = [];
+    const commitPending = async () => {
+      if (pending.length === 0) return;
+      const committing = pending;
+      pending = [];
+      const fresh = await this.idempotency.complete(committing.map((entry) => entry.completion));
+      for (const entry of committing) {
+        if (fresh.has(entry.completion.eventId)) this.metrics.processed.inc({ group: this.groupId, type: entry.event.type });
+        else this.metrics.duplicates.inc({ group: this.groupId, type: entry.event.type });
+      }
+      resolveOffset(committing.at(-1)!.offset);
+      await commitOffsetsIfNecessary();
+    };
+
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || !this.running) break;
+
+      if (tier > 0) {
+        const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
+        if (dueInMs > 0) {
+          // Not due yet: stop this partition until it is. The offset stays unresolved, so the
+          // same record is fetched again on resume; other partitions go on meanwhile.
+          await commitPending();
+          const resume = pause();
+          const timer = setTimeout(() => {
+            this.resumeTimers.delete(timer);
+            resume();
+          }, dueInMs);
+          this.resumeTimers.add(timer);
+          break;
+        }
+      }
+
+      // Keep one key's events causal: an event never runs before the previous one for its key is committed.
+      const key = message.key?.toString() ?? '';
+      const oldest = pending[0];
+      if (
+        oldest &&
+        (pending.length >= this.options.maxCommitBatch || Date.now() - oldest.handledAt >= this.options.maxCommitDelayMs || pending.some((entry) => entry.key === key))
+      ) {
+        await commitPending();
+      }
+
+      const outcome = await this.deliver(message, batch.topic, batch.partition, tier, processed, heartbeat);
+      if (outcome.kind === 'handled') {
+        pending.push({ completion: outcome.completion, event: outcome.event, key, offset: message.offset, handledAt: Date.now() });
+      } else {
+        await commitPending();
+        resolveOffset(message.offset);
+        await commitOffsetsIfNecessary();
+      }
+      this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(message.offset) - 1));
+      await heartbeat();
+    }
+    await commitPending();
+  }
+
+  /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
+  private async deliver(
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    tier: number,
+    processed: Set<string>,
+    heartbeat: () => Promise<void>,
+  ): Promise<Outcome> {
+    const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
+    let event: PipelineEvent;
+    try {
+      event = fromKafkaRecord(message);
+    } catch (error) {
+      await this.deadLetter(message, topic, partition, priorAttempts, classifyFailure(error), 'unknown');
+      return { kind: 'settled' };
+    }
+
+    const logger = this.logger.child({ eventId: event.id, videoId: event.subject, type: event.type, topic, partition, offset: message.offset });
+    if (processed.has(event.id)) {
+      logger.info('already processed; skipping duplicate');
+      this.metrics.duplicates.inc({ group: this.groupId, type: event.type });
+      return { kind: 'settled' };
+    }
+
+    const handler = this.options.handlers[event.type];
+    if (handler === 'ignore') return { kind: 'settled' };
+
+    const { attemptsPerDelivery, inPlaceBackoff, jitter, tierDelaysMs } = this.options.retryPolicy;
+    for (let attemptInDelivery = 1; ; attemptInDelivery++) {
+      const attempt = priorAttempts + attemptInDelivery;
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const effects = await this.whileHeartbeating(heartbeat, () =>
+          (handler as EventHandler<EventType>)(event, { groupId: this.groupId, attempt, logger, signal: this.shutdown.signal }),
+        );
+        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'success' }, seconds());
+        return { kind: 'handled', event, key: message.key?.toString() ?? '', completion: { eventId: event.id, effects: effects ?? undefined } };
+      } catch (error) {
+        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'failure' }, seconds());
+        const verdict = classifyFailure(error);
+        this.metrics.failed.inc({ group: this.groupId, type: event.type, code: verdict.code });
+        logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
+        if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
+
+        if (!verdict.retriable) {
+          await this.deadLetter(message, topic, partition, attempt, verdict, event.type);
+          return { kind: 'settled' };
+        }
+        if (attemptInDelivery < attemptsPerDelivery) {
+          await this.whileHeartbeating(heartbeat, () => sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter)));
+          continue;
+        }
+        const nextTier = tier + 1;
+        if (nextTier > tierDelaysMs.length) {
+          await this.deadLetter(message, topic, partition, attempt, verdict, event.type);
+          return { kind: 'settled' };
+        }
+        await this.sendToRetryTier(message, topic, partition, attempt, nextTier, verdict);
+        this.metrics.retried.inc({ group: this.groupId, type: event.type, tier: String(nextTier) });
+        logger.info({ attempt, tier: nextTier }, 'moved to retry tier');
+        return { kind: 'settled' };
+      }
+    }
+  }
+
+  private async sendToRetryTier(message: KafkaMessage, topic: string, partition: number, attempts: number, tier: number, verdict: FailureVerdict) {
+    const delayMs = withJitter(this.options.retryPolicy.tierDelaysMs[tier - 1]!, this.options.retryPolicy.jitter);
+    await this.producer.send({
+      topic: this.options.topicPrefix + retryTopic(this.options.group, tier),
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...this.originOf(message, topic, partition),
+            [deliveryHeaders.attempts]: String(attempts),
+            [deliveryHeaders.tier]: String(tier),
+            [deliveryHeaders.retryAt]: String(Date.now() + delayMs),
+            [deliveryHeaders.errorCode]: String(verdict.code),
+            [deliveryHeaders.errorMessage]: truncate(verdict.message),
+          },
+        },
+      ],
+    });
+  }
+
+  private async deadLetter(message: KafkaMessage, topic: string, partition: number, attempts: number, verdict: FailureVerdict, type: string) {
+    await this.producer.send({
+      topic: this.deadLetterTopic,
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...this.originOf(message, topic, partition),
+            [deliveryHeaders.group]: this.groupId,
+            [deliveryHeaders.attempts]: String(attempts),
+            [deliveryHeaders.errorCode]: String(verdict.code),
+            [deliveryHeaders.errorMessage]: truncate(verdict.message),
+            [deliveryHeaders.failedAt]: new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    this.metrics.deadLettered.inc({ group: this.groupId, type, code: verdict.code });
+    this.logger.warn({ eventId: headerString(message.headers, 'ce_id'), videoId: message.key?.toString(), topic, partition, offset: message.offset, attempts, code: verdict.code, error: verdict.message }, 'parked in the dead-letter topic');
+  }
+
+  /** Where the record was first published; kept as it moves through tiers. */
+  private originOf(message: KafkaMessage, topic: string, partition: number): IHeaders {
+    const headers = originalHeaders(message.headers);
+    const inTier = this.tierByTopic.has(topic);
+    return {
+      ...headers,
+      [deliveryHeaders.originalTopic]: inTier ? headerString(message.headers, deliveryHeaders.originalTopic) ?? topic : topic,
+      [deliveryHeaders.originalPartition]: inTier ? headerString(message.headers, deliveryHeaders.originalPartition) ?? String(partition) : String(partition),
+      [deliveryHeaders.originalOffset]: inTier ? headerString(message.headers, deliveryHeaders.originalOffset) ?? message.offset : message.offset,
+    };
+  }
+
+  /** Runs `work` while heartbeating, so a long handler keeps the group membership. */
+  private async whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      heartbeat().catch((error: unknown) => this.logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
+    }, this.options.heartbeatIntervalMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: string | undefined): value is string => value !== undefined && UUID.test(value);
+
+const truncate = (text: string, max = 2_000) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,10 @@
+export { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
+export type { EventHandler, EventHandlers, HandlerContext } from './handlers';
+export type { Effects } from './idempotency';
+export { IdempotencyStore } from './idempotency';
+export { ConsumerMetrics } from './metrics';
+export { classifyFailure, type FailureVerdict } from './failure';
+export { deliveryHeaders, headerString, headerNumber, originalHeaders } from './delivery-headers';
+export { defaultRetryPolicy, backoffDelayMs, withJitter, type RetryPolicy, type BackoffPolicy } from './retry-policy';
+export { runConsumerWorker, type WorkerDeps } from './worker';
+export { recordVideoReceipt } from './video-receipt';

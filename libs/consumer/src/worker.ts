@@ -1,0 +1,76 @@
+import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { startHealthServer } from '@video-pipeline/health';
+import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { createLogger, type Logger } from '@video-pipeline/logging';
+import { ConsumerGroupRuntime } from './consumer-group';
+import type { EventHandlers } from './handlers';
+import { ConsumerMetrics } from './metrics';
+
+export interface WorkerDeps {
+  config: PipelineConfig;
+  prisma: PrismaClient;
+  logger: Logger;
+}
+
+/**
+ * The whole `main` of a consumer-group service: reads the config, runs the
+ * group's handlers on the shared runtime, serves /healthz, /readyz and
+ * /metrics, and stops cleanly on SIGTERM or SIGINT.
+ */
+export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers): Promise<void> {
+  const config = loadConfig(process.env, group);
+  const logger = createLogger(group, { level: config.logLevel });
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const kafka = createKafka(config.kafka, logger);
+  const metrics = new ConsumerMetrics(undefined, { defaultMetrics: true });
+  const runtime = new ConsumerGroupRuntime({
+    group,
+    handlers: makeHandlers({ config, prisma, logger }),
+    kafka,
+    prisma,
+    logger,
+    metrics,
+    topicPrefix: config.kafka.topicPrefix,
+  });
+
+  let joined = false;
+  runtime.on(runtime.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  runtime.on(runtime.events.CRASH, ({ payload }) => {
+    joined = false;
+    // kafkajs restarts the consumer itself after retriable crashes; otherwise let the supervisor restart us.
+    if (!payload.restart) {
+      logger.fatal({ err: payload.error }, 'consumer crashed for good; exiting so the supervisor restarts it');
+      process.exit(1);
+    }
+  });
+
+  const health = await startHealthServer({
+    port: config.metricsPort,
+    registry: metrics.registry,
+    checks: {
+      database: () => prisma.$queryRaw`SELECT 1`,
+      group: async () => {
+        if (!joined) throw new Error('not a member of the consumer group yet');
+      },
+    },
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: letting in-flight events finish');
+    await runtime.stop();
+    await Promise.allSettled([health.close(), prisma.$disconnect()]);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await runtime.start();
+  logger.info({ healthPort: health.port, topics: runtime.topics }, 'worker running');
+}

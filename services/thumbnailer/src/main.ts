@@ -1,0 +1,7 @@
+import { runConsumerWorker } from '@video-pipeline/consumer';
+import { handleVideoUploaded } from './handlers/video-uploaded';
+
+runConsumerWorker('thumbnailer', () => ({ 'video.uploaded': handleVideoUploaded })).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
