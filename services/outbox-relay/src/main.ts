@@ -1,6 +1,6 @@
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
-import { createKafka } from '@video-pipeline/kafka';
+import { createKafka, createProducer } from '@video-pipeline/kafka';
 import { createLogger } from '@video-pipeline/logging';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRelay } from './outbox-relay';
@@ -10,8 +10,7 @@ async function main(): Promise<void> {
   const logger = createLogger('outbox-relay', { level: config.logLevel });
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 } });
-  // One request in flight per broker keeps each partition's records in the order they were sent.
-  const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+  const producer = createProducer(kafka);
 
   const relay = new OutboxRelay(prisma, producer, logger);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { Client, type Notification } from 'pg';
+import { applyMigrations, createPrismaClient, MIGRATIONS_DIR, type PrismaClient, VideoStatus } from '../src';
+import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
+
+const databaseUrl = throwawayDatabaseUrl('client');
+let prisma: PrismaClient;
+let listener: Client;
+const notifications: Notification[] = [];
+
+beforeAll(async () => {
+  await applyMigrations({ databaseUrl, migrationsDir: MIGRATIONS_DIR });
+  prisma = createPrismaClient({ databaseUrl, poolMax: 2 });
+  listener = new Client({ connectionString: databaseUrl });
+  await listener.connect();
+  listener.on('notification', (notification) => notifications.push(notification));
+  await listener.query('LISTEN outbox_events');
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await listener?.end();
+  await dropDatabases([databaseUrl]);
+});
+
+/** A round trip on the listener's connection: notifications sent before it have arrived. */
+async function settleNotifications(): Promise<void> {
+  await listener.query('SELECT 1');
+}
+
+function videoData(id: string) {
+  return {
+    id,
+    ownerId: 'owner-1',
+    bucket: 'videos',
+    objectKey: `uploads/${id}`,
+    sizeBytes: 5n * 1024n ** 3n, // beyond 2^32: must survive as BigInt
+    sha256: 'ab'.repeat(32),
+    contentType: 'video/mp4',
+  };
+}
+
+function outboxEventData(videoId: string) {
+  return {
+    id: randomUUID(),
+    topic: 'video.uploaded',
+    key: videoId,
+    type: 'com.example.video.uploaded',
+    headers: { ce_specversion: '1.0', ce_type: 'com.example.video.uploaded' },
+    payload: { videoId, sizeBytes: '5368709120', tags: ['a', null], nested: { ok: true } },
+  };
+}
+
+describe('generated Prisma client on the migrated schema', () => {
+  it('writes a video and its outbox event in one transaction and reads them back', async () => {
+    const videoId = randomUUID();
+    const [video, event] = await prisma.$transaction(async (tx) => [
+      await tx.video.create({ data: videoData(videoId) }),
+      await tx.outboxEvent.create({ data: outboxEventData(videoId) }),
+    ]);
+
+    const storedVideo = await prisma.video.findUniqueOrThrow({ where: { id: videoId } });
+    expect(storedVideo).toEqual(video);
+    expect(storedVideo.sizeBytes).toBe(5368709120n);
+    expect(storedVideo.status).toBe(VideoStatus.uploaded);
+    expect(storedVideo.title).toBeNull();
+
+    const storedEvent = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(typeof storedEvent.position).toBe('bigint');
+    expect(storedEvent.headers).toEqual(outboxEventData(videoId).headers);
+    expect(storedEvent.payload).toEqual({ ...outboxEventData(videoId).payload, videoId });
+    expect(storedEvent).toMatchObject({ publishedAt: null, publishAttempts: 0, lastError: null });
+  });
+
+  it('rolls back both rows when the transaction fails', async () => {
+    const videoId = randomUUID();
+    const failing = prisma.$transaction(async (tx) => {
+      await tx.video.create({ data: videoData(videoId) });
+      await tx.outboxEvent.create({ data: outboxEventData(videoId) });
+      throw new Error('abort');
+    });
+    await expect(failing).rejects.toThrow('abort');
+    expect(await prisma.video.count({ where: { id: videoId } })).toBe(0);
+    expect(await prisma.outboxEvent.count({ where: { key: videoId } })).toBe(0);
+  });
+
+  it('notifies outbox_events on commit, once per insert statement, and not on rollback', async () => {
+    await settleNotifications();
+    notifications.length = 0;
+    const videoId = randomUUID();
+
+    await prisma.$transaction(async (tx) => {
+      await tx.outboxEvent.create({ data: outboxEventData(videoId) });
+      await settleNotifications();
+      expect(notifications).toHaveLength(0); // NOTIFY waits for the commit
+    });
+    await settleNotifications();
+    expect(notifications.map((n) => [n.channel, n.payload])).toEqual([['outbox_events', '']]);
+
+    await prisma.outboxEvent.createMany({ data: [1, 2, 3].map(() => outboxEventData(videoId)) });
+    await settleNotifications();
+    expect(notifications).toHaveLength(2);
+
+    await expect(
+      prisma.$transaction(async (tx) => {
+        await tx.outboxEvent.create({ data: outboxEventData(videoId) });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    await settleNotifications();
+    expect(notifications).toHaveLength(2);
+  });
+
+  it('lists unpublished events in position order', async () => {
+    const videoId = randomUUID();
+    await prisma.outboxEvent.createMany({ data: [1, 2].map(() => outboxEventData(videoId)) });
+    const unpublished = await prisma.outboxEvent.findMany({
+      where: { key: videoId, publishedAt: null },
+      orderBy: { position: 'asc' },
+    });
+    expect(unpublished).toHaveLength(2);
+    expect(unpublished[0]!.position < unpublished[1]!.position).toBe(true);
+  });
+});

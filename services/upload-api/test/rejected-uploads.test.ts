@@ -1,0 +1,123 @@
+import http from 'node:http';
+import fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { makeVideo } from '../../../test/support/fixtures';
+import { API_KEY, eventually, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
+import { uploadFile } from '../../../test/support/upload-client';
+
+const MAX_UPLOAD_BYTES = 12 * 1024 * 1024;
+
+/** A real MP4 head followed by noise: passes the sniffer, any size we like. */
+async function videoLike(totalBytes: number): Promise<Buffer> {
+  const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
+  return Buffer.concat([head, randomBytes(totalBytes - head.length)]);
+}
+
+describe('rejected uploads answer a stable 4xx code and leave nothing behind', () => {
+  const config = testConfig(uniquePrefix('reject'), { S3_BUCKET: `reject-${Date.now().toString(36)}` });
+  let api: RunningApi;
+
+  beforeAll(async () => {
+    api = await startUploadApi(config, { maxUploadBytes: MAX_UPLOAD_BYTES });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  /** No object, no open multipart upload, no video row, no outbox row. */
+  async function expectNothingLeft(): Promise<void> {
+    expect(await api.storage.listKeys()).toEqual([]);
+    expect(await api.storage.listOpenMultipartUploads()).toEqual([]);
+    expect(await api.prisma.video.count({ where: { bucket: config.storage.bucket } })).toBe(0);
+    expect(await api.prisma.outboxEvent.count({ where: { topic: { startsWith: config.kafka.topicPrefix } } })).toBe(0);
+  }
+
+  it.each([
+    ['no file at all', { fields: { title: 'no file' } }, 400, 'missing_file'],
+    ['an empty file', { file: { bytes: Buffer.alloc(0) } }, 400, 'empty_file'],
+    ['plain text named .mp4', { file: { bytes: Buffer.from('hello, not a video\n'.repeat(500)), name: 'clip.mp4', type: 'video/mp4' } }, 415, 'unsupported_media_type'],
+    ['an HLS playlist', { file: { bytes: Buffer.from('#EXTM3U\n#EXTINF:10,\nhttp://127.0.0.1/x.ts\n'), name: 'x.m3u8' } }, 415, 'unsupported_media_type'],
+    ['a PNG image', { file: { bytes: Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(5000)]) } }, 415, 'unsupported_media_type'],
+  ] as const)('%s', async (_name, parts, status, code) => {
+    const response = await uploadFile(api.baseUrl, API_KEY, parts as Parameters<typeof uploadFile>[2]);
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+    expect(typeof response.body.error.message).toBe('string');
+    await expectNothingLeft();
+  });
+
+  it('an unknown field before the file', async () => {
+    const response = await uploadFile(api.baseUrl, API_KEY, { fields: { description: 'x' }, file: { bytes: await videoLike(100_000) } });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'unknown_field', details: { field: 'description' } });
+    await expectNothingLeft();
+  });
+
+  it('an unknown field after the file (the stored object is removed)', async () => {
+    const response = await uploadFile(api.baseUrl, API_KEY, { file: { bytes: await videoLike(100_000) }, extraFiles: { thumbnail: randomBytes(1000) } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('unknown_field');
+    await expectNothingLeft();
+  });
+
+  it('two files', async () => {
+    const form = new FormData();
+    const bytes = await videoLike(50_000);
+    form.append('file', new Blob([bytes]), 'a.mp4');
+    form.append('file', new Blob([bytes]), 'b.mp4');
+    const response = await fetch(`${api.baseUrl}/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: form });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('duplicate_field');
+    await expectNothingLeft();
+  });
+
+  it('a file over the size limit, after parts were already uploaded', async () => {
+    const response = await uploadFile(api.baseUrl, API_KEY, { file: { bytes: await videoLike(MAX_UPLOAD_BYTES + 4 * 1024 * 1024) } });
+    expect(response.status).toBe(413);
+    expect(response.body.error).toMatchObject({ code: 'file_too_large', details: { maxBytes: MAX_UPLOAD_BYTES } });
+    await expectNothingLeft();
+  });
+
+  it('a body that is not multipart', async () => {
+    const response = await fetch(`${api.baseUrl}/v1/videos`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ file: 'x' }),
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_multipart');
+    await expectNothingLeft();
+  });
+
+  it('a client that disconnects mid-upload gets no answer and leaves nothing', async () => {
+    const boundary = '----pipeline-test-boundary';
+    const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.mp4"\r\ncontent-type: video/mp4\r\n\r\n`);
+    const body = await videoLike(10 * 1024 * 1024);
+    const url = new URL(`${api.baseUrl}/v1/videos`);
+    const answered = await new Promise<boolean>((resolve) => {
+      const request = http.request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + body.length + 100 },
+      });
+      request.on('response', () => resolve(true));
+      request.on('error', () => resolve(false));
+      request.write(head);
+      // Past one multipart part (8 MiB), so a multipart upload is open when we vanish.
+      request.write(body.subarray(0, 9 * 1024 * 1024), () => setTimeout(() => request.destroy(), 300));
+    });
+    expect(answered).toBe(false);
+    await eventually(async () => (await api.storage.listOpenMultipartUploads()).length === 0 && (await api.storage.listKeys()).length === 0, 10_000, 'the aborted upload to be cleaned up');
+    await expectNothingLeft();
+  });
+
+  it('a title that is too long', async () => {
+    const response = await uploadFile(api.baseUrl, API_KEY, { fields: { title: 'x'.repeat(501) }, file: { bytes: await videoLike(10_000) } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_request');
+    await expectNothingLeft();
+  });
+});

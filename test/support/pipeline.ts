@@ -1,0 +1,110 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import type { PipelineConfig } from '@video-pipeline/config';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
+import { createLogger, type Logger } from '@video-pipeline/logging';
+import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
+import { buildUploadApi } from '../../services/upload-api/src/app';
+import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
+import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
+
+export const API_KEY = 'test-key-alice';
+export const OTHER_API_KEY = 'test-key-bob';
+
+export function testLogger(): Logger {
+  return createLogger('test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** Creates the prefixed topics a test needs (all of them by default). */
+export async function createTopics(kafka: Kafka, prefix: string, specs: readonly TopicSpec[] = topicSpecs): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, specs, prefix);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  baseUrl: string;
+  storage: ObjectStorage;
+  prisma: PrismaClient;
+  close(): Promise<void>;
+}
+
+/** The upload API in-process, on a free port, against the test stack. */
+export async function startUploadApi(config: PipelineConfig, options: { maxUploadBytes?: number; logger?: Logger } = {}): Promise<RunningApi> {
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
+  await storage.ensureBucket();
+  const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const app = buildUploadApi({
+    videos,
+    storage,
+    apiKeys: new Map([
+      [API_KEY, 'alice'],
+      [OTHER_API_KEY, 'bob'],
+    ]),
+    maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
+    logger: options.logger ?? testLogger(),
+    readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    storage,
+    prisma,
+    close: async () => {
+      await app.close();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+export interface RunningRelay {
+  relay: OutboxRelay;
+  close(): Promise<void>;
+}
+
+/** The outbox relay in-process: LISTEN/NOTIFY wake-ups plus its poll. */
+export async function startRelay(config: PipelineConfig, options: Partial<typeof defaultRelayOptions> = {}): Promise<RunningRelay> {
+  const logger = testLogger();
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
+  const producer = createProducer(kafka);
+  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...options });
+  const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
+  await listener.start();
+  relay.start();
+  return {
+    relay,
+    close: async () => {
+      await listener.stop();
+      await relay.stop();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
