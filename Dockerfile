@@ -1,0 +1,31 @@
+# One image for every service and for the one-shot setup; docker-compose.yml
+# picks the entry point with `command`, e.g.
+#   npx tsx services/upload-api/src/main.ts
+
+# Only the package manifests, so that `npm ci` below reruns when a manifest
+# changes, not on every source edit (COPY --from is cached by content).
+FROM node:20-bookworm-slim AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests \
+ && find . -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /manifests \; \
+ && cp package-lock.json /manifests/
+
+FROM node:20-bookworm-slim
+# ffmpeg for the transcoder and thumbnailer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+# --ignore-scripts: as with npm 11 locally, no dependency install scripts run
+# (Prisma's would download native engines the project does not use).
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
+COPY . .
+# Generate the Prisma client (libs/db/scripts/generate.mjs, when present).
+RUN if [ -f libs/db/scripts/generate.mjs ]; then node libs/db/scripts/generate.mjs; fi
+
+USER node
+CMD ["npx", "tsx", "services/upload-api/src/main.ts"]

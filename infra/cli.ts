@@ -1,0 +1,179 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
+import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { devApiKey } from './pipeline/dev-api-key';
+import { setupPipeline } from './pipeline/setup';
+import { Supervisor, type ServiceSpec } from './pipeline/supervisor';
+import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack } from './stack';
+
+const usage = `usage: npm start [-- --instances <group>=<n> ...]     the whole pipeline with its local stack
+       npm run stack -- <command>
+
+commands:
+  start    start Kafka, S3 (s3proxy), migrations, topics, and every service; Ctrl-C stops all
+           --instances <group>=<n>  run n instances of a consumer group (repeatable;
+                                     also PIPELINE_INSTANCES=transcoder=2,thumbnailer=2)
+  setup    apply migrations, create topics and the bucket against the configured services
+  stack    start only Kafka and S3 (s3proxy) on their dev ports, until Ctrl-C
+  fetch    download the Kafka and s3proxy jars into the cache`;
+
+const log = (message: string) => process.stdout.write(`pipeline: ${message}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'setup':
+      await setupWhenReachable(loadConfig(process.env, 'setup'));
+      return 0;
+    case 'stack':
+      return stackOnly();
+    case 'fetch':
+      await ensureJars();
+      return 0;
+    default:
+      process.stderr.write(`${command ? `unknown command "${command}"\n` : ''}${usage}\n`);
+      return command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { instances: { type: 'string', multiple: true } } });
+  const instances = parseInstances([...(process.env.PIPELINE_INSTANCES?.split(',') ?? []), ...(values.instances ?? [])]);
+
+  const preset = STACK_PRESETS.dev;
+  const supervisor = new Supervisor();
+  // We stop things in order ourselves, services first, then the stack; a signal
+  // during start-up stops whatever has started so far.
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      log(`${reason}: stopping services, then the stack`);
+      await supervisor.stop();
+      await stopAllServers();
+      log('stopped');
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+
+  const stack = await startStack({ ...preset, handleSignals: false });
+  const apiKey = process.env.API_KEYS ? undefined : await devApiKey(preset.dataDir);
+  const env: NodeJS.ProcessEnv = {
+    // Node 20 is this project's runtime; the SDK's notice about its 2027 releases is noise in every service's log.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...process.env,
+    ...stack.env,
+    ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}),
+  };
+  const config = loadConfig(env, 'pipeline');
+
+  try {
+    await setupPipeline(config, log);
+  } catch (error) {
+    await stop('setup failed');
+    throw error;
+  }
+
+  let metricsPort = 9400;
+  const specs: ServiceSpec[] = [
+    { name: 'upload-api', service: 'upload-api', env },
+    { name: 'outbox-relay', service: 'outbox-relay', env },
+    ...consumerGroups.flatMap((group) =>
+      Array.from({ length: instances[group] }, (_, index) => ({
+        name: instances[group] > 1 ? `${group}#${index + 1}` : group,
+        service: group,
+        env: { ...env, METRICS_PORT: String(metricsPort++) },
+      })),
+    ),
+  ];
+  for (const spec of specs) supervisor.start(spec);
+
+  const apiUrl = `http://${config.api.host}:${config.api.port}`;
+  await waitForReady(`${apiUrl}/readyz`, 90_000);
+  printBanner(apiUrl, apiKey, specs, stack);
+  await new Promise(() => undefined); // run until a signal stops us
+  return 0;
+}
+
+/** For containers that start together: dependencies may take a while to answer. */
+async function setupWhenReachable(config: PipelineConfig, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await setupPipeline(config, log);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      log(`setup attempt ${attempt} failed (${(error as Error).message}); retrying`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
+    }
+  }
+}
+
+function parseInstances(pairs: string[]): Record<ConsumerGroupName, number> {
+  const counts = Object.fromEntries(consumerGroups.map((group) => [group, 1])) as Record<ConsumerGroupName, number>;
+  for (const pair of pairs.map((p) => p.trim()).filter(Boolean)) {
+    const [group, count] = pair.split('=');
+    const n = Number(count);
+    if (!consumerGroups.includes(group as ConsumerGroupName) || !Number.isInteger(n) || n < 0 || n > 16) {
+      throw new ConfigError([`--instances ${pair}: expected <group>=<0..16> with group one of ${consumerGroups.join(', ')}`]);
+    }
+    counts[group as ConsumerGroupName] = n;
+  }
+  return counts;
+}
+
+async function waitForReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+      last = await response.text();
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  log(`the upload API is not ready after ${timeoutMs / 1000}s (${last}); services keep starting, see the logs above`);
+}
+
+function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack): void {
+  const lines = [
+    '',
+    '  Video pipeline is running',
+    `  API          ${apiUrl}`,
+    apiKey ? `  API key      ${apiKey}   (owner "dev"; set API_KEYS=key:owner,... to use your own)` : '  API keys     from API_KEYS',
+    `  Kafka        ${stack.env.KAFKA_BROKERS}`,
+    `  S3           ${stack.env.S3_ENDPOINT}`,
+    `  Services     ${specs.map((spec) => spec.name).join(', ')}`,
+    '',
+    '  Try:',
+    `    curl -F file=@video.mp4 -F title=Hello -H "Authorization: Bearer ${apiKey ?? '<key>'}" ${apiUrl}/v1/videos`,
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function stackOnly(): Promise<number> {
+  installSignalHandlers();
+  const stack = await startStack(STACK_PRESETS.dev);
+  log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}; Ctrl-C stops them`);
+  await new Promise(() => undefined);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    process.stderr.write(`pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
+    await stopAllServers().catch(() => undefined);
+    process.exit(1);
+  },
+);
