@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Client } from 'pg';
-import { applyMigrationsInChildProcess } from '../../libs/db/src/migrate-child-process';
+import { MIGRATIONS_DIR, applyMigrations } from '@video-pipeline/db';
 import { STACK_PRESETS, startStack } from '../../infra/stack';
 import { TEST_DATABASE_URL, TEST_STACK_SLOT } from './test-env';
 
@@ -18,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
   const [stack] = await Promise.all([
     startStack({ ...preset, onProgress: progress, handleSignals: true }),
     recreateDatabase(TEST_DATABASE_URL).then(() =>
-      applyMigrationsInChildProcess({ databaseUrl: TEST_DATABASE_URL, migrationsDir: path.resolve(__dirname, '../../prisma/migrations') }),
+      applyMigrations({ databaseUrl: TEST_DATABASE_URL, migrationsDir: MIGRATIONS_DIR }),
     ),
   ]);
   Object.assign(process.env, stack.env, { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' });
