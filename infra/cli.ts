@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/co
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { devApiKey } from './pipeline/dev-api-key';
 import { setupPipeline } from './pipeline/setup';
+import { formatLogLine } from './pipeline/log-format';
 import { Supervisor, type ServiceSpec } from './pipeline/supervisor';
 import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack } from './stack';
 
@@ -43,7 +44,7 @@ async function start(args: string[]): Promise<number> {
   const instances = parseInstances([...(process.env.PIPELINE_INSTANCES?.split(',') ?? []), ...(values.instances ?? [])]);
 
   const preset = STACK_PRESETS.dev;
-  const supervisor = new Supervisor();
+  const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`));
   // We stop things in order ourselves, services first, then the stack; a signal
   // during start-up stops whatever has started so far.
   let stopping: Promise<void> | undefined;

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/paths';
-import { formatLogLine } from './log-format';
 
 export interface ServiceSpec {
   /** Display name, e.g. `transcoder#2`. */
@@ -32,9 +31,16 @@ interface Running {
  */
 export class Supervisor {
   private readonly running = new Map<string, Running>();
+  /** How each service last exited, by name. */
+  readonly exits = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
   private stopping = false;
 
-  constructor(private readonly print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
+  /** `onOutput` receives every line a service prints (its JSON logs), and the supervisor's own notes as `supervisor`. */
+  constructor(private readonly onOutput: (name: string, line: string) => void) {}
+
+  private note(line: string): void {
+    this.onOutput('supervisor', line);
+  }
 
   start(spec: ServiceSpec, restarts = 0): void {
     const entry = path.join(REPO_ROOT, 'services', spec.service, 'src', 'main.ts');
@@ -46,17 +52,18 @@ export class Supervisor {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => this.print(formatLogLine(spec.name, line)));
+      createInterface({ input: stream }).on('line', (line) => this.onOutput(spec.name, line));
     }
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         this.running.delete(spec.name);
+        this.exits.set(spec.name, { code, signal });
         resolve();
         if (this.stopping) return;
         const delay = Math.min(1_000 * 2 ** Math.min(restarts, 4), MAX_RESTART_DELAY_MS);
         // A service that ran a while before crashing starts its back-off afresh.
         const nextRestarts = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
-        this.print(`supervisor: ${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
+        this.note(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
         setTimeout(() => {
           if (!this.stopping) this.start(spec, nextRestarts);
         }, delay);
@@ -73,7 +80,7 @@ export class Supervisor {
     for (const { child } of all) signalGroup(child, 'SIGTERM');
     const timer = setTimeout(() => {
       for (const { child, spec } of this.running.values()) {
-        this.print(`supervisor: ${spec.name} did not stop within ${STOP_TIMEOUT_MS / 1000}s; killing it`);
+        this.note(`${spec.name} did not stop within ${STOP_TIMEOUT_MS / 1000}s; killing it`);
         signalGroup(child, 'SIGKILL');
       }
     }, STOP_TIMEOUT_MS);
