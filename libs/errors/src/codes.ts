@@ -16,6 +16,7 @@ export const errorCodes = {
   duplicate_field: { status: 400, retriable: false },
   field_too_large: { status: 400, retriable: false },
   file_too_large: { status: 413, retriable: false },
+  too_many_parts: { status: 413, retriable: false },
   unsupported_media_type: { status: 415, retriable: false },
   upload_aborted: { status: 400, retriable: false },
 

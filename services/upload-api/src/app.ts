@@ -63,12 +63,15 @@ export function buildUploadApi(deps: UploadApiDeps): FastifyInstance {
   return app;
 }
 
+const multipartLimitCodes = new Set(['FST_FILES_LIMIT', 'FST_FIELDS_LIMIT', 'FST_PARTS_LIMIT']);
+
 /** Maps framework and plugin errors onto our closed set of codes. */
 function asPipelineError(error: FastifyError | PipelineError): PipelineError {
   if (isPipelineError(error)) return error;
   const status = error.statusCode ?? 500;
-  const code: ErrorCode =
-    error.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413
+  const code: ErrorCode = multipartLimitCodes.has(error.code)
+    ? 'too_many_parts'
+    : error.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413
       ? 'file_too_large'
       : error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || status === 415
         ? 'not_multipart'
