@@ -30,9 +30,20 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
-/** Multipart part size and parallelism: bounded memory (part × queue) and enough parallelism to keep S3 busy. */
-export const PART_SIZE_BYTES = 8 * 1024 * 1024;
+/**
+ * Multipart part size and parallelism: memory stays near part × (queue + 1)
+ * (about 25 MB), with enough requests in flight to keep S3 busy. 5 MiB is
+ * S3's smallest part; bigger limits get bigger parts (see partSizeFor).
+ */
+export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 export const PART_QUEUE_SIZE = 4;
+/** S3 allows at most this many parts in one upload. */
+export const MAX_PARTS = 10_000;
+
+/** The smallest part size that fits an upload of up to `maxBytes` in S3's part limit. */
+export function partSizeFor(maxBytes: number): number {
+  return Math.max(PART_SIZE_BYTES, Math.ceil(maxBytes / MAX_PARTS));
+}
 
 /**
  * A bucket of video objects. Uploads stream through a container sniffer and
@@ -65,7 +76,7 @@ export class ObjectStorage {
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
-      partSize: PART_SIZE_BYTES,
+      partSize: partSizeFor(options.maxBytes),
       queueSize: PART_QUEUE_SIZE,
       leavePartsOnError: false,
     });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { PART_SIZE_BYTES } from '@video-pipeline/storage';
 import { makeVideo } from '../../../test/support/fixtures';
 import { API_KEY, eventually, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
@@ -106,8 +107,8 @@ describe('rejected uploads answer a stable 4xx code and leave nothing behind', (
       request.on('response', () => resolve(true));
       request.on('error', () => resolve(false));
       request.write(head);
-      // Past one multipart part (8 MiB), so a multipart upload is open when we vanish.
-      request.write(body.subarray(0, 9 * 1024 * 1024), () => setTimeout(() => request.destroy(), 300));
+      // Past the first multipart part, so a multipart upload is open when we vanish.
+      request.write(body.subarray(0, PART_SIZE_BYTES + 1024 * 1024), () => setTimeout(() => request.destroy(), 300));
     });
     expect(answered).toBe(false);
     await eventually(async () => (await api.storage.listOpenMultipartUploads()).length === 0 && (await api.storage.listKeys()).length === 0, 10_000, 'the aborted upload to be cleaned up');

@@ -1,0 +1,33 @@
+import { ConfigError, loadConfig } from '@video-pipeline/config';
+
+describe('loadConfig', () => {
+  it('has defaults for a local stack', () => {
+    const config = loadConfig({});
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.storage).toMatchObject({ endpoint: 'http://127.0.0.1:9000', bucket: 'videos' });
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.api.apiKeys.size).toBe(0);
+  });
+
+  it('parses lists and key:owner pairs, treating empty values as unset', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', API_KEYS: 'k1:alice,k2:bob', PORT: '', MAX_UPLOAD_BYTES: '1024' });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect([...config.api.apiKeys]).toEqual([['k1', 'alice'], ['k2', 'bob']]);
+    expect(config.api.port).toBe(3000);
+    expect(config.api.maxUploadBytes).toBe(1024);
+  });
+
+  it('lists every problem at once', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', API_KEYS: 'nokey', DATABASE_URL: 'not a url' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const problems = (thrown as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/PORT/);
+    expect(problems).toMatch(/API_KEYS.*key:owner/);
+    expect(problems).toMatch(/DATABASE_URL/);
+  });
+});

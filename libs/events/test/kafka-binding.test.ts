@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { createEvent, fromKafkaRecord, toKafkaRecord } from '@video-pipeline/events';
+
+function uploaded() {
+  const videoId = randomUUID();
+  return createEvent('video.uploaded', {
+    source: '/test',
+    subject: videoId,
+    data: {
+      schemaVersion: 1,
+      videoId,
+      ownerId: 'alice',
+      title: 'clip',
+      object: { bucket: 'videos', key: `videos/${videoId}/original`, sizeBytes: 10, sha256: 'f'.repeat(64), contentType: 'video/mp4' },
+      uploadedAt: new Date().toISOString(),
+    },
+  });
+}
+
+const asRecord = (event: ReturnType<typeof uploaded>) => {
+  const record = toKafkaRecord(event);
+  return { key: Buffer.from(record.key), value: Buffer.from(record.value), headers: Object.fromEntries(Object.entries(record.headers).map(([k, v]) => [k, Buffer.from(v)])) };
+};
+
+describe('the CloudEvents Kafka binding', () => {
+  it('round-trips an event through binary mode', () => {
+    const event = uploaded();
+    const record = toKafkaRecord(event, 'pfx.');
+    expect(record).toMatchObject({ topic: 'pfx.video.uploaded', key: event.subject, headers: { ce_id: event.id, ce_type: 'video.uploaded', 'content-type': 'application/json' } });
+    expect(fromKafkaRecord(asRecord(event))).toEqual(event);
+  });
+
+  it('refuses to create an event whose data breaks its schema', () => {
+    expect(() => createEvent('video.uploaded', { source: '/t', subject: 'x', data: { schemaVersion: 1 } as never })).toThrow();
+  });
+
+  it.each([
+    ['missing headers', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ce_type: r.headers.ce_type } }), 'malformed_event', /missing CloudEvents headers: ce_specversion, ce_id/],
+    ['bad JSON', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from('{nope') }), 'malformed_event', /not JSON/],
+    ['a non-UUID id', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_id: Buffer.from('42') } }), 'malformed_event', /UUID/],
+    ['an unknown type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_type: Buffer.from('video.exploded') } }), 'unsupported_event', /unknown event type/],
+    ['another schema version', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from(JSON.stringify({ ...JSON.parse(r.value.toString()), schemaVersion: 2 })) }), 'unsupported_event', /schemaVersion 2/],
+    ['data that breaks the schema', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from(JSON.stringify({ ...JSON.parse(r.value.toString()), videoId: 'x' })) }), 'malformed_event', /videoId/],
+    ['another content type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, 'content-type': Buffer.from('text/plain') } }), 'malformed_event', /content-type/],
+  ])('rejects %s permanently', (_name, mutate, code, message) => {
+    const broken = mutate(asRecord(uploaded()));
+    let thrown: unknown;
+    try {
+      fromKafkaRecord(broken);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code, retriable: false, message: expect.stringMatching(message) });
+  });
+});
