@@ -1,0 +1,284 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ConsumerConfig, Kafka } from 'kafkajs';
+import { ConsumerGroupRuntime, ConsumerMetrics } from '@video-pipeline/consumer';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { createEvent, fromKafkaRecord, toKafkaRecord } from '@video-pipeline/events';
+import { createKafka, createProducer, retryTierDelaysMs, retryTopic } from '@video-pipeline/kafka';
+import { createTopics } from '../test/support/pipeline';
+import { withCleanup } from './support/cleanup';
+import { benchPrefix, type BenchEnv } from './support/environment';
+import { startConsumer, videoUploadedSpec, waitFor } from './support/kafka';
+import { CpuMeter, type CpuUse } from './support/proc';
+import { measurement, type Benchmark } from './support/report';
+import { median, round } from './support/stats';
+
+const TARGET_RATIO = 0.5;
+const PREFILL_CHUNK = 2_000;
+/** Settings the runtime gives its kafkajs consumer (consumer-group.ts); the bare consumers get the same, so the ratio is the runtime's own cost. */
+const SHARED_CONSUMER_SETTINGS = { maxBytesPerPartition: 1024 * 1024 } satisfies Partial<ConsumerConfig>;
+const RUNTIME_PARTITIONS_CONCURRENTLY = 3;
+
+type VariantName = 'bare-eachMessage' | 'bare-eachBatch' | 'bare-eachMessage-decoding' | 'runtime' | 'runtime-no-idempotency-db';
+
+interface VariantRun {
+  variant: VariantName;
+  round: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+  /** CPU of the bench process per event: less sensitive to other work on the machine than events/s. */
+  cpuMicrosPerEvent: number;
+  /** Cores the whole machine kept busy meanwhile (2 = saturated). */
+  machineBusyCores: number;
+}
+
+interface Drain {
+  elapsedMs: number;
+  cpu: Record<string, CpuUse>;
+}
+
+/** Wall time and CPU from the first record handled to the last. */
+class DrainClock {
+  private startedAt?: number;
+  private meter?: CpuMeter;
+
+  /** Call for every record (or batch) handled; only the first call counts. */
+  start(at = performance.now()): void {
+    if (this.startedAt !== undefined) return;
+    this.startedAt = at;
+    this.meter = new CpuMeter({});
+  }
+
+  finish(at = performance.now()): Drain {
+    if (this.startedAt === undefined || !this.meter) throw new Error('no record was handled');
+    return { elapsedMs: at - this.startedAt, cpu: this.meter.stop() };
+  }
+}
+
+interface Context {
+  env: BenchEnv;
+  kafka: Kafka;
+  prefix: string;
+  topic: string;
+  events: number;
+}
+
+/**
+ * One pre-filled `video.uploaded` topic (6 partitions) drained by each
+ * consumer variant in a fresh group, timed from the first record handled to
+ * the last: bare kafkajs (eachMessage and eachBatch, no-op) and the
+ * ConsumerGroupRuntime with a no-op handler, once with its idempotency
+ * records in Postgres and once with an in-memory stand-in for Prisma.
+ */
+export const consumerThroughput: Benchmark = {
+  name: 'consumer-throughput',
+  summary: 'events/s of ConsumerGroupRuntime (no-op handler) vs bare kafkajs consumers draining the same pre-filled topic',
+  async run(env, options) {
+    const prefix = benchPrefix('consumer');
+    const config = env.config(prefix);
+    const kafka = createKafka(config.kafka, env.logger);
+    const topic = prefix + videoUploadedSpec.name;
+    await createTopics(kafka, prefix, [videoUploadedSpec]);
+
+    return withCleanup(async (cleanup) => {
+      const prisma = createPrismaClient({ databaseUrl: env.databaseUrl });
+      cleanup.defer('disconnect prisma', () => prisma.$disconnect());
+      env.progress(`consumer-throughput: pre-filling ${topic} with ${options.consumerEvents} events`);
+      await prefill(kafka, topic, options.consumerEvents);
+
+      const context: Context = { env, kafka, prefix, topic, events: options.consumerEvents };
+      const variants: Record<VariantName, (pass: number) => Promise<Drain>> = {
+        'bare-eachMessage': (pass) => drainBare(context, 'eachMessage', `bare-each-message-${pass}`),
+        'bare-eachBatch': (pass) => drainBare(context, 'eachBatch', `bare-each-batch-${pass}`),
+        'bare-eachMessage-decoding': (pass) => drainBare(context, 'eachMessage-decoding', `bare-each-message-decoding-${pass}`),
+        runtime: (pass) => drainRuntime(context, `bench-runtime-${pass}`, prisma),
+        'runtime-no-idempotency-db': (pass) => drainRuntime(context, `bench-runtime-nodb-${pass}`, inMemoryPrisma()),
+      };
+      const names = Object.keys(variants) as VariantName[];
+
+      const runs: VariantRun[] = [];
+      for (let pass = 0; pass < options.consumerRounds; pass++) {
+        // Each round starts one variant later, so no variant always runs first or last.
+        const order = names.map((_, index) => names[(index + pass) % names.length]!);
+        for (const variant of order) {
+          env.progress(`consumer-throughput: round ${pass + 1}/${options.consumerRounds}, ${variant}`);
+          const { elapsedMs, cpu } = await variants[variant](pass);
+          runs.push({
+            variant,
+            round: pass,
+            elapsedMs: round(elapsedMs),
+            eventsPerSecond: Math.round(options.consumerEvents / (elapsedMs / 1000)),
+            cpuMicrosPerEvent: round((cpu.self!.cpuSeconds * 1e6) / options.consumerEvents),
+            machineBusyCores: round(cpu.machine!.cores),
+          });
+        }
+      }
+
+      const rate = (variant: VariantName) => median(runs.filter((run) => run.variant === variant).map((run) => run.eventsPerSecond));
+      const cpuPerEvent = (variant: VariantName) => median(runs.filter((run) => run.variant === variant).map((run) => run.cpuMicrosPerEvent));
+      const bare = rate('bare-eachMessage');
+      const runtime = rate('runtime');
+      const rounds = options.consumerRounds > 1 ? `, median of ${options.consumerRounds}` : '';
+      return {
+        measurements: [
+          measurement(`runtime, no-op handler${rounds}`, 'events/s', runtime, bare),
+          measurement('runtime without idempotency DB (in-memory stand-in)', 'events/s', rate('runtime-no-idempotency-db'), bare),
+          measurement('bare kafkajs eachBatch, no-op', 'events/s', rate('bare-eachBatch'), bare),
+          measurement('bare kafkajs eachMessage + fromKafkaRecord (reference)', 'events/s', rate('bare-eachMessage-decoding'), bare),
+          measurement('bare kafkajs eachMessage, no-op', 'events/s', bare, bare),
+          measurement('CPU of this process: runtime', 'µs/event', cpuPerEvent('runtime'), cpuPerEvent('bare-eachMessage')),
+          measurement('CPU of this process: runtime without idempotency DB', 'µs/event', cpuPerEvent('runtime-no-idempotency-db'), cpuPerEvent('bare-eachMessage')),
+          measurement('CPU of this process: bare + fromKafkaRecord', 'µs/event', cpuPerEvent('bare-eachMessage-decoding'), cpuPerEvent('bare-eachMessage')),
+        ],
+        target: { description: `runtime / bare eachMessage ≥ ${TARGET_RATIO}`, met: runtime / bare >= TARGET_RATIO },
+        findings: [
+          `baseline column: bare kafkajs eachMessage; all consumers use maxBytesPerPartition ${SHARED_CONSUMER_SETTINGS.maxBytesPerPartition} and ${RUNTIME_PARTITIONS_CONCURRENTLY} partitions consumed concurrently, as the runtime does`,
+          `runtime without idempotency DB: the runtime is given an in-memory stand-in for Prisma (no processed-ids lookup, no recording transaction). A handler map with 'ignore' cannot measure this: the runtime does not subscribe to ignored event types`,
+          `runs: ${runs.map((run) => `${run.variant} ${run.eventsPerSecond}`).join(', ')} events/s; the machine kept ${median(runs.map((run) => run.machineBusyCores)).toFixed(2)} cores busy (median)`,
+          `CPU rows: this process only (kafkajs, the runtime, Prisma's client side); Postgres' own work for the idempotency records is not in them`,
+        ],
+        details: { events: options.consumerEvents, partitions: videoUploadedSpec.partitions, runs },
+      };
+    });
+  },
+};
+
+async function prefill(kafka: Kafka, topic: string, count: number): Promise<void> {
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    for (let sent = 0; sent < count; sent += PREFILL_CHUNK) {
+      const messages = Array.from({ length: Math.min(PREFILL_CHUNK, count - sent) }, () => {
+        const record = toKafkaRecord(smallEvent(), '');
+        return { key: record.key, value: record.value, headers: record.headers };
+      });
+      await producer.send({ topic, acks: -1, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A realistic `video.uploaded` CloudEvent (about 500 bytes of data and headers). */
+function smallEvent() {
+  const videoId = randomUUID();
+  return createEvent('video.uploaded', {
+    source: '/video-pipeline/bench',
+    subject: videoId,
+    data: {
+      schemaVersion: 1,
+      videoId,
+      ownerId: 'bench',
+      title: 'bench',
+      object: { bucket: 'bench', key: `videos/${videoId}/original`, sizeBytes: 1_048_576, sha256: randomBytes(32).toString('hex'), contentType: 'video/mp4' },
+      uploadedAt: new Date().toISOString(),
+    },
+  });
+}
+
+function drainTimeoutMs(events: number): number {
+  return Math.round(60_000 + events); // 1 000 events/s at the slowest
+}
+
+/**
+ * A bare kafkajs consumer with a no-op callback (or, as a reference, one that
+ * only validates each record into an event as the runtime does); returns ms
+ * from the first record handled to the last.
+ */
+async function drainBare(context: Context, mode: 'eachMessage' | 'eachBatch' | 'eachMessage-decoding', group: string): Promise<Drain> {
+  const clock = new DrainClock();
+  let handled = 0;
+  let lastAt = 0;
+  const count = (records: number, startedAt: number) => {
+    clock.start(startedAt);
+    handled += records;
+    lastAt = performance.now();
+  };
+  const consumer = await startConsumer(
+    context.kafka,
+    { groupId: context.prefix + group, ...SHARED_CONSUMER_SETTINGS },
+    [context.topic],
+    mode === 'eachBatch'
+      ? { partitionsConsumedConcurrently: RUNTIME_PARTITIONS_CONCURRENTLY, eachBatch: async ({ batch }) => count(batch.messages.length, performance.now()) }
+      : {
+          partitionsConsumedConcurrently: RUNTIME_PARTITIONS_CONCURRENTLY,
+          eachMessage: async ({ message }) => {
+            const startedAt = performance.now();
+            if (mode === 'eachMessage-decoding') fromKafkaRecord(message);
+            count(1, startedAt);
+          },
+        },
+  );
+  try {
+    await waitFor(() => handled >= context.events, {
+      timeoutMs: drainTimeoutMs(context.events),
+      what: `${group} to drain the topic`,
+      progress: () => `${handled}/${context.events} handled`,
+    });
+    return clock.finish(lastAt);
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/**
+ * The ConsumerGroupRuntime with a no-op handler; returns ms from the first
+ * handler call to the moment the last event's completion was committed
+ * (counted by the runtime's own processed/duplicate metrics).
+ */
+async function drainRuntime(context: Context, group: string, prisma: PrismaClient): Promise<Drain> {
+  // The runtime also subscribes to its group's retry tiers; they must exist.
+  await createTopics(
+    context.kafka,
+    context.prefix,
+    retryTierDelaysMs.map((_, index) => ({ name: retryTopic(group, index + 1), partitions: 3, retentionMs: 3_600_000, description: 'bench retry tier' })),
+  );
+  const metrics = new ConsumerMetrics();
+  const clock = new DrainClock();
+  const runtime = new ConsumerGroupRuntime({
+    group,
+    kafka: context.kafka,
+    prisma,
+    logger: context.env.logger,
+    metrics,
+    topicPrefix: context.prefix,
+    partitionsConcurrently: RUNTIME_PARTITIONS_CONCURRENTLY,
+    handlers: {
+      'video.uploaded': async () => clock.start(),
+    },
+  });
+  const completed = async () => {
+    const [processed, duplicates] = await Promise.all([metrics.processed.get(), metrics.duplicates.get()]);
+    return [...processed.values, ...duplicates.values].reduce((sum, value) => sum + value.value, 0);
+  };
+  let done = 0;
+  const joined = new Promise<void>((resolve) => runtime.on(runtime.events.GROUP_JOIN, () => resolve()));
+  try {
+    await runtime.start();
+    await joined;
+    await waitFor(
+      async () => {
+        done = await completed();
+        return done >= context.events;
+      },
+      { timeoutMs: drainTimeoutMs(context.events), intervalMs: 5, what: `${group} to drain the topic`, progress: () => `${done}/${context.events} completed` },
+    );
+    return clock.finish();
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/**
+ * Just enough of PrismaClient for the runtime's IdempotencyStore: nothing was
+ * processed before, and recording completions succeeds without a database.
+ * (Every completion then counts as a duplicate in the metrics, since the
+ * stand-in reports no inserted rows; the drain counts both.)
+ */
+function inMemoryPrisma(): PrismaClient {
+  const queryRaw = async () => [];
+  const standIn = {
+    $queryRaw: queryRaw,
+    $transaction: async (work: (tx: unknown) => Promise<unknown>) => work({ $queryRaw: queryRaw }),
+  };
+  return standIn as unknown as PrismaClient;
+}

@@ -1,0 +1,131 @@
+/**
+ * Command-line options of `npm run bench`, parsed and defaulted once here;
+ * benchmarks receive the resulting object and read nothing else.
+ */
+
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput'] as const;
+export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
+
+export interface BenchOptions {
+  /** Benchmarks to run, in this order. Default: all. */
+  only: BenchmarkName[];
+  /** upload-memory: size of the streamed upload. Default 1024 MiB. */
+  uploadMib: number;
+  /** upload-throughput: size of each upload. Default 256 MiB. */
+  throughputMib: number;
+  /** upload-throughput: timed runs per path (API and baseline, alternating). Default 5. */
+  throughputRuns: number;
+  /** event-latency: events per path (outbox and direct). Default 200. */
+  events: number;
+  /** event-latency: sending rate. Default 20/s. */
+  eventsPerSecond: number;
+  /** consumer-throughput: records in the pre-filled topic. Default 50 000. */
+  consumerEvents: number;
+  /** consumer-throughput: rounds of all consumer variants (median reported). Default 3. */
+  consumerRounds: number;
+  /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
+  kafkaPort: number;
+  /** s3proxy port of the bench stack. Default 29000. */
+  s3Port: number;
+  /** Database the bench recreates on every run. */
+  databaseUrl: string;
+}
+
+const defaults: Omit<BenchOptions, 'only'> = {
+  uploadMib: 1024,
+  throughputMib: 256,
+  throughputRuns: 5,
+  events: 200,
+  eventsPerSecond: 20,
+  consumerEvents: 50_000,
+  consumerRounds: 3,
+  kafkaPort: 29_092,
+  s3Port: 29_000,
+  databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
+};
+
+/** `--quick`: every size small enough for a smoke run of the whole suite in about a minute. */
+const quick: Partial<BenchOptions> = {
+  uploadMib: 128,
+  throughputMib: 64,
+  throughputRuns: 2,
+  events: 60,
+  consumerEvents: 10_000,
+  consumerRounds: 1,
+};
+
+type NumericOption = { [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
+
+const numericFlags: Record<string, NumericOption> = {
+  '--upload-mib': 'uploadMib',
+  '--throughput-mib': 'throughputMib',
+  '--throughput-runs': 'throughputRuns',
+  '--events': 'events',
+  '--events-per-second': 'eventsPerSecond',
+  '--consumer-events': 'consumerEvents',
+  '--consumer-rounds': 'consumerRounds',
+  '--kafka-port': 'kafkaPort',
+  '--s3-port': 's3Port',
+};
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --only <name>[,<name>...]   run only these (${BENCHMARK_NAMES.join(', ')})
+  --quick                     small sizes for a smoke run
+  --upload-mib <n>            upload-memory: upload size (default ${defaults.uploadMib})
+  --throughput-mib <n>        upload-throughput: upload size (default ${defaults.throughputMib})
+  --throughput-runs <n>       upload-throughput: runs per path (default ${defaults.throughputRuns})
+  --events <n>                event-latency: events per path (default ${defaults.events})
+  --events-per-second <n>     event-latency: send rate (default ${defaults.eventsPerSecond})
+  --consumer-events <n>       consumer-throughput: pre-filled records (default ${defaults.consumerEvents})
+  --consumer-rounds <n>       consumer-throughput: rounds, median reported (default ${defaults.consumerRounds})
+  --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
+  --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
+  --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
+`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const explicit: Partial<BenchOptions> = {};
+  const numbers: Partial<Record<NumericOption, number>> = {};
+  let useQuick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inlineValue] = splitFlag(argv[i]!);
+    const value = () => {
+      const raw = inlineValue ?? argv[++i];
+      if (raw === undefined) throw new UsageError(`${flag} needs a value`);
+      return raw;
+    };
+    if (flag === '--help' || flag === '-h') return 'help';
+    else if (flag === '--quick') useQuick = true;
+    else if (flag === '--only') explicit.only = parseNames(value());
+    else if (flag === '--database-url') explicit.databaseUrl = value();
+    else if (flag in numericFlags) numbers[numericFlags[flag]!] = parsePositiveInteger(flag, value());
+    else throw new UsageError(`unknown option ${flag}`);
+  }
+  return { ...defaults, only: [...BENCHMARK_NAMES], ...(useQuick ? quick : {}), ...numbers, ...explicit };
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const equals = arg.indexOf('=');
+  return arg.startsWith('--') && equals > 0 ? [arg.slice(0, equals), arg.slice(equals + 1)] : [arg, undefined];
+}
+
+function parseNames(raw: string): BenchmarkName[] {
+  const names = raw.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(BENCHMARK_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(`--only: unknown benchmark ${unknown.join(', ') || '(none given)'}; choose from ${BENCHMARK_NAMES.join(', ')}`);
+  }
+  // Keep the suite's order whatever order they were named in.
+  return BENCHMARK_NAMES.filter((name) => names.includes(name));
+}
+
+function parsePositiveInteger(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
+  return value;
+}
