@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, fromKafkaRecord, type EventType, type PipelineEvent } from '@video-pipeline/events';
-import { deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
+import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
 import { classifyFailure, type FailureVerdict } from './failure';
@@ -29,17 +30,47 @@ export interface ConsumerGroupOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to finish their batch: sized for the longest handler. Default 15 min. */
   rebalanceTimeoutMs?: number;
-  /** On stop, how long in-flight work may take before it is abandoned uncommitted. Default 30 s. */
+  /**
+   * How long `stop()` may take. In-flight work gets this less a short reserve
+   * (a quarter, at most 2 s); then its handlers are aborted and it is
+   * abandoned uncommitted, and the reserve lets the member leave the group.
+   * Default 30 s.
+   */
   shutdownGraceMs?: number;
   /** Handled events whose effects are committed in one transaction, at most. Default 500. */
   maxCommitBatch?: number;
-  /** Oldest a handled event may wait for its commit while the next one runs. Default 50 ms. */
+  /** Longest a handled event waits for its commit, however long the handlers after it run. Default 50 ms. */
   maxCommitDelayMs?: number;
+  /**
+   * How long a fetch waits for new records before returning empty. It also
+   * bounds how late a paused retry tier resumes after its delay and how long
+   * `stop()` waits for an idle fetch, since neither can cut a fetch short.
+   * Default 1 s.
+   */
+  fetchMaxWaitMs?: number;
 }
 
 type Outcome =
-  | { kind: 'handled'; event: PipelineEvent; completion: Completion; key: string }
+  | { kind: 'handled'; event: PipelineEvent; completion: Completion; attempt: number }
   | { kind: 'settled' }; // skipped as duplicate, retried later or dead-lettered: nothing left to commit
+
+/** A handled event waiting for its effects and idempotency record to be committed. */
+interface Handled {
+  message: KafkaMessage;
+  event: PipelineEvent;
+  completion: Completion;
+  attempt: number;
+  key: string;
+  handledAt: number;
+}
+
+/** Where a batch's records come from. */
+interface Source {
+  topic: string;
+  partition: number;
+  /** 0 for the event's own topic, n for retry tier n. */
+  tier: number;
+}
 
 interface Defaults {
   topicPrefix: string;
@@ -51,6 +82,7 @@ interface Defaults {
   shutdownGraceMs: number;
   maxCommitBatch: number;
   maxCommitDelayMs: number;
+  fetchMaxWaitMs: number;
 }
 
 const defaults: Defaults = {
@@ -63,6 +95,7 @@ const defaults: Defaults = {
   shutdownGraceMs: 30_000,
   maxCommitBatch: 500,
   maxCommitDelayMs: 50,
+  fetchMaxWaitMs: 1_000,
 };
 
 /**
@@ -71,9 +104,13 @@ const defaults: Defaults = {
  *
  * - per partition, events are handled in order and an offset is resolved only
  *   after its event was handled and recorded, retried elsewhere or parked;
- * - a failing event gets a few quick attempts, then moves to a delay topic
- *   (`<group>.retry.<n>`) so the rest of its partition goes on, and after the
- *   last tier to `<group>.dlq` with the error and its origin;
+ * - handled events are committed in small batches (effects plus idempotency
+ *   record in one transaction), never later than `maxCommitDelayMs`, and
+ *   before anything breaks off the batch (a rebalance, shutdown);
+ * - a failing handler gets a few quick attempts; then the event (or one
+ *   whose effects failed to commit) moves to a delay topic
+ *   (`<group>.retry.<n>`) so the rest of its partition goes on, and after
+ *   the last tier to `<group>.dlq` with the error and its origin;
  * - handlers heartbeat while they work, so long work keeps the membership;
  * - `stop()` stops fetching, lets in-flight work finish within the grace
  *   period or abandons it uncommitted, and leaves the group.
@@ -84,7 +121,8 @@ export class ConsumerGroupRuntime {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly idempotency: IdempotencyStore;
-  private readonly metrics: ConsumerMetrics;
+  /** Counters of this instance (processed, failed, retried, dead-lettered, ...); its `registry` is what /metrics serves. */
+  readonly metrics: ConsumerMetrics;
   private readonly logger: Logger;
   private readonly shutdown = new AbortController();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
@@ -120,10 +158,11 @@ export class ConsumerGroupRuntime {
       heartbeatInterval: heartbeatIntervalMs,
       rebalanceTimeout: rebalanceTimeoutMs,
       allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.options.fetchMaxWaitMs,
       // Small fetches keep a batch's worth of unfinished work short if the worker dies.
       maxBytesPerPartition: 1024 * 1024,
     });
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
+    this.producer = createProducer(options.kafka);
   }
 
   /** Topics this instance subscribes to: the events it handles plus its retry tiers. */
@@ -178,16 +217,23 @@ export class ConsumerGroupRuntime {
     this.running = false;
     for (const timer of this.resumeTimers) clearTimeout(timer);
     const graceMs = this.options.shutdownGraceMs;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => {
-      graceTimer = setTimeout(() => resolve('timeout'), graceMs);
-    });
+    // Handlers get the grace period less a short reserve, in which aborted work unwinds and the member
+    // leaves the group: its partitions then move at once instead of after its session times out.
+    const reserveMs = Math.min(2_000, Math.floor(graceMs / 4));
     // disconnect() waits for running batches, commits resolved offsets and leaves the group.
-    const result = await Promise.race([this.consumer.disconnect().then(() => 'stopped' as const), graceOver]);
-    clearTimeout(graceTimer);
-    if (result === 'timeout') {
+    const disconnected = this.consumer.disconnect().then(
+      () => 'stopped' as const,
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'consumer did not disconnect cleanly');
+        return 'failed' as const;
+      },
+    );
+    if ((await within(disconnected, graceMs - reserveMs)) === 'timeout') {
       this.logger.warn({ graceMs }, 'in-flight work did not finish within the grace period; abandoning it uncommitted');
       this.shutdown.abort();
+      if ((await within(disconnected, reserveMs)) === 'timeout') {
+        this.logger.warn({ reserveMs }, 'aborted work did not stop in time; its partitions move once the session times out');
+      }
     }
     await this.producer.disconnect().catch(() => undefined);
   }
@@ -199,82 +245,90 @@ export class ConsumerGroupRuntime {
       batch.messages.map((message) => headerString(message.headers, 'ce_id')).filter((id): id is string => isUuid(id)),
     );
 
-    let pending: { completion: Completion; event: PipelineEvent; key: string; offset: string; handledAt: number }[] = [];
-    const commitPending = async () => {
-      if (pending.length === 0) return;
-      const committing = pending;
-      pending = [];
-      const fresh = await this.idempotency.complete(committing.map((entry) => entry.completion));
-      for (const entry of committing) {
-        if (fresh.has(entry.completion.eventId)) this.metrics.processed.inc({ group: this.groupId, type: entry.event.type });
-        else this.metrics.duplicates.inc({ group: this.groupId, type: entry.event.type });
-      }
-      resolveOffset(committing.at(-1)!.offset);
-      await commitOffsetsIfNecessary();
+    const source: Source = { topic: batch.topic, partition: batch.partition, tier };
+    let pending: Handled[] = [];
+    // Commits run one after another, so offsets are resolved in order even when a flush runs
+    // in the background; once one fails, every later one reports that failure.
+    let commits: Promise<void> = Promise.resolve();
+    const commitPending = (): Promise<void> => {
+      commits = commits.then(async () => {
+        if (pending.length === 0) return;
+        const committing = pending;
+        pending = [];
+        await this.complete(committing, source, processed);
+        resolveOffset(committing.at(-1)!.message.offset);
+        await commitOffsetsIfNecessary();
+      });
+      return commits;
     };
 
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale() || !this.running) break;
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || !this.running) break;
 
-      if (tier > 0) {
-        const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
-        if (dueInMs > 0) {
-          // Not due yet: stop this partition until it is. The offset stays unresolved, so the
-          // same record is fetched again on resume; other partitions go on meanwhile.
-          await commitPending();
-          const resume = pause();
-          const timer = setTimeout(() => {
-            this.resumeTimers.delete(timer);
-            resume();
-          }, dueInMs);
-          this.resumeTimers.add(timer);
-          break;
+        if (tier > 0) {
+          const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
+          if (dueInMs > 0) {
+            // Not due yet: stop this partition until it is. The offset stays unresolved, so the
+            // same record is fetched again on resume; other partitions go on meanwhile.
+            await commitPending();
+            const resume = pause();
+            const timer = setTimeout(() => {
+              this.resumeTimers.delete(timer);
+              resume();
+            }, dueInMs);
+            this.resumeTimers.add(timer);
+            break;
+          }
         }
-      }
 
-      // Keep one key's events causal: an event never runs before the previous one for its key is committed.
-      const key = message.key?.toString() ?? '';
-      const oldest = pending[0];
-      if (
-        oldest &&
-        (pending.length >= this.options.maxCommitBatch || Date.now() - oldest.handledAt >= this.options.maxCommitDelayMs || pending.some((entry) => entry.key === key))
-      ) {
-        await commitPending();
-      }
+        // Keep one key's events causal: an event never runs before the previous one for its key is committed.
+        const key = message.key?.toString() ?? '';
+        const oldest = pending[0];
+        if (
+          oldest &&
+          (pending.length >= this.options.maxCommitBatch || Date.now() - oldest.handledAt >= this.options.maxCommitDelayMs || pending.some((entry) => entry.key === key))
+        ) {
+          await commitPending();
+        }
 
-      const outcome = await this.deliver(message, batch.topic, batch.partition, tier, processed, heartbeat);
-      if (outcome.kind === 'handled') {
-        pending.push({ completion: outcome.completion, event: outcome.event, key, offset: message.offset, handledAt: Date.now() });
-      } else {
-        await commitPending();
-        resolveOffset(message.offset);
-        await commitOffsetsIfNecessary();
+        // If this handler takes long, the events handled before it are committed meanwhile, when their delay is up.
+        const waiting = pending[0];
+        const flushTimer = waiting ? setTimeout(() => void commitPending().catch(() => undefined), waiting.handledAt + this.options.maxCommitDelayMs - Date.now()) : undefined;
+        const outcome = await this.deliver(message, source, processed, heartbeat).finally(() => clearTimeout(flushTimer));
+        // Such a flush has taken those events out of `pending`: it must land before the next event of their keys runs.
+        await commits;
+        if (outcome.kind === 'handled') {
+          pending.push({ ...outcome, message, key, handledAt: Date.now() });
+        } else {
+          await commitPending();
+          resolveOffset(message.offset);
+          await commitOffsetsIfNecessary();
+        }
+        this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(message.offset) - 1));
+        await heartbeat();
       }
-      this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(message.offset) - 1));
-      await heartbeat();
+      await commitPending();
+    } catch (error) {
+      // Whatever broke off the batch (a rebalance seen by a heartbeat, a lost connection, shutdown),
+      // the events already handled are done: record them, so no owner of the partition runs them again.
+      await commitPending().catch((commitError: unknown) => this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again'));
+      throw error;
     }
-    await commitPending();
   }
 
   /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
-  private async deliver(
-    message: KafkaMessage,
-    topic: string,
-    partition: number,
-    tier: number,
-    processed: Set<string>,
-    heartbeat: () => Promise<void>,
-  ): Promise<Outcome> {
+  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>, heartbeat: () => Promise<void>): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
     let event: PipelineEvent;
     try {
       event = fromKafkaRecord(message);
     } catch (error) {
-      await this.deadLetter(message, topic, partition, priorAttempts, classifyFailure(error), 'unknown');
+      await this.deadLetter(message, source, priorAttempts, classifyFailure(error), 'unknown');
       return { kind: 'settled' };
     }
 
-    const logger = this.logger.child({ eventId: event.id, videoId: event.subject, type: event.type, topic, partition, offset: message.offset });
+    const logger = this.loggerFor(event, message, source);
     if (processed.has(event.id)) {
       logger.info('already processed; skipping duplicate');
       this.metrics.duplicates.inc({ group: this.groupId, type: event.type });
@@ -284,7 +338,7 @@ export class ConsumerGroupRuntime {
     const handler = this.options.handlers[event.type];
     if (handler === 'ignore') return { kind: 'settled' };
 
-    const { attemptsPerDelivery, inPlaceBackoff, jitter, tierDelaysMs } = this.options.retryPolicy;
+    const { attemptsPerDelivery, inPlaceBackoff, jitter } = this.options.retryPolicy;
     for (let attemptInDelivery = 1; ; attemptInDelivery++) {
       const attempt = priorAttempts + attemptInDelivery;
       const started = process.hrtime.bigint();
@@ -294,7 +348,7 @@ export class ConsumerGroupRuntime {
           (handler as EventHandler<EventType>)(event, { groupId: this.groupId, attempt, logger, signal: this.shutdown.signal }),
         );
         this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'success' }, seconds());
-        return { kind: 'handled', event, key: message.key?.toString() ?? '', completion: { eventId: event.id, effects: effects ?? undefined } };
+        return { kind: 'handled', event, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
       } catch (error) {
         this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'failure' }, seconds());
         const verdict = classifyFailure(error);
@@ -302,28 +356,65 @@ export class ConsumerGroupRuntime {
         logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
         if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
 
-        if (!verdict.retriable) {
-          await this.deadLetter(message, topic, partition, attempt, verdict, event.type);
-          return { kind: 'settled' };
-        }
-        if (attemptInDelivery < attemptsPerDelivery) {
-          await this.whileHeartbeating(heartbeat, () => sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter)));
+        if (verdict.retriable && attemptInDelivery < attemptsPerDelivery) {
+          await this.whileHeartbeating(heartbeat, () => sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter), undefined, { signal: this.shutdown.signal }));
           continue;
         }
-        const nextTier = tier + 1;
-        if (nextTier > tierDelaysMs.length) {
-          await this.deadLetter(message, topic, partition, attempt, verdict, event.type);
-          return { kind: 'settled' };
-        }
-        await this.sendToRetryTier(message, topic, partition, attempt, nextTier, verdict);
-        this.metrics.retried.inc({ group: this.groupId, type: event.type, tier: String(nextTier) });
-        logger.info({ attempt, tier: nextTier }, 'moved to retry tier');
+        await this.escalate(message, source, event, attempt, verdict, logger);
         return { kind: 'settled' };
       }
     }
   }
 
-  private async sendToRetryTier(message: KafkaMessage, topic: string, partition: number, attempts: number, tier: number, verdict: FailureVerdict) {
+  /**
+   * Commits handled events' effects with their idempotency records: all in
+   * one transaction, or if that fails, one by one, so that effects that fail
+   * count as a failed attempt of their own event alone (then retried later or
+   * parked, like a handler that threw) and the others still commit.
+   */
+  private async complete(entries: readonly Handled[], source: Source, processed: Set<string>): Promise<void> {
+    let fresh: Set<string>;
+    try {
+      fresh = await this.idempotency.complete(entries.map((entry) => entry.completion));
+    } catch (error) {
+      if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
+      if (entries.length > 1) {
+        for (const entry of entries) await this.complete([entry], source, processed);
+        return;
+      }
+      const [entry] = entries as [Handled];
+      const verdict = classifyFailure(error);
+      const logger = this.loggerFor(entry.event, entry.message, source);
+      this.metrics.failed.inc({ group: this.groupId, type: entry.event.type, code: verdict.code });
+      logger.warn({ err: error, attempt: entry.attempt, retriable: verdict.retriable }, 'effects failed');
+      await this.escalate(entry.message, source, entry.event, entry.attempt, verdict, logger);
+      return;
+    }
+    for (const entry of entries) {
+      // A later copy in this batch (same key, so it waited for this commit) is now a duplicate, not a rerun.
+      processed.add(entry.completion.eventId);
+      if (fresh.has(entry.completion.eventId)) this.metrics.processed.inc({ group: this.groupId, type: entry.event.type });
+      else this.metrics.duplicates.inc({ group: this.groupId, type: entry.event.type });
+    }
+  }
+
+  /** The one decision after a failed attempt: the next retry tier, or the dead-letter topic if the error is permanent or the tiers are used up. */
+  private async escalate(message: KafkaMessage, source: Source, event: PipelineEvent, attempt: number, verdict: FailureVerdict, logger: Logger): Promise<void> {
+    const nextTier = source.tier + 1;
+    if (!verdict.retriable || nextTier > this.options.retryPolicy.tierDelaysMs.length) {
+      await this.deadLetter(message, source, attempt, verdict, event.type);
+      return;
+    }
+    await this.sendToRetryTier(message, source, attempt, nextTier, verdict);
+    this.metrics.retried.inc({ group: this.groupId, type: event.type, tier: String(nextTier) });
+    logger.info({ attempt, tier: nextTier }, 'moved to retry tier');
+  }
+
+  private loggerFor(event: PipelineEvent, message: KafkaMessage, source: Source): Logger {
+    return this.logger.child({ eventId: event.id, videoId: event.subject, type: event.type, topic: source.topic, partition: source.partition, offset: message.offset });
+  }
+
+  private async sendToRetryTier(message: KafkaMessage, source: Source, attempts: number, tier: number, verdict: FailureVerdict) {
     const delayMs = withJitter(this.options.retryPolicy.tierDelaysMs[tier - 1]!, this.options.retryPolicy.jitter);
     await this.producer.send({
       topic: this.options.topicPrefix + retryTopic(this.options.group, tier),
@@ -333,7 +424,7 @@ export class ConsumerGroupRuntime {
           key: message.key,
           value: message.value,
           headers: {
-            ...this.originOf(message, topic, partition),
+            ...this.originOf(message, source),
             [deliveryHeaders.attempts]: String(attempts),
             [deliveryHeaders.tier]: String(tier),
             [deliveryHeaders.retryAt]: String(Date.now() + delayMs),
@@ -345,7 +436,7 @@ export class ConsumerGroupRuntime {
     });
   }
 
-  private async deadLetter(message: KafkaMessage, topic: string, partition: number, attempts: number, verdict: FailureVerdict, type: string) {
+  private async deadLetter(message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, type: string) {
     await this.producer.send({
       topic: this.deadLetterTopic,
       acks: -1,
@@ -354,7 +445,7 @@ export class ConsumerGroupRuntime {
           key: message.key,
           value: message.value,
           headers: {
-            ...this.originOf(message, topic, partition),
+            ...this.originOf(message, source),
             [deliveryHeaders.group]: this.groupId,
             [deliveryHeaders.attempts]: String(attempts),
             [deliveryHeaders.errorCode]: String(verdict.code),
@@ -365,18 +456,20 @@ export class ConsumerGroupRuntime {
       ],
     });
     this.metrics.deadLettered.inc({ group: this.groupId, type, code: verdict.code });
-    this.logger.warn({ eventId: headerString(message.headers, 'ce_id'), videoId: message.key?.toString(), topic, partition, offset: message.offset, attempts, code: verdict.code, error: verdict.message }, 'parked in the dead-letter topic');
+    this.logger.warn(
+      { eventId: headerString(message.headers, 'ce_id'), videoId: message.key?.toString(), topic: source.topic, partition: source.partition, offset: message.offset, attempts, code: verdict.code, error: verdict.message },
+      'parked in the dead-letter topic',
+    );
   }
 
   /** Where the record was first published; kept as it moves through tiers. */
-  private originOf(message: KafkaMessage, topic: string, partition: number): IHeaders {
-    const headers = originalHeaders(message.headers);
-    const inTier = this.tierByTopic.has(topic);
+  private originOf(message: KafkaMessage, source: Source): IHeaders {
+    const kept = (name: string, own: string) => (source.tier > 0 ? headerString(message.headers, name) ?? own : own);
     return {
-      ...headers,
-      [deliveryHeaders.originalTopic]: inTier ? headerString(message.headers, deliveryHeaders.originalTopic) ?? topic : topic,
-      [deliveryHeaders.originalPartition]: inTier ? headerString(message.headers, deliveryHeaders.originalPartition) ?? String(partition) : String(partition),
-      [deliveryHeaders.originalOffset]: inTier ? headerString(message.headers, deliveryHeaders.originalOffset) ?? message.offset : message.offset,
+      ...originalHeaders(message.headers),
+      [deliveryHeaders.originalTopic]: kept(deliveryHeaders.originalTopic, source.topic),
+      [deliveryHeaders.originalPartition]: kept(deliveryHeaders.originalPartition, String(source.partition)),
+      [deliveryHeaders.originalOffset]: kept(deliveryHeaders.originalOffset, message.offset),
     };
   }
 
@@ -398,4 +491,15 @@ const isUuid = (value: string | undefined): value is string => value !== undefin
 
 const truncate = (text: string, max = 2_000) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** `work`'s outcome, or 'timeout' if it takes longer than `ms`. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -6,5 +6,19 @@ export { ConsumerMetrics } from './metrics';
 export { classifyFailure, type FailureVerdict } from './failure';
 export { deliveryHeaders, headerString, headerNumber, originalHeaders } from './delivery-headers';
 export { defaultRetryPolicy, backoffDelayMs, withJitter, type RetryPolicy, type BackoffPolicy } from './retry-policy';
-export { runConsumerWorker, type WorkerDeps } from './worker';
+export { runConsumerWorker, type WorkerDeps, type WorkerTuning } from './worker';
 export { recordVideoReceipt } from './video-receipt';
+export {
+  readDeadLetters,
+  replayDeadLetters,
+  describeDeadLetter,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterRange,
+  type DeadLetterSource,
+  type ReadDeadLettersOptions,
+  type ReadProgress,
+  type ReplayDeadLettersOptions,
+  type ReplayProgress,
+  type ReplayResult,
+} from './dead-letters';

@@ -46,7 +46,11 @@ export function withJitter(delayMs: number, jitter: number, random: () => number
 export function validateRetryPolicy(policy: RetryPolicy, tierTopics: number): void {
   const problems: string[] = [];
   if (!Number.isInteger(policy.attemptsPerDelivery) || policy.attemptsPerDelivery < 1) problems.push('attemptsPerDelivery must be an integer ≥ 1');
-  if (policy.jitter < 0 || policy.jitter > 1) problems.push('jitter must be between 0 and 1');
+  if (!(policy.jitter >= 0 && policy.jitter <= 1)) problems.push('jitter must be between 0 and 1');
+  const { initialMs, maxMs, multiplier } = policy.inPlaceBackoff;
+  if (!(initialMs >= 0 && maxMs >= initialMs)) problems.push('inPlaceBackoff needs 0 ≤ initialMs ≤ maxMs');
+  if (!(multiplier >= 1)) problems.push('inPlaceBackoff.multiplier must be ≥ 1');
+  if (!policy.tierDelaysMs.every((delayMs) => delayMs >= 0)) problems.push('tierDelaysMs must not be negative');
   if (policy.tierDelaysMs.length > tierTopics) {
     problems.push(`${policy.tierDelaysMs.length} retry tiers configured but only ${tierTopics} retry topics exist per group (see topology.ts)`);
   }

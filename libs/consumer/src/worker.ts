@@ -3,7 +3,7 @@ import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { startHealthServer } from '@video-pipeline/health';
 import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
-import { ConsumerGroupRuntime } from './consumer-group';
+import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
 import type { EventHandlers } from './handlers';
 import { ConsumerMetrics } from './metrics';
 
@@ -13,12 +13,17 @@ export interface WorkerDeps {
   logger: Logger;
 }
 
+/** Runtime settings a service may tune; the rest come from the config. */
+export type WorkerTuning = Partial<
+  Pick<ConsumerGroupOptions, 'retryPolicy' | 'partitionsConcurrently' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'shutdownGraceMs' | 'fetchMaxWaitMs'>
+>;
+
 /**
  * The whole `main` of a consumer-group service: reads the config, runs the
  * group's handlers on the shared runtime, serves /healthz, /readyz and
  * /metrics, and stops cleanly on SIGTERM or SIGINT.
  */
-export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers): Promise<void> {
+export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
   const config = loadConfig(process.env, group);
   const logger = createLogger(group, { level: config.logLevel });
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
@@ -32,6 +37,7 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
     logger,
     metrics,
     topicPrefix: config.kafka.topicPrefix,
+    ...tuning,
   });
 
   let joined = false;

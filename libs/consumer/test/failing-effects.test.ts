@@ -1,0 +1,78 @@
+import { PipelineError } from '@video-pipeline/errors';
+import type { EventHandlers } from '../src';
+import { eventually } from '../../../test/support/pipeline';
+import { appliedEffects, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
+
+/** Handlers whose effects throw `failure()` for one event while it returns an error, and count calls per event. */
+function handlersWithFailingEffects(failingEventId: string, failure: () => Error | undefined) {
+  const calls = new Map<string, number>();
+  const handlers: EventHandlers = {
+    'video.uploaded': async (event, context) => {
+      calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+      const counted = countedEffects(event, context.groupId);
+      return async (tx) => {
+        const error = event.id === failingEventId ? failure() : undefined;
+        if (error) throw error;
+        await counted(tx);
+      };
+    },
+  };
+  return { handlers, calls };
+}
+
+describe('effects that fail count as a failed attempt of their event alone', () => {
+  const testbed = useTestbeds();
+
+  it('parks an event whose effects fail for good, and commits the events around it', async () => {
+    const bed = await testbed('effects-permanent');
+    const [before, doomed, after] = [videoUploaded(), videoUploaded(), videoUploaded()];
+    const { handlers, calls } = handlersWithFailingEffects(doomed.id, () => new PipelineError('processing_failed', 'the video row is gone'));
+    const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 });
+
+    await bed.publish([before, doomed, after]); // different keys: one micro-batch, one transaction
+    await eventually(async () => (await bed.recordCount(bed.deadLetterTopic)) === 1, 15_000, 'the event to be parked');
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 3, 10_000, 'the partition to move past it');
+    await runtime.stop();
+
+    expect((await processedEventIds(bed.prisma, bed.groupId)).sort()).toEqual([before.id, after.id].sort());
+    expect((await appliedEffects(bed.prisma, bed.groupId)).map((effect) => effect.eventId).sort()).toEqual([before.id, after.id].sort());
+    expect(Object.fromEntries(calls)).toEqual({ [before.id]: 1, [doomed.id]: 1, [after.id]: 1 });
+    expect(await counterValue(runtime.metrics.deadLettered, { code: 'processing_failed' })).toBe(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'processing_failed' })).toBe(1);
+    expect(await counterValue(runtime.metrics.processed)).toBe(2);
+  });
+
+  it('retries an event whose effects fail for a while, without running its neighbours again', async () => {
+    const bed = await testbed('effects-transient');
+    const [flaky, after] = [videoUploaded(), videoUploaded()];
+    let failuresLeft = 2; // in the shared transaction, then alone: the attempt has failed
+    const { handlers, calls } = handlersWithFailingEffects(flaky.id, () => (failuresLeft-- > 0 ? new Error('deadlock detected') : undefined));
+    const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 }); // the two share one transaction, however slow the machine
+
+    await bed.publish([flaky, after]);
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, flaky.id)).length === 1, 15_000, 'the flaky event to be committed');
+    await runtime.stop();
+
+    expect(await appliedEffects(bed.prisma, bed.groupId, after.id)).toHaveLength(1);
+    expect(Object.fromEntries(calls)).toEqual({ [flaky.id]: 2, [after.id]: 1 });
+    expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'Error' })).toBe(1);
+  });
+
+  it('commits at once, one by one, when only the shared transaction failed', async () => {
+    const bed = await testbed('effects-once');
+    const [flaky, after] = [videoUploaded(), videoUploaded()];
+    let failuresLeft = 1;
+    const { handlers, calls } = handlersWithFailingEffects(flaky.id, () => (failuresLeft-- > 0 ? new Error('serialization failure') : undefined));
+    const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 }); // the two share one transaction, however slow the machine
+
+    await bed.publish([flaky, after]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 2, 10_000, 'both events to be committed');
+    await runtime.stop();
+
+    expect((await appliedEffects(bed.prisma, bed.groupId)).map((effect) => effect.eventId).sort()).toEqual([flaky.id, after.id].sort());
+    expect(Object.fromEntries(calls)).toEqual({ [flaky.id]: 1, [after.id]: 1 });
+    expect(await counterValue(runtime.metrics.retried)).toBe(0);
+    expect(await counterValue(runtime.metrics.processed)).toBe(2);
+  });
+});

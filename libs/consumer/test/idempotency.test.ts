@@ -1,0 +1,74 @@
+import { PipelineError } from '@video-pipeline/errors';
+import { eventually } from '../../../test/support/pipeline';
+import { replayDeadLetters } from '../src';
+import { appliedEffects, counterValue, processedEventIds, recordingHandler, useTestbeds, videoUploaded } from './support/harness';
+
+describe('an event has its effects applied once, however often it arrives', () => {
+  const testbed = useTestbeds();
+
+  it('handles an event published twice in a row once', async () => {
+    const bed = await testbed('idem-twice');
+    const event = videoUploaded();
+    const after = videoUploaded();
+    const handler = recordingHandler();
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+
+    await bed.publish([event, event, after]); // a relay that published twice: adjacent copies, one batch
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, after.id)).length === 1, 10_000, 'the event after the copies');
+    await runtime.stop();
+
+    expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+    expect(handler.callsFor(event.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.duplicates, { group: bed.groupId, type: 'video.uploaded' })).toBe(1);
+    expect(await counterValue(runtime.metrics.processed)).toBe(2);
+    expect(await bed.committedOffset(bed.sourceTopic, 0)).toBe(3);
+  });
+
+  it('skips a copy that arrives after the first was committed', async () => {
+    const bed = await testbed('idem-later');
+    const event = videoUploaded();
+    const handler = recordingHandler();
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+
+    await bed.publish([event]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 1, 10_000, 'the first copy to be committed');
+    await bed.publish([event]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 2, 10_000, 'the second copy to be committed');
+    await runtime.stop();
+
+    expect(handler.callsFor(event.id)).toHaveLength(1);
+    expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.duplicates)).toBe(1);
+  });
+
+  it('applies an event published twice, dead-lettered, then replayed twice from the dead-letter topic exactly once', async () => {
+    const bed = await testbed('idem-replay');
+    const event = videoUploaded();
+    let broken = true; // e.g. a bad deploy, fixed before the replay
+    const handler = recordingHandler(() => {
+      if (broken) throw new PipelineError('processing_failed', 'codec not supported');
+    });
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+
+    await bed.publish([event, event]);
+    await eventually(async () => (await bed.recordCount(bed.deadLetterTopic)) === 2, 10_000, 'both copies in the dead-letter topic');
+    expect(await appliedEffects(bed.prisma, bed.groupId)).toHaveLength(0);
+
+    broken = false;
+    const replay = () => replayDeadLetters({ kafka: bed.kafka, group: bed.group, topicPrefix: bed.prefix, filter: { eventIds: [event.id] } });
+    expect(await replay()).toEqual({ scanned: 2, replayed: 2, skipped: 0 });
+    await eventually(async () => (await counterValue(runtime.metrics.processed)) + (await counterValue(runtime.metrics.duplicates)) === 2, 10_000, 'both replayed copies');
+    expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+
+    // Replaying again finds the same two records (nothing was consumed) and changes nothing.
+    expect(await replay()).toEqual({ scanned: 2, replayed: 2, skipped: 0 });
+    await eventually(async () => (await counterValue(runtime.metrics.duplicates)) === 3, 10_000, 'the second replay to be skipped');
+    await runtime.stop();
+
+    expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+    expect(await processedEventIds(bed.prisma, bed.groupId)).toEqual([event.id]);
+    expect(handler.callsFor(event.id).filter((call) => call.outcome === 'success')).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.processed)).toBe(1);
+    expect(await counterValue(runtime.metrics.deadLettered)).toBe(2);
+  });
+});
