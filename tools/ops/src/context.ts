@@ -1,0 +1,40 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { PipelineConfig } from '@video-pipeline/config';
+import { consumerGroups, retryTopic, retryTierDelaysMs, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { eventCatalog } from '@video-pipeline/events';
+import type { Output } from './output';
+
+/** What every command gets: configuration, a connected admin client, and where to write. */
+export interface OpsContext {
+  config: PipelineConfig;
+  kafka: Kafka;
+  admin: Admin;
+  out: Output;
+}
+
+/** A usage mistake: exit code 2 and the message, no stack trace. */
+export class UsageError extends Error {
+  readonly code = 'usage';
+}
+
+/** An operation refused for safety (e.g. resetting an active group): exit code 3. */
+export class RefusedError extends Error {
+  readonly code = 'refused';
+}
+
+export function parseGroup(name: string | undefined): ConsumerGroupName {
+  if (!name || !consumerGroups.includes(name as ConsumerGroupName)) {
+    throw new UsageError(`name a consumer group: ${consumerGroups.join(', ')}`);
+  }
+  return name as ConsumerGroupName;
+}
+
+/** The Kafka group id and the topics a pipeline group consumes (its events and retry tiers). */
+export function groupTopology(context: OpsContext, group: ConsumerGroupName): { groupId: string; topics: string[] } {
+  const prefix = context.config.kafka.topicPrefix;
+  const eventTopics = [...new Set(Object.values(eventCatalog).map((entry) => entry.topic))];
+  return {
+    groupId: prefix + group,
+    topics: [...eventTopics, ...retryTierDelaysMs.map((_, index) => retryTopic(group, index + 1))].map((topic) => prefix + topic),
+  };
+}

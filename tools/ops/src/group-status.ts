@@ -1,0 +1,73 @@
+import { AssignerProtocol, type Admin } from 'kafkajs';
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Next offset the group will read; undefined before its first commit. */
+  committed?: string;
+  /** Offset of the next record to be written (the high watermark). */
+  end: string;
+  lag: number;
+  /** Member currently assigned the partition, if any. */
+  memberId?: string;
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  assignment: Record<string, number[]>;
+}
+
+export interface GroupStatus {
+  groupId: string;
+  /** Kafka's group state: Stable, PreparingRebalance, CompletingRebalance, Empty or Dead. */
+  state: string;
+  members: GroupMember[];
+  partitions: PartitionLag[];
+  totalLag: number;
+}
+
+/**
+ * A consumer group's members and, per partition of `topics`, how far it is
+ * behind. Partitions the group never committed count their whole content as
+ * lag (runtime groups start from the earliest record).
+ */
+export async function groupStatus(admin: Admin, groupId: string, topics: string[]): Promise<GroupStatus> {
+  const { groups } = await admin.describeGroups([groupId]);
+  const description = groups[0];
+  const members: GroupMember[] = (description?.members ?? []).map((member) => {
+    const decoded = member.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment) : null;
+    return { memberId: member.memberId, clientId: member.clientId, host: member.clientHost, assignment: decoded?.assignment ?? {} };
+  });
+  const owner = (topic: string, partition: number) => members.find((member) => member.assignment[topic]?.includes(partition))?.memberId;
+
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((topic) => existing.has(topic));
+  const committed = present.length > 0 ? await admin.fetchOffsets({ groupId, topics: present }) : [];
+  const partitions: PartitionLag[] = [];
+  for (const topic of present) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const commits = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
+    for (const end of ends.sort((a, b) => a.partition - b.partition)) {
+      const commit = commits.find((entry) => entry.partition === end.partition)?.offset;
+      const hasCommit = commit !== undefined && commit !== '-1';
+      const from = hasCommit ? BigInt(commit) : BigInt(end.low);
+      partitions.push({
+        topic,
+        partition: end.partition,
+        committed: hasCommit ? commit : undefined,
+        end: end.high,
+        lag: Number(BigInt(end.high) - from),
+        memberId: owner(topic, end.partition),
+      });
+    }
+  }
+  return {
+    groupId,
+    state: description?.state ?? 'Dead',
+    members,
+    partitions,
+    totalLag: partitions.reduce((sum, partition) => sum + partition.lag, 0),
+  };
+}

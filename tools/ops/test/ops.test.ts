@@ -1,0 +1,134 @@
+import { Writable } from 'node:stream';
+import { ConsumerGroupRuntime, recordVideoReceipt } from '@video-pipeline/consumer';
+import { PipelineError } from '@video-pipeline/errors';
+import { createEvent, toKafkaRecord } from '@video-pipeline/events';
+import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
+import { createPrismaClient } from '@video-pipeline/db';
+import { randomUUID } from 'node:crypto';
+import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
+import { uniquePrefix } from '../../../test/support/test-env';
+import { RefusedError } from '../src/context';
+import { runOps } from '../src/main';
+
+/** Runs the CLI in-process and returns what it printed. */
+async function ops(prefix: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const code = await runOps(argv, { ...process.env, KAFKA_TOPIC_PREFIX: prefix }, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
+  return { code, stdout, stderr };
+}
+
+function videoEvent() {
+  const videoId = randomUUID();
+  return createEvent('video.uploaded', {
+    source: '/ops-test',
+    subject: videoId,
+    data: {
+      schemaVersion: 1,
+      videoId,
+      ownerId: 'ops',
+      title: null,
+      object: { bucket: 'b', key: `videos/${videoId}/original`, sizeBytes: 1, sha256: 'a'.repeat(64), contentType: 'video/mp4' },
+      uploadedAt: new Date().toISOString(),
+    },
+  });
+}
+
+describe('the ops CLI', () => {
+  const prefix = uniquePrefix('ops');
+  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-test', topicPrefix: prefix }, testLogger());
+  const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL! });
+  const producer = createProducer(kafka);
+  const poison = videoEvent();
+  const good = [videoEvent(), videoEvent()];
+  const handled: string[] = [];
+  let fixed = false;
+
+  const runtime = () =>
+    new ConsumerGroupRuntime({
+      group: 'moderation',
+      handlers: {
+        'video.uploaded': async (event, context) => {
+          if (event.id === poison.id && !fixed) throw new PipelineError('processing_failed', 'refused by the test');
+          handled.push(event.id);
+          return recordVideoReceipt(event, context);
+        },
+      },
+      kafka,
+      prisma,
+      logger: testLogger(),
+      topicPrefix: prefix,
+    });
+
+  beforeAll(async () => {
+    await createTopics(kafka, prefix, topicSpecs.filter((spec) => spec.name === 'video.uploaded' || spec.name.startsWith('moderation.')));
+    await producer.connect();
+    await producer.send({ topic: `${prefix}video.uploaded`, messages: [poison, ...good].map((event) => toKafkaRecord(event)) });
+  });
+  afterAll(async () => {
+    await producer.disconnect();
+    await prisma.$disconnect();
+  });
+
+  it('shows lag, dead letters, refuses to reset an active group, resets a stopped one, and replays', async () => {
+    const before = JSON.parse((await ops(prefix, 'groups', '--json')).stdout) as { groupId: string; totalLag: number }[];
+    expect(before.find((g) => g.groupId === `${prefix}moderation`)?.totalLag).toBe(3);
+
+    const worker = runtime();
+    await worker.start();
+    await eventually(async () => handled.length === 2, 20_000, 'the good events');
+    const parked = await eventually(async () => {
+      const result = JSON.parse((await ops(prefix, 'dlq', 'moderation', '--json')).stdout) as { deadLetters: { eventId: string; errorCode: string; attempts: number }[] };
+      return result.deadLetters.length === 1 && result.deadLetters[0];
+    }, 20_000, 'the poison event in the dead-letter topic');
+    expect(parked).toMatchObject({ eventId: poison.id, errorCode: 'processing_failed', attempts: 1 });
+
+    const group = await eventually(async () => {
+      const status = JSON.parse((await ops(prefix, 'group', 'moderation', '--json')).stdout) as { state: string; members: unknown[]; totalLag: number };
+      return status.totalLag === 0 && status;
+    }, 20_000, 'lag to reach zero');
+    expect(group).toMatchObject({ state: 'Stable', members: [expect.anything()] });
+    expect((await ops(prefix, 'group', 'moderation')).stdout).toContain('video.uploaded');
+
+    await expect(ops(prefix, 'reset-offsets', 'moderation', '--to', 'earliest')).rejects.toBeInstanceOf(RefusedError);
+    await worker.stop();
+    const reset = await ops(prefix, 'reset-offsets', 'moderation', '--to', 'earliest', '--topic', 'video.uploaded', '--json');
+    expect(reset.code).toBe(0);
+    const afterReset = JSON.parse((await ops(prefix, 'group', 'moderation', '--json')).stdout) as { totalLag: number };
+    expect(afterReset.totalLag).toBe(3);
+
+    // Replay the dead letter once the "bug" is fixed. The reset redelivers everything, the poison
+    // event twice (from the topic and from the replay): each event's effects happen once.
+    fixed = true;
+    const replayed = await ops(prefix, 'replay', 'moderation', '--event-id', poison.id, '--json');
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ scanned: 1, replayed: 1 });
+    const again = runtime();
+    await again.start();
+    try {
+      await eventually(async () => handled.includes(poison.id), 20_000, 'the replayed event');
+      await eventually(async () => (JSON.parse((await ops(prefix, 'group', 'moderation', '--json')).stdout) as { totalLag: number }).totalLag === 0, 20_000, 'the group to catch up');
+      const receipts = await prisma.videoReceipt.findMany({ where: { consumerGroup: `${prefix}moderation` } });
+      expect(receipts.map((r) => r.eventId).sort()).toEqual([poison.id, ...good.map((e) => e.id)].sort());
+      // The good events were already processed before the reset: their handlers did not run again.
+      for (const event of good) expect(handled.filter((id) => id === event.id)).toHaveLength(1);
+    } finally {
+      await again.stop();
+    }
+
+    const topics = JSON.parse((await ops(prefix, 'topics', '--json')).stdout) as { topic: string; exists: boolean; partitions: number }[];
+    expect(topics.find((t) => t.topic === `${prefix}video.uploaded`)).toMatchObject({ exists: true, partitions: 6 });
+  });
+
+  it('answers usage mistakes clearly', async () => {
+    await expect(ops(prefix, 'group', 'nope')).rejects.toThrow(/name a consumer group/);
+    await expect(ops(prefix, 'replay', 'moderation')).rejects.toThrow(/--event-id/);
+    await expect(ops(prefix, 'reset-offsets', 'moderation', '--to', 'yesterday')).rejects.toThrow(/ISO time/);
+  });
+});
