@@ -6,7 +6,7 @@ import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
 import { classifyFailure, type FailureVerdict } from './failure';
-import type { EventHandler, EventHandlers } from './handlers';
+import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 import { IdempotencyStore, type Completion } from './idempotency';
 import { ConsumerMetrics } from './metrics';
 import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type RetryPolicy } from './retry-policy';
@@ -247,24 +247,45 @@ export class ConsumerGroupRuntime {
 
     const source: Source = { topic: batch.topic, partition: batch.partition, tier };
     let pending: Handled[] = [];
+    let pendingKeys = new Set<string>();
     // Commits run one after another, so offsets are resolved in order even when a flush runs
     // in the background; once one fails, every later one reports that failure.
     let commits: Promise<void> = Promise.resolve();
+    let committing = 0;
+    let flushTimer: NodeJS.Timeout | undefined;
     const commitPending = (): Promise<void> => {
-      commits = commits.then(async () => {
-        if (pending.length === 0) return;
-        const committing = pending;
-        pending = [];
-        await this.complete(committing, source, processed);
-        resolveOffset(committing.at(-1)!.message.offset);
-        await commitOffsetsIfNecessary();
-      });
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (pending.length === 0 && committing === 0) return commits;
+      committing += 1;
+      commits = commits
+        .then(async () => {
+          if (pending.length === 0) return;
+          const entries = pending;
+          pending = [];
+          pendingKeys = new Set();
+          await this.complete(entries, source, processed);
+          resolveOffset(entries.at(-1)!.message.offset);
+          await commitOffsetsIfNecessary();
+        })
+        .finally(() => {
+          committing -= 1;
+        });
       return commits;
     };
+    // One heartbeat timer for the whole batch, so long handlers and back-offs keep the membership.
+    const heartbeats = setInterval(() => {
+      heartbeat().catch((error: unknown) => this.logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
+    }, this.options.heartbeatIntervalMs);
 
+    let lastOffset: string | undefined;
+    let lastHeartbeat = Date.now();
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale() || !this.running) break;
+      for (const [index, message] of batch.messages.entries()) {
+        // Only a seek makes a batch stale, and the runtime never seeks; asking kafkajs costs a map lookup per record, so ask now and then.
+        if (!isRunning() || !this.running || (index % 64 === 0 && isStale())) break;
+        // A background flush may be under way: its events must land before the next event of their keys runs.
+        if (committing > 0) await commits;
 
         if (tier > 0) {
           const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
@@ -284,29 +305,26 @@ export class ConsumerGroupRuntime {
 
         // Keep one key's events causal: an event never runs before the previous one for its key is committed.
         const key = message.key?.toString() ?? '';
-        const oldest = pending[0];
-        if (
-          oldest &&
-          (pending.length >= this.options.maxCommitBatch || Date.now() - oldest.handledAt >= this.options.maxCommitDelayMs || pending.some((entry) => entry.key === key))
-        ) {
-          await commitPending();
-        }
+        if (pending.length >= this.options.maxCommitBatch || pendingKeys.has(key)) await commitPending();
 
-        // If this handler takes long, the events handled before it are committed meanwhile, when their delay is up.
-        const waiting = pending[0];
-        const flushTimer = waiting ? setTimeout(() => void commitPending().catch(() => undefined), waiting.handledAt + this.options.maxCommitDelayMs - Date.now()) : undefined;
-        const outcome = await this.deliver(message, source, processed, heartbeat).finally(() => clearTimeout(flushTimer));
-        // Such a flush has taken those events out of `pending`: it must land before the next event of their keys runs.
-        await commits;
+        const outcome = await this.deliver(message, source, processed);
+        if (committing > 0) await commits;
         if (outcome.kind === 'handled') {
           pending.push({ ...outcome, message, key, handledAt: Date.now() });
+          pendingKeys.add(key);
+          // Handled events wait at most maxCommitDelayMs for their commit, however long the next handler takes.
+          flushTimer ??= setTimeout(() => void commitPending().catch(() => undefined), this.options.maxCommitDelayMs);
         } else {
           await commitPending();
           resolveOffset(message.offset);
           await commitOffsetsIfNecessary();
         }
-        this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(message.offset) - 1));
-        await heartbeat();
+        lastOffset = message.offset;
+        // Between events too, not only on the timer: a heartbeat is how a rebalance is noticed, ending the batch early.
+        if (Date.now() - lastHeartbeat >= this.options.heartbeatIntervalMs) {
+          lastHeartbeat = Date.now();
+          await heartbeat();
+        }
       }
       await commitPending();
     } catch (error) {
@@ -314,11 +332,17 @@ export class ConsumerGroupRuntime {
       // the events already handled are done: record them, so no owner of the partition runs them again.
       await commitPending().catch((commitError: unknown) => this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again'));
       throw error;
+    } finally {
+      clearInterval(heartbeats);
+      clearTimeout(flushTimer);
+      if (lastOffset !== undefined) {
+        this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1));
+      }
     }
   }
 
   /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
-  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>, heartbeat: () => Promise<void>): Promise<Outcome> {
+  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
     let event: PipelineEvent;
     try {
@@ -328,9 +352,9 @@ export class ConsumerGroupRuntime {
       return { kind: 'settled' };
     }
 
-    const logger = this.loggerFor(event, message, source);
+    const context = new EventContext(this.groupId, this.shutdown.signal, () => this.loggerFor(event, message, source));
     if (processed.has(event.id)) {
-      logger.info('already processed; skipping duplicate');
+      context.logger.info('already processed; skipping duplicate');
       this.metrics.duplicates.inc({ group: this.groupId, type: event.type });
       return { kind: 'settled' };
     }
@@ -342,25 +366,23 @@ export class ConsumerGroupRuntime {
     for (let attemptInDelivery = 1; ; attemptInDelivery++) {
       const attempt = priorAttempts + attemptInDelivery;
       const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
-        const effects = await this.whileHeartbeating(heartbeat, () =>
-          (handler as EventHandler<EventType>)(event, { groupId: this.groupId, attempt, logger, signal: this.shutdown.signal }),
-        );
-        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'success' }, seconds());
+        context.attempt = attempt;
+        const effects = await (handler as EventHandler<EventType>)(event, context);
+        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'success' }, secondsSince(started));
         return { kind: 'handled', event, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
       } catch (error) {
-        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'failure' }, seconds());
+        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'failure' }, secondsSince(started));
         const verdict = classifyFailure(error);
         this.metrics.failed.inc({ group: this.groupId, type: event.type, code: verdict.code });
-        logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
+        context.logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
         if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
 
         if (verdict.retriable && attemptInDelivery < attemptsPerDelivery) {
-          await this.whileHeartbeating(heartbeat, () => sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter), undefined, { signal: this.shutdown.signal }));
+          await sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter), undefined, { signal: this.shutdown.signal });
           continue;
         }
-        await this.escalate(message, source, event, attempt, verdict, logger);
+        await this.escalate(message, source, event, attempt, verdict, context.logger);
         return { kind: 'settled' };
       }
     }
@@ -472,22 +494,29 @@ export class ConsumerGroupRuntime {
       [deliveryHeaders.originalOffset]: kept(deliveryHeaders.originalOffset, message.offset),
     };
   }
+}
 
-  /** Runs `work` while heartbeating, so a long handler keeps the group membership. */
-  private async whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => {
-      heartbeat().catch((error: unknown) => this.logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
-    }, this.options.heartbeatIntervalMs);
-    try {
-      return await work();
-    } finally {
-      clearInterval(timer);
-    }
+/** What a handler gets; its logger, with the event's facts on every line, is made on first use. */
+class EventContext implements HandlerContext {
+  attempt = 1;
+  private eventLogger?: Logger;
+
+  constructor(
+    readonly groupId: string,
+    readonly signal: AbortSignal,
+    private readonly makeLogger: () => Logger,
+  ) {}
+
+  get logger(): Logger {
+    this.eventLogger ??= this.makeLogger();
+    return this.eventLogger;
   }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (value: string | undefined): value is string => value !== undefined && UUID.test(value);
+
+const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
 const truncate = (text: string, max = 2_000) => (text.length > max ? `${text.slice(0, max)}…` : text);
 

@@ -54,24 +54,29 @@ function malformed(message: string): PipelineError {
  * does not know: both are permanent, so consumers dead-letter them at once.
  */
 export function fromKafkaRecord(record: { key?: Buffer | string | null; value: Buffer | string | null; headers?: RawHeaders }): PipelineEvent {
+  // Each header is decoded once: this runs for every record every consumer reads.
   const headers = record.headers ?? {};
-  const required = ['ce_specversion', 'ce_id', 'ce_type', 'ce_source', 'ce_time'] as const;
-  const missing = required.filter((name) => !header(headers, name));
-  if (missing.length > 0) throw malformed(`missing CloudEvents headers: ${missing.join(', ')}`);
+  const attributes = {
+    ce_specversion: header(headers, 'ce_specversion'),
+    ce_id: header(headers, 'ce_id'),
+    ce_type: header(headers, 'ce_type'),
+    ce_source: header(headers, 'ce_source'),
+    ce_time: header(headers, 'ce_time'),
+  };
+  const { ce_specversion: specversion, ce_id: id, ce_type: type, ce_source: source, ce_time: time } = attributes;
+  if (!specversion || !id || !type || !source || !time) {
+    const missing = Object.entries(attributes).filter(([, value]) => !value).map(([name]) => name);
+    throw malformed(`missing CloudEvents headers: ${missing.join(', ')}`);
+  }
 
-  const specversion = header(headers, 'ce_specversion');
   if (specversion !== '1.0') throw malformed(`unsupported ce_specversion "${specversion}"`);
   const contentType = header(headers, 'content-type');
   if (contentType !== undefined && !contentType.startsWith(CONTENT_TYPE_JSON)) {
     throw malformed(`content-type must be ${CONTENT_TYPE_JSON}, got "${contentType}"`);
   }
-  const id = header(headers, 'ce_id')!;
   // Our producers always use UUIDs; consumers key their idempotency records on them.
   if (!UUID.test(id)) throw malformed(`ce_id must be a UUID, got "${id}"`);
-  const type = header(headers, 'ce_type')!;
   if (!isEventType(type)) throw new PipelineError('unsupported_event', `unknown event type "${type}"`);
-
-  const time = header(headers, 'ce_time')!;
   if (Number.isNaN(Date.parse(time))) throw malformed(`ce_time is not a timestamp: "${time}"`);
   if (record.value === null) throw malformed('record has no value');
 
@@ -97,7 +102,7 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
     specversion: '1.0',
     id: id.toLowerCase(),
     type,
-    source: header(headers, 'ce_source')!,
+    source,
     subject: header(headers, 'ce_subject') ?? record.key?.toString() ?? '',
     time,
     datacontenttype: CONTENT_TYPE_JSON,
