@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Client } from 'pg';
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
-import { MIGRATIONS_DIR, applyMigrations } from '@video-pipeline/db';
+import { MIGRATIONS_DIR, applyMigrations, recreateDatabase } from '@video-pipeline/db';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { startStack, type Stack } from '../../infra/stack';
 import { DATA_ROOT } from '../../infra/stack/paths';
@@ -68,21 +67,6 @@ export async function startBenchEnv(options: BenchOptions, progress: (message: s
       loadConfig({ ...stack.env, DATABASE_URL: options.databaseUrl, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'silent', ...overrides }, 'bench'),
     stop: () => stack.stop(),
   };
-}
-
-async function recreateDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = url.pathname.slice(1);
-  if (!/^[a-z0-9_]+$/i.test(name)) throw new Error(`refusing to recreate a database named "${name}"`);
-  url.pathname = '/postgres';
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A short unique prefix for one benchmark's topics and groups, e.g. `b1a2b3-latency.` */

@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
-import { Client } from 'pg';
-import { MIGRATIONS_DIR, applyMigrations } from '@video-pipeline/db';
+import { MIGRATIONS_DIR, applyMigrations, recreateDatabase } from '@video-pipeline/db';
 import { STACK_PRESETS, startStack } from '../../infra/stack';
 import { TEST_DATABASE_URL, TEST_STACK_SLOT } from './test-env';
 
@@ -36,16 +35,3 @@ function testStackPreset(slot: number) {
   };
 }
 
-async function recreateDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-}

@@ -75,3 +75,9 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
     await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
   });
 }
+
+/** A clean, empty database of the URL's name: for test and benchmark runs, never production. */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  await dropDatabase(databaseUrl);
+  await createDatabase(databaseUrl);
+}
