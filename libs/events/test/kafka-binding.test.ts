@@ -1,21 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createEvent, fromKafkaRecord, toKafkaRecord } from '@video-pipeline/events';
+import { sampleVideoUploaded } from '../../../test/support/events';
 
-function uploaded() {
-  const videoId = randomUUID();
-  return createEvent('video.uploaded', {
-    source: '/test',
-    subject: videoId,
-    data: {
-      schemaVersion: 1,
-      videoId,
-      ownerId: 'alice',
-      title: 'clip',
-      object: { bucket: 'videos', key: `videos/${videoId}/original`, sizeBytes: 10, sha256: 'f'.repeat(64), contentType: 'video/mp4' },
-      uploadedAt: new Date().toISOString(),
-    },
-  });
-}
+const uploaded = () => sampleVideoUploaded({ source: '/test' });
 
 const asRecord = (event: ReturnType<typeof uploaded>) => {
   const record = toKafkaRecord(event);

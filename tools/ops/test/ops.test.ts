@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { ConsumerGroupRuntime, recordVideoReceipt } from '@video-pipeline/consumer';
 import { PipelineError } from '@video-pipeline/errors';
-import { createEvent, toKafkaRecord } from '@video-pipeline/events';
+import { toKafkaRecord } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
 import { createPrismaClient } from '@video-pipeline/db';
-import { randomUUID } from 'node:crypto';
+import { sampleVideoUploaded } from '../../../test/support/events';
 import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
 import { uniquePrefix } from '../../../test/support/test-env';
 import { RefusedError } from '../src/context';
@@ -25,29 +25,13 @@ async function ops(prefix: string, ...argv: string[]): Promise<{ code: number; s
   return { code, stdout, stderr };
 }
 
-function videoEvent() {
-  const videoId = randomUUID();
-  return createEvent('video.uploaded', {
-    source: '/ops-test',
-    subject: videoId,
-    data: {
-      schemaVersion: 1,
-      videoId,
-      ownerId: 'ops',
-      title: null,
-      object: { bucket: 'b', key: `videos/${videoId}/original`, sizeBytes: 1, sha256: 'a'.repeat(64), contentType: 'video/mp4' },
-      uploadedAt: new Date().toISOString(),
-    },
-  });
-}
-
 describe('the ops CLI', () => {
   const prefix = uniquePrefix('ops');
   const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-test', topicPrefix: prefix }, testLogger());
   const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL! });
   const producer = createProducer(kafka);
-  const poison = videoEvent();
-  const good = [videoEvent(), videoEvent()];
+  const poison = sampleVideoUploaded();
+  const good = [sampleVideoUploaded(), sampleVideoUploaded()];
   const handled: string[] = [];
   let fixed = false;
 

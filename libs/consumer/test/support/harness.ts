@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { createEvent, toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
+import { toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
 import { createKafka, createProducer, deadLetterTopic, retryTopic, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, ConsumerMetrics, type ConsumerGroupOptions, type EventHandlers, type HandlerContext } from '../../src';
@@ -57,22 +56,7 @@ async function createTopicsSettled(kafka: Kafka, prefix: string, specs: readonly
 }
 
 /** A valid `video.uploaded` event for a fresh video (or the given one). */
-export function videoUploaded(fields: { videoId?: string; id?: string } = {}): CloudEvent<'video.uploaded'> {
-  const videoId = fields.videoId ?? randomUUID();
-  return createEvent('video.uploaded', {
-    id: fields.id,
-    source: '/video-pipeline/test',
-    subject: videoId,
-    data: {
-      schemaVersion: 1,
-      videoId,
-      ownerId: 'alice',
-      title: null,
-      object: { bucket: 'videos', key: `videos/${videoId}`, sizeBytes: 1024, sha256: 'a'.repeat(64), contentType: 'video/mp4' },
-      uploadedAt: new Date().toISOString(),
-    },
-  });
-}
+export { sampleVideoUploaded as videoUploaded } from '../../../../test/support/events';
 
 export async function processedEventIds(prisma: PrismaClient, groupId: string): Promise<string[]> {
   const rows = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId } });
