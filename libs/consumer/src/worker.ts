@@ -1,6 +1,6 @@
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { startHealthServer } from '@video-pipeline/health';
+import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
 import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
@@ -64,18 +64,10 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
     },
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: letting in-flight events finish');
+  stopOnSignals(logger, 'letting in-flight events finish', async () => {
     await runtime.stop();
     await Promise.allSettled([health.close(), prisma.$disconnect()]);
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 
   await runtime.start();
   logger.info({ healthPort: health.port, topics: runtime.topics }, 'worker running');

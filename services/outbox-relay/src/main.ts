@@ -1,6 +1,7 @@
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer } from '@video-pipeline/kafka';
+import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRelay } from './outbox-relay';
@@ -18,18 +19,11 @@ async function main(): Promise<void> {
   relay.start();
   logger.info('outbox relay running');
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing the batch in flight');
+  stopOnSignals(logger, 'finishing the batch in flight', async () => {
     await listener.stop();
     await relay.stop();
     await prisma.$disconnect();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {

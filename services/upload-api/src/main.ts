@@ -1,6 +1,7 @@
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
+import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
@@ -34,17 +35,10 @@ async function main(): Promise<void> {
     },
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing in-flight uploads');
+  stopOnSignals(logger, 'finishing in-flight uploads', async () => {
     await app.close();
     await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 
   const address = await app.listen({ host: config.api.host, port: config.api.port });
   logger.info({ address }, 'upload API listening');
