@@ -438,50 +438,43 @@ export class ConsumerGroupRuntime {
 
   private async sendToRetryTier(message: KafkaMessage, source: Source, attempts: number, tier: number, verdict: FailureVerdict) {
     const delayMs = withJitter(this.options.retryPolicy.tierDelaysMs[tier - 1]!, this.options.retryPolicy.jitter);
-    await this.producer.send({
-      topic: this.options.topicPrefix + retryTopic(this.options.group, tier),
-      acks: -1,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            ...this.originOf(message, source),
-            [deliveryHeaders.attempts]: String(attempts),
-            [deliveryHeaders.tier]: String(tier),
-            [deliveryHeaders.retryAt]: String(Date.now() + delayMs),
-            [deliveryHeaders.errorCode]: String(verdict.code),
-            [deliveryHeaders.errorMessage]: truncate(verdict.message),
-          },
-        },
-      ],
+    await this.forward(this.options.topicPrefix + retryTopic(this.options.group, tier), message, source, attempts, verdict, {
+      [deliveryHeaders.tier]: String(tier),
+      [deliveryHeaders.retryAt]: String(Date.now() + delayMs),
     });
   }
 
   private async deadLetter(message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, type: string) {
-    await this.producer.send({
-      topic: this.deadLetterTopic,
-      acks: -1,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            ...this.originOf(message, source),
-            [deliveryHeaders.group]: this.groupId,
-            [deliveryHeaders.attempts]: String(attempts),
-            [deliveryHeaders.errorCode]: String(verdict.code),
-            [deliveryHeaders.errorMessage]: truncate(verdict.message),
-            [deliveryHeaders.failedAt]: new Date().toISOString(),
-          },
-        },
-      ],
+    await this.forward(this.deadLetterTopic, message, source, attempts, verdict, {
+      [deliveryHeaders.group]: this.groupId,
+      [deliveryHeaders.failedAt]: new Date().toISOString(),
     });
     this.metrics.deadLettered.inc({ group: this.groupId, type, code: verdict.code });
     this.logger.warn(
       { eventId: headerString(message.headers, 'ce_id'), videoId: message.key?.toString(), topic: source.topic, partition: source.partition, offset: message.offset, attempts, code: verdict.code, error: verdict.message },
       'parked in the dead-letter topic',
     );
+  }
+
+  /** Re-publishes the record as it came, with its origin, the attempts so far and the last error. */
+  private async forward(topic: string, message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, extra: IHeaders): Promise<void> {
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...this.originOf(message, source),
+            [deliveryHeaders.attempts]: String(attempts),
+            [deliveryHeaders.errorCode]: String(verdict.code),
+            [deliveryHeaders.errorMessage]: truncate(verdict.message),
+            ...extra,
+          },
+        },
+      ],
+    });
   }
 
   /** Where the record was first published; kept as it moves through tiers. */
