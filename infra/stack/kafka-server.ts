@@ -5,10 +5,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { PortInUseError, ServerStartError } from './errors';
 import { kafkaServerProperties, newClusterId } from './kafka-config';
 import { ensureJars, printProgress } from './jars';
-import { isPortOpen, waitUntil } from './net';
+import { isPortOpen } from './net';
 import { JAVA_INSTALL_HINT, KAFKA_LOG4J_CONFIG } from './paths';
-import { findPidFileProcess, stopProcessGroup, writePidFile } from './pid-file';
-import { ManagedProcess, runTool, tailFile } from './process';
+import { findPidFileProcess } from './pid-file';
+import { type ManagedProcess, runTool, tailFile } from './process';
+import { launchServer, stopOrphanedServer } from './server-launch';
 
 export interface KafkaBrokerOptions {
   /** Everything of this broker lives here; kept across restarts. */
@@ -94,7 +95,7 @@ export class KafkaBroker {
   async start(): Promise<void> {
     if (this.running) return;
     this.classpath ??= (await ensureJars({ onProgress: this.onProgress })).kafkaClasspath;
-    await this.stopOrphanFromPidFile();
+    await stopOrphanedServer('kafka broker', this.pidFile, this.propertiesFile, this.stopTimeoutMs, this.onProgress);
     await this.assertPortsFree();
 
     fs.mkdirSync(path.join(this.dataDir, 'logs'), { recursive: true });
@@ -102,34 +103,19 @@ export class KafkaBroker {
     fs.writeFileSync(this.propertiesFile, kafkaServerProperties(this));
     await this.formatStorageOnce();
 
-    const startedAt = Date.now();
-    const broker = await ManagedProcess.spawn({
-      name: 'kafka',
-      command: 'java',
+    this.process = await launchServer({
+      service: 'kafka',
       args: [...this.jvmArgs(this.heapMb), 'kafka.Kafka', this.propertiesFile],
-      logFile: this.processLogFile,
       cwd: this.dataDir,
-      installHint: JAVA_INSTALL_HINT,
+      logFile: this.processLogFile,
+      pidFile: this.pidFile,
+      address: this.brokers[0]!,
+      probe: () => probeKafka(this.host, this.port, 1_500, { groupCoordinator: true }),
+      probeIntervalMs: 300,
+      startTimeoutMs: this.startTimeoutMs,
+      logTail: () => [tailFile(this.serverLogFile, 20), tailFile(this.processLogFile, 20)].filter(Boolean).join('\n---\n'),
+      onProgress: this.onProgress,
     });
-    this.process = broker;
-    writePidFile(this.pidFile, broker.pid);
-
-    const outcome = await waitUntil(() => probeKafka(this.host, this.port, 1_500, { groupCoordinator: true }), {
-      timeoutMs: this.startTimeoutMs,
-      intervalMs: 300,
-      abortReason: () => {
-        const exit = broker.exitStatusIfExited;
-        return exit && `exited during startup (code ${exit.code}, signal ${exit.signal})`;
-      },
-    });
-    if (!outcome.ok) {
-      await broker.kill();
-      const logTail = [tailFile(this.serverLogFile, 20), tailFile(this.processLogFile, 20)].filter(Boolean).join('\n---\n');
-      throw outcome.reason === 'timeout'
-        ? new ServerStartError('STACK_START_TIMEOUT', 'kafka', `broker on ${this.brokers[0]} not ready after ${this.startTimeoutMs} ms (last probe: ${outcome.detail}); logs in ${this.dataDir}`, logTail)
-        : new ServerStartError('STACK_PROCESS_EXITED', 'kafka', `broker ${outcome.detail}; logs in ${this.dataDir}`, logTail);
-    }
-    this.onProgress(`kafka ready on ${this.brokers[0]} in ${((Date.now() - startedAt) / 1000).toFixed(1)}s (pid ${broker.pid})`);
   }
 
   /** Graceful stop (SIGTERM); SIGKILL if it has not exited after stopTimeoutMs. */
@@ -145,13 +131,6 @@ export class KafkaBroker {
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
-  }
-
-  private async stopOrphanFromPidFile(): Promise<void> {
-    const previous = findPidFileProcess(this.pidFile, this.propertiesFile);
-    if (!previous?.orphaned) return; // a live owner's broker is reported by assertPortsFree
-    this.onProgress(`stopping kafka broker pid ${previous.pid} left running by a process that is gone (pid ${previous.ownerPid})`);
-    await stopProcessGroup(previous.pid, this.stopTimeoutMs);
   }
 
   private async assertPortsFree(): Promise<void> {

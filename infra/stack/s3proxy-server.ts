@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ListBucketsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { PortInUseError, ServerStartError } from './errors';
+import { PortInUseError } from './errors';
 import { ensureJars, printProgress } from './jars';
-import { isPortOpen, waitUntil } from './net';
-import { JAVA_INSTALL_HINT, S3PROXY_LOGBACK_CONFIG } from './paths';
-import { findPidFileProcess, stopProcessGroup, writePidFile } from './pid-file';
-import { ManagedProcess, tailFile } from './process';
+import { isPortOpen } from './net';
+import { S3PROXY_LOGBACK_CONFIG } from './paths';
+import { findPidFileProcess } from './pid-file';
+import { type ManagedProcess, tailFile } from './process';
+import { launchServer, stopOrphanedServer } from './server-launch';
 
 export interface S3ProxyOptions {
   /** Everything of this server lives here, objects under blobs/. */
@@ -107,17 +108,15 @@ export class S3ProxyServer {
   async start(): Promise<void> {
     if (this.running) return;
     this.classpath ??= (await ensureJars({ onProgress: this.onProgress })).s3proxyClasspath;
-    await this.stopOrphanFromPidFile();
+    await stopOrphanedServer('s3proxy', this.pidFile, this.propertiesFile, this.stopTimeoutMs, this.onProgress);
     await this.assertPortFree();
 
     // S3Proxy refuses to start when the basedir does not exist.
     fs.mkdirSync(this.blobDir, { recursive: true });
     fs.writeFileSync(this.propertiesFile, this.properties());
 
-    const startedAt = Date.now();
-    const server = await ManagedProcess.spawn({
-      name: 's3proxy',
-      command: 'java',
+    this.process = await launchServer({
+      service: 's3proxy',
       args: [
         `-Xms64m`,
         `-Xmx${this.heapMb}m`,
@@ -130,29 +129,16 @@ export class S3ProxyServer {
         '--properties',
         this.propertiesFile,
       ],
-      logFile: this.processLogFile,
       cwd: this.dataDir,
-      installHint: JAVA_INSTALL_HINT,
+      logFile: this.processLogFile,
+      pidFile: this.pidFile,
+      address: this.endpoint,
+      probe: () => this.listBuckets(1_500),
+      probeIntervalMs: 250,
+      startTimeoutMs: this.startTimeoutMs,
+      logTail: () => tailFile(this.processLogFile, 30),
+      onProgress: this.onProgress,
     });
-    this.process = server;
-    writePidFile(this.pidFile, server.pid);
-
-    const outcome = await waitUntil(() => this.listBuckets(1_500).then(() => true), {
-      timeoutMs: this.startTimeoutMs,
-      intervalMs: 250,
-      abortReason: () => {
-        const exit = server.exitStatusIfExited;
-        return exit && `exited during startup (code ${exit.code}, signal ${exit.signal})`;
-      },
-    });
-    if (!outcome.ok) {
-      await server.kill();
-      const logTail = tailFile(this.processLogFile, 30);
-      throw outcome.reason === 'timeout'
-        ? new ServerStartError('STACK_START_TIMEOUT', 's3proxy', `${this.endpoint} not ready after ${this.startTimeoutMs} ms (last probe: ${outcome.detail}); log ${this.processLogFile}`, logTail)
-        : new ServerStartError('STACK_PROCESS_EXITED', 's3proxy', `${outcome.detail}; log ${this.processLogFile}`, logTail);
-    }
-    this.onProgress(`s3proxy ready on ${this.endpoint} in ${((Date.now() - startedAt) / 1000).toFixed(1)}s (pid ${server.pid})`);
   }
 
   async stop(): Promise<void> {
@@ -175,13 +161,6 @@ export class S3ProxyServer {
     } finally {
       client.destroy();
     }
-  }
-
-  private async stopOrphanFromPidFile(): Promise<void> {
-    const previous = findPidFileProcess(this.pidFile, this.propertiesFile);
-    if (!previous?.orphaned) return; // a live owner's server is reported by assertPortFree
-    this.onProgress(`stopping s3proxy pid ${previous.pid} left running by a process that is gone (pid ${previous.ownerPid})`);
-    await stopProcessGroup(previous.pid, this.stopTimeoutMs);
   }
 
   private async assertPortFree(): Promise<void> {
