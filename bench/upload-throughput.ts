@@ -5,7 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { PART_QUEUE_SIZE, PART_SIZE_BYTES, type ObjectStorage } from '@video-pipeline/storage';
 import { withCleanup } from './support/cleanup';
 import { makeLargeVideo } from './support/media';
-import { FILE_READ_CHUNK_BYTES } from './support/multipart-upload';
+import { FILE_READ_CHUNK_BYTES, uploadClient } from './support/multipart-upload';
 import { CpuMeter } from './support/proc';
 import { measurement, type Benchmark } from './support/report';
 import { MiB, median, round, toMB } from './support/stats';
@@ -91,7 +91,7 @@ export const uploadThroughput: Benchmark = {
       return {
         measurements: [
           measurement(`throughput, median of ${options.throughputRuns} (${options.throughputMib} MiB)`, 'MB/s', apiRate, baselineRate),
-          measurement('CPU: bench process (API: client; baseline: uploader)', 's/GB', cpu('api', 'self'), cpu('baseline', 'self')),
+          measurement(`CPU: bench process (API: ${uploadClient === 'curl' ? 'idle, curl uploads' : 'client'}; baseline: uploader)`, 's/GB', cpu('api', 'self'), cpu('baseline', 'self')),
           measurement('CPU: upload API process', 's/GB', cpu('api', 'api')),
           measurement('CPU: s3proxy', 's/GB', cpu('api', 's3proxy'), cpu('baseline', 's3proxy')),
           measurement('CPU: the three together', 's/GB', pipelineCpu('api'), pipelineCpu('baseline')),
@@ -101,6 +101,7 @@ export const uploadThroughput: Benchmark = {
         findings: [
           `runs in order: ${runs.map((run) => `${run.path} ${run.mbPerSecond.toFixed(0)}`).join(', ')} MB/s`,
           `the machine kept ${busy.toFixed(2)} of its ${os.cpus().length} cores busy during the runs (median); when that is near ${os.cpus().length}, throughput follows CPU per byte, and the API path's pipeline needs ${(pipelineCpu('api') / pipelineCpu('baseline')).toFixed(2)}× the baseline's CPU per GB (an extra process and an extra socket hop for the same bytes)`,
+          `API path client: ${uploadClient}${uploadClient === 'curl' ? ' (its CPU shows only in the whole-machine row)' : ''}`,
           `both paths: part size ${PART_SIZE_BYTES / MiB} MiB, queue size ${PART_QUEUE_SIZE}, file read in ${FILE_READ_CHUNK_BYTES / MiB} MiB chunks`,
         ],
         details: { uploadBytes: sizeBytes, partSizeBytes: PART_SIZE_BYTES, partQueueSize: PART_QUEUE_SIZE, runs },

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import type { BenchEnv } from './environment';
-import { uploadFileStreaming } from './multipart-upload';
+import { uploadClient, uploadFileStreaming, uploadFileWithCurl } from './multipart-upload';
 import { BENCH_API_KEY, type UploadApiProcess } from './upload-api-process';
 
 /** The bench stack's s3proxy as the pipeline's ObjectStorage, with the bucket created. */
@@ -26,7 +26,8 @@ export interface UploadedVideo {
 
 /** Uploads through the API and insists on a 201 for a video of the file's size. */
 export async function uploadThroughApi(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo> {
-  const result = await uploadFileStreaming(api.baseUrl, BENCH_API_KEY, file, { title: 'bench', timeoutMs: uploadTimeoutMs(sizeBytes) });
+  const upload = uploadClient === 'curl' ? uploadFileWithCurl : uploadFileStreaming;
+  const result = await upload(api.baseUrl, BENCH_API_KEY, file, { title: 'bench', timeoutMs: uploadTimeoutMs(sizeBytes) });
   if (result.status !== 201) throw new Error(`upload answered ${result.status}: ${JSON.stringify(result.body)}; API log ${api.logFile}`);
   const video = result.body as { id: string; object: { key: string; sizeBytes: number } };
   if (video.object.sizeBytes !== sizeBytes) throw new Error(`the API stored ${video.object.sizeBytes} bytes of a ${sizeBytes}-byte file`);
