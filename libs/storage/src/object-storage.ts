@@ -32,11 +32,11 @@ export interface UploadOptions {
 
 /**
  * Multipart part size and parallelism: memory stays near part × (queue + 1)
- * (about 25 MB), with enough requests in flight to keep S3 busy. 5 MiB is
+ * (about 20 MB), with enough requests in flight to keep S3 busy. 5 MiB is
  * S3's smallest part; bigger limits get bigger parts (see partSizeFor).
  */
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
-export const PART_QUEUE_SIZE = 4;
+export const PART_QUEUE_SIZE = 3;
 /** S3 allows at most this many parts in one upload. */
 export const MAX_PARTS = 10_000;
 
