@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
@@ -74,12 +74,16 @@ export interface RunningRelay {
 }
 
 /** The outbox relay in-process: LISTEN/NOTIFY wake-ups plus its poll. */
-export async function startRelay(config: PipelineConfig, options: Partial<typeof defaultRelayOptions> = {}): Promise<RunningRelay> {
+export async function startRelay(
+  config: PipelineConfig,
+  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer } = {},
+): Promise<RunningRelay> {
   const logger = testLogger();
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
-  const producer = createProducer(kafka);
-  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...options });
+  const { wrapProducer = (producer: Producer) => producer, ...relayOptions } = options;
+  const producer = wrapProducer(createProducer(kafka));
+  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...relayOptions });
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
