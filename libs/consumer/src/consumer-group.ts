@@ -412,11 +412,19 @@ export class ConsumerGroupRuntime {
       await this.escalate(entry.message, source, entry.event, entry.attempt, verdict, logger);
       return;
     }
+    // Counted per event type, once per commit: a labelled counter costs a label lookup per call.
+    const counts = new Map<string, { fresh: number; duplicate: number }>();
     for (const entry of entries) {
       // A later copy in this batch (same key, so it waited for this commit) is now a duplicate, not a rerun.
       processed.add(entry.completion.eventId);
-      if (fresh.has(entry.completion.eventId)) this.metrics.processed.inc({ group: this.groupId, type: entry.event.type });
-      else this.metrics.duplicates.inc({ group: this.groupId, type: entry.event.type });
+      const count = counts.get(entry.event.type) ?? { fresh: 0, duplicate: 0 };
+      if (fresh.has(entry.completion.eventId)) count.fresh += 1;
+      else count.duplicate += 1;
+      counts.set(entry.event.type, count);
+    }
+    for (const [type, count] of counts) {
+      if (count.fresh > 0) this.metrics.processed.inc({ group: this.groupId, type }, count.fresh);
+      if (count.duplicate > 0) this.metrics.duplicates.inc({ group: this.groupId, type }, count.duplicate);
     }
   }
 
