@@ -10,8 +10,28 @@ export interface TopicChanges {
 /**
  * Makes the broker's topics match the specs: creates missing ones and raises
  * partition counts (Kafka cannot lower them; a lower spec is left alone).
+ *
+ * kafkajs' wait for the new topics' leaders tolerates LEADER_NOT_AVAILABLE
+ * only, but a busy broker also answers UNKNOWN_TOPIC_OR_PARTITION for a
+ * moment about a topic it has just created; that answer is retried, which is
+ * safe because each attempt only does what is still missing.
  */
-export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], prefix = ''): Promise<TopicChanges> {
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], prefix = '', attempts = 5): Promise<TopicChanges> {
+  const before = new Set(await admin.listTopics());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { grown } = await reconcileTopics(admin, specs, prefix);
+      const after = new Set(await admin.listTopics());
+      const created = specs.map((spec) => prefix + spec.name).filter((name) => after.has(name) && !before.has(name));
+      return { created, grown };
+    } catch (error) {
+      if (attempt >= attempts || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix: string): Promise<TopicChanges> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(prefix + spec.name));
   if (missing.length > 0) {

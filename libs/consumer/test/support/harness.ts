@@ -38,23 +38,6 @@ export function groupTopicSpecs(group: string, options: { sourcePartitions?: num
   ];
 }
 
-/**
- * `createTopics`, again if the broker briefly does not know a topic it just
- * created: kafkajs' wait for leaders tolerates LEADER_NOT_AVAILABLE only, and
- * a busy broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment. Creating is
- * idempotent, so trying again is safe.
- */
-async function createTopicsSettled(kafka: Kafka, prefix: string, specs: readonly TopicSpec[], attempts = 5): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTopics(kafka, prefix, specs);
-    } catch (error) {
-      if (attempt >= attempts || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
-}
-
 /** A valid `video.uploaded` event for a fresh video (or the given one). */
 export { sampleVideoUploaded as videoUploaded } from '../../../../test/support/events';
 
@@ -96,7 +79,7 @@ export class ConsumerTestbed {
   }
 
   async start(topics: { sourcePartitions?: number; tiers?: number }): Promise<void> {
-    await Promise.all([createTopicsSettled(this.kafka, this.prefix, groupTopicSpecs(this.group, topics)), this.producer.connect()]);
+    await Promise.all([createTopics(this.kafka, this.prefix, groupTopicSpecs(this.group, topics)), this.producer.connect()]);
   }
 
   get sourceTopic(): string {
