@@ -57,7 +57,21 @@ async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix
     if (toGrow.length > 0) {
       await admin.createPartitions({ topicPartitions: toGrow.map((spec) => ({ topic: prefix + spec.name, count: spec.partitions })) });
       grown.push(...toGrow.map((spec) => prefix + spec.name));
+      await Promise.all(grown.map((topic) => untilPartitionsServe(admin, topic)));
     }
   }
   return { created: missing.map((spec) => prefix + spec.name), grown };
+}
+
+/** New partitions take a moment to get a serving leader; until then clients get NOT_LEADER_FOR_PARTITION. */
+async function untilPartitionsServe(admin: Admin, topic: string, attempts = 25): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
