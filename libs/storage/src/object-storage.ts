@@ -81,6 +81,11 @@ export class ObjectStorage {
       leavePartsOnError: false,
     });
     const onAbort = () => upload.abort();
+    // Whether the bytes stopped coming (a client's fault) or storage failed (ours) decides the answer.
+    let sourceFailed = false;
+    source.once('error', () => {
+      sourceFailed = true;
+    });
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     // The pipeline feeds `body` and the upload drains it. A failed upload
@@ -96,7 +101,7 @@ export class ObjectStorage {
       await upload.abort().catch(() => undefined);
       await Promise.allSettled([feeding, uploading]);
       await this.removeUpload(key, upload);
-      throw this.asUploadError(error, options.signal);
+      throw this.asUploadError(error, options.signal, sourceFailed);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -153,9 +158,10 @@ export class ObjectStorage {
     await this.deleteObject(key).catch(() => undefined);
   }
 
-  private asUploadError(error: unknown, signal?: AbortSignal): PipelineError {
+  private asUploadError(error: unknown, signal: AbortSignal | undefined, sourceFailed: boolean): PipelineError {
     if (isPipelineError(error)) return error;
     if (signal?.aborted) return new PipelineError('upload_aborted', 'the upload was cancelled', { cause: error });
+    if (sourceFailed) return new PipelineError('upload_aborted', `the file ended before it was complete: ${(error as Error).message}`, { cause: error });
     const name = (error as { name?: string }).name;
     if (name === 'AbortError' || (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
       return new PipelineError('upload_aborted', 'the upload ended before the file was complete', { cause: error });

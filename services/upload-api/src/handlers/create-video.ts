@@ -65,9 +65,11 @@ export function createVideoHandler(deps: CreateVideoDeps) {
           deps.logger.error({ err: cleanupError, key }, 'could not remove the object of a failed upload');
         });
       }
-      throw cancel.signal.aborted && !isPipelineError(error)
+      if (isPipelineError(error)) throw error;
+      // Everything else thrown here comes from parsing the multipart body.
+      throw cancel.signal.aborted
         ? new PipelineError('upload_aborted', 'the client went away mid-upload', { cause: error })
-        : error;
+        : new PipelineError('invalid_request', `the multipart body is malformed: ${(error as Error).message}`, { cause: error });
     } finally {
       request.raw.off('close', onClose);
     }
