@@ -25,6 +25,11 @@ export interface UploadApiDeps {
 export function buildUploadApi(deps: UploadApiDeps): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
 
+  // The API takes multipart uploads and nothing else: any other body is refused before it is read.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => {
+    done(new PipelineError('not_multipart', 'send the video as multipart/form-data with the file in the field "file"'), undefined);
+  });
   app.register(multipart, {
     limits: {
       // One byte over the limit, so the upload's own counter sees the excess and answers file_too_large.

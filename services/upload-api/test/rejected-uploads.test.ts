@@ -91,6 +91,17 @@ describe('rejected uploads answer a stable 4xx code and leave nothing behind', (
     await expectNothingLeft();
   });
 
+  it('a large JSON body is refused as not multipart before it is read', async () => {
+    const response = await fetch(`${api.baseUrl}/v1/videos`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ padding: 'x'.repeat(1024 * 1024) }),
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_multipart');
+    await expectNothingLeft();
+  });
+
   it('a client that disconnects mid-upload gets no answer and leaves nothing', async () => {
     const boundary = '----pipeline-test-boundary';
     const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.mp4"\r\ncontent-type: video/mp4\r\n\r\n`);
