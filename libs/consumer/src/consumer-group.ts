@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
-import { eventCatalog, fromKafkaRecord, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { eventCatalog, fromKafkaRecord, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
@@ -242,7 +242,7 @@ export class ConsumerGroupRuntime {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
     const processed = await this.idempotency.processed(
-      batch.messages.map((message) => headerString(message.headers, 'ce_id')).filter((id): id is string => isUuid(id)),
+      batch.messages.map((message) => headerString(message.headers, 'ce_id')).filter(isUuid),
     );
 
     const source: Source = { topic: batch.topic, partition: batch.partition, tier };
@@ -514,8 +514,6 @@ class EventContext implements HandlerContext {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (value: string | undefined): value is string => value !== undefined && UUID.test(value);
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 

@@ -1,5 +1,6 @@
 import { PipelineError } from '@video-pipeline/errors';
 import { eventCatalog, isEventType, type EventType } from './catalog';
+import { isUuid } from './ids';
 import type { CloudEvent, PipelineEvent } from './envelope';
 
 /**
@@ -15,8 +16,6 @@ export interface EventRecord {
 }
 
 export const CONTENT_TYPE_JSON = 'application/json';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function toKafkaRecord(event: CloudEvent, topicPrefix = ''): EventRecord {
   return {
@@ -75,7 +74,7 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
     throw malformed(`content-type must be ${CONTENT_TYPE_JSON}, got "${contentType}"`);
   }
   // Our producers always use UUIDs; consumers key their idempotency records on them.
-  if (!UUID.test(id)) throw malformed(`ce_id must be a UUID, got "${id}"`);
+  if (!isUuid(id)) throw malformed(`ce_id must be a UUID, got "${id}"`);
   if (!isEventType(type)) throw new PipelineError('unsupported_event', `unknown event type "${type}"`);
   if (Number.isNaN(Date.parse(time))) throw malformed(`ce_time is not a timestamp: "${time}"`);
   if (record.value === null) throw malformed('record has no value');

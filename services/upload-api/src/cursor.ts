@@ -1,4 +1,5 @@
 import { PipelineError } from '@video-pipeline/errors';
+import { isUuid } from '@video-pipeline/events';
 
 /** Position in an owner's newest-first listing: the last item's (createdAt, id). */
 export interface Cursor {
@@ -6,11 +7,6 @@ export interface Cursor {
   id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 /** Opaque to clients: base64url of `<ISO time>|<id>`. */
 export function encodeCursor(cursor: Cursor): string {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { PipelineError } from '@video-pipeline/errors';
-import { isUuid } from '../cursor';
+import { isUuid } from '@video-pipeline/events';
 import type { VideoRepository } from '../video-repository';
 import { videoView } from '../video-view';
 
