@@ -80,17 +80,20 @@ export class ObjectStorage {
       queueSize: PART_QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    const onAbort = () => upload.abort();
     // Whether the bytes stopped coming (a client's fault) or storage failed (ours) decides the answer.
     let sourceFailed = false;
     source.once('error', () => {
       sourceFailed = true;
     });
-    options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    // The pipeline feeds `body` and the upload drains it. A failed upload
-    // destroys `body` so the feeding side stops instead of stalling on backpressure.
-    const feeding = pipeline(source, sniffer, digest, body);
+    // The pipeline feeds `body` and the upload drains it. Every failure ends in
+    // `body` being destroyed: the pipeline destroys it when the source, the
+    // sniffer, the digest or the signal fails, and a failed upload destroys it
+    // so the feeding side stops instead of stalling on backpressure. A destroyed
+    // body makes lib-storage wait for its parts in flight and abort the
+    // multipart upload before done() rejects. Its own abort() would reject at
+    // once and leave that work running after we have answered.
+    const feeding = pipeline(source, sniffer, digest, body, { signal: options.signal });
     const uploading = upload.done().catch((error: unknown) => {
       body.destroy(error as Error);
       throw error;
@@ -98,12 +101,9 @@ export class ObjectStorage {
     try {
       await Promise.all([feeding, uploading]);
     } catch (error) {
-      await upload.abort().catch(() => undefined);
       await Promise.allSettled([feeding, uploading]);
       await this.removeUpload(key, upload);
       throw this.asUploadError(error, options.signal, sourceFailed);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
     }
 
     return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import fs from 'node:fs/promises';
+import { ObjectStorage, PART_SIZE_BYTES, createS3Client } from '@video-pipeline/storage';
+import { makeVideo } from '../../../test/support/fixtures';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
+
+/** A real MP4 head followed by noise, fed in 1 MiB chunks. */
+async function videoLikeStream(totalBytes: number): Promise<Readable> {
+  const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
+  const bytes = Buffer.concat([head, randomBytes(totalBytes - head.length)]);
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 1024 * 1024) chunks.push(bytes.subarray(offset, offset + 1024 * 1024));
+  return Readable.from(chunks);
+}
+
+/** Requests that change state; the checks below only list. */
+const writes = new Set(['PutObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand', 'DeleteObjectCommand']);
+
+describe('ObjectStorage.uploadVideo on a real S3 server', () => {
+  const config = testConfig(uniquePrefix('storage'), { S3_BUCKET: `storage-${Date.now().toString(36)}` });
+  const client = createS3Client(config.storage);
+  const storage = new ObjectStorage(client, config.storage.bucket);
+  const traffic = { started: 0, inFlight: 0 };
+
+  beforeAll(async () => {
+    await storage.ensureBucket();
+    // A slow S3, so failures land while the multipart upload is still being
+    // created or parts are on their way: the race in which an upload used to
+    // be aborted after its error had already been answered.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!writes.has(context.commandName!)) return next(args);
+        traffic.started += 1;
+        traffic.inFlight += 1;
+        try {
+          if (context.commandName === 'CreateMultipartUploadCommand' || context.commandName === 'UploadPartCommand') await sleep(300);
+          return await next(args);
+        } finally {
+          traffic.inFlight -= 1;
+        }
+      },
+      { step: 'build', name: 'slowWrites' },
+    );
+  });
+  afterAll(() => client.destroy());
+
+  /** Once uploadVideo has settled, its S3 work is over: nothing in flight, nothing started later, nothing left. */
+  async function expectSettledAndNothingLeft(): Promise<void> {
+    expect(traffic.inFlight).toBe(0);
+    const started = traffic.started;
+    expect(await storage.listKeys()).toEqual([]);
+    expect(await storage.listOpenMultipartUploads()).toEqual([]);
+    await sleep(1000);
+    expect(traffic.started).toBe(started);
+    expect(await storage.listOpenMultipartUploads()).toEqual([]);
+  }
+
+  it('stores a file and reports its size, digest and type', async () => {
+    const key = `videos/${Date.now()}/ok`;
+    const stored = await storage.uploadVideo(key, await videoLikeStream(PART_SIZE_BYTES * 2 + 123), { maxBytes: 64 * 1024 * 1024 });
+    expect(stored).toMatchObject({ key, sizeBytes: PART_SIZE_BYTES * 2 + 123, contentType: 'video/mp4' });
+    expect(stored.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await storage.listKeys()).toEqual([key]);
+    expect(await storage.listOpenMultipartUploads()).toEqual([]);
+    await storage.deleteObject(key);
+  });
+
+  it('a file over the limit while S3 is still busy: file_too_large, answered only after the cleanup', async () => {
+    const uploading = storage.uploadVideo(`videos/${Date.now()}/too-big`, await videoLikeStream(PART_SIZE_BYTES * 4), { maxBytes: PART_SIZE_BYTES * 3 });
+    await expect(uploading).rejects.toMatchObject({ code: 'file_too_large' });
+    await expectSettledAndNothingLeft();
+  });
+
+  it('a cancelled upload with parts in flight: upload_aborted, answered only after the cleanup', async () => {
+    const controller = new AbortController();
+    const uploading = storage.uploadVideo(`videos/${Date.now()}/cancelled`, await videoLikeStream(PART_SIZE_BYTES * 4), {
+      maxBytes: PART_SIZE_BYTES * 8,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 100);
+    await expect(uploading).rejects.toMatchObject({ code: 'upload_aborted' });
+    await expectSettledAndNothingLeft();
+  });
+
+  it('a source that fails mid-file: upload_aborted, answered only after the cleanup', async () => {
+    const source = await videoLikeStream(PART_SIZE_BYTES * 2);
+    const failing = new Readable({ read() {} });
+    source.on('data', (chunk: Buffer) => failing.push(chunk));
+    source.on('end', () => failing.destroy(new Error('client went away')));
+    await expect(storage.uploadVideo(`videos/${Date.now()}/broken`, failing, { maxBytes: PART_SIZE_BYTES * 8 })).rejects.toMatchObject({ code: 'upload_aborted' });
+    await expectSettledAndNothingLeft();
+  });
+});
