@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
-import { eventCatalog, fromKafkaRecord, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { eventCatalog, fromKafkaRecord, type EventType, type PipelineEvent } from '@video-pipeline/events';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
+import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 import { IdempotencyStore, type Completion } from './idempotency';
@@ -61,7 +62,6 @@ interface Handled {
   completion: Completion;
   attempt: number;
   key: string;
-  handledAt: number;
 }
 
 /** Where a batch's records come from. */
@@ -241,38 +241,20 @@ export class ConsumerGroupRuntime {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
-    const processed = await this.idempotency.processed(
-      batch.messages.map((message) => headerString(message.headers, 'ce_id')).filter(isUuid),
-    );
+    // Each record is decoded once, up front: the duplicate lookup needs every event id anyway.
+    const decoded = batch.messages.map(decode);
+    const processed = await this.idempotency.processed(decoded.filter((record): record is PipelineEvent => !(record instanceof Failed)).map((event) => event.id));
 
     const source: Source = { topic: batch.topic, partition: batch.partition, tier };
-    let pending: Handled[] = [];
-    let pendingKeys = new Set<string>();
-    // Commits run one after another, so offsets are resolved in order even when a flush runs
-    // in the background; once one fails, every later one reports that failure.
-    let commits: Promise<void> = Promise.resolve();
-    let committing = 0;
-    let flushTimer: NodeJS.Timeout | undefined;
-    const commitPending = (): Promise<void> => {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-      if (pending.length === 0 && committing === 0) return commits;
-      committing += 1;
-      commits = commits
-        .then(async () => {
-          if (pending.length === 0) return;
-          const entries = pending;
-          pending = [];
-          pendingKeys = new Set();
-          await this.complete(entries, source, processed);
-          resolveOffset(entries.at(-1)!.message.offset);
-          await commitOffsetsIfNecessary();
-        })
-        .finally(() => {
-          committing -= 1;
-        });
-      return commits;
-    };
+    const commits = new CommitQueue<Handled>(
+      async (entries) => {
+        await this.complete(entries, source, processed);
+        resolveOffset(entries.at(-1)!.message.offset);
+        await commitOffsetsIfNecessary();
+      },
+      this.options.maxCommitBatch,
+      this.options.maxCommitDelayMs,
+    );
     // One heartbeat timer for the whole batch, so long handlers and back-offs keep the membership.
     const heartbeats = setInterval(() => {
       heartbeat().catch((error: unknown) => this.logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
@@ -284,15 +266,13 @@ export class ConsumerGroupRuntime {
       for (const [index, message] of batch.messages.entries()) {
         // Only a seek makes a batch stale, and the runtime never seeks; asking kafkajs costs a map lookup per record, so ask now and then.
         if (!isRunning() || !this.running || (index % 64 === 0 && isStale())) break;
-        // A background flush may be under way: its events must land before the next event of their keys runs.
-        if (committing > 0) await commits;
 
         if (tier > 0) {
           const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
           if (dueInMs > 0) {
             // Not due yet: stop this partition until it is. The offset stays unresolved, so the
             // same record is fetched again on resume; other partitions go on meanwhile.
-            await commitPending();
+            await commits.flush();
             const resume = pause();
             const timer = setTimeout(() => {
               this.resumeTimers.delete(timer);
@@ -305,17 +285,16 @@ export class ConsumerGroupRuntime {
 
         // Keep one key's events causal: an event never runs before the previous one for its key is committed.
         const key = message.key?.toString() ?? '';
-        if (pending.length >= this.options.maxCommitBatch || pendingKeys.has(key)) await commitPending();
+        const earlier = commits.ready(key);
+        if (earlier) await earlier;
 
-        const outcome = await this.deliver(message, source, processed);
-        if (committing > 0) await commits;
+        const outcome = await this.deliver(message, decoded[index]!, source, processed);
         if (outcome.kind === 'handled') {
-          pending.push({ ...outcome, message, key, handledAt: Date.now() });
-          pendingKeys.add(key);
-          // Handled events wait at most maxCommitDelayMs for their commit, however long the next handler takes.
-          flushTimer ??= setTimeout(() => void commitPending().catch(() => undefined), this.options.maxCommitDelayMs);
+          const { event, completion, attempt } = outcome;
+          const full = commits.add({ message, key, event, completion, attempt });
+          if (full) await full;
         } else {
-          await commitPending();
+          await commits.flush();
           resolveOffset(message.offset);
           await commitOffsetsIfNecessary();
         }
@@ -326,31 +305,29 @@ export class ConsumerGroupRuntime {
           await heartbeat();
         }
       }
-      await commitPending();
+      await commits.flush();
     } catch (error) {
       // Whatever broke off the batch (a rebalance seen by a heartbeat, a lost connection, shutdown),
       // the events already handled are done: record them, so no owner of the partition runs them again.
-      await commitPending().catch((commitError: unknown) => this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again'));
+      await commits.flush().catch((commitError: unknown) => this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again'));
       throw error;
     } finally {
       clearInterval(heartbeats);
-      clearTimeout(flushTimer);
+      commits.dispose();
       if (lastOffset !== undefined) {
         this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1));
       }
     }
   }
 
-  /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
-  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>): Promise<Outcome> {
+  /** One delivery of one record: skip duplicates, attempt, and on failure retry later or park it. */
+  private async deliver(message: KafkaMessage, decoded: PipelineEvent | Failed, source: Source, processed: Set<string>): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
-    let event: PipelineEvent;
-    try {
-      event = fromKafkaRecord(message);
-    } catch (error) {
-      await this.deadLetter(message, source, priorAttempts, classifyFailure(error), 'unknown');
+    if (decoded instanceof Failed) {
+      await this.deadLetter(message, source, priorAttempts, classifyFailure(decoded.error), 'unknown');
       return { kind: 'settled' };
     }
+    const event = decoded;
 
     const context = new EventContext(this.groupId, this.shutdown.signal, () => this.loggerFor(event, message, source));
     if (processed.has(event.id)) {
@@ -514,6 +491,19 @@ class EventContext implements HandlerContext {
   }
 }
 
+
+/** A record that is not one of our events, with the reason. */
+class Failed {
+  constructor(readonly error: unknown) {}
+}
+
+function decode(message: KafkaMessage): PipelineEvent | Failed {
+  try {
+    return fromKafkaRecord(message);
+  } catch (error) {
+    return new Failed(error);
+  }
+}
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
