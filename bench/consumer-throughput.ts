@@ -275,10 +275,10 @@ async function drainRuntime(context: Context, group: string, prisma: PrismaClien
  * stand-in reports no inserted rows; the drain counts both.)
  */
 function inMemoryPrisma(): PrismaClient {
-  const queryRaw = async () => [];
+  const queryRawUnsafe = async () => [];
   const standIn = {
-    $queryRaw: queryRaw,
-    $transaction: async (work: (tx: unknown) => Promise<unknown>) => work({ $queryRaw: queryRaw }),
+    $queryRawUnsafe: queryRawUnsafe,
+    $transaction: async (work: (tx: unknown) => Promise<unknown>) => work({ $queryRawUnsafe: queryRawUnsafe }),
   };
   return standIn as unknown as PrismaClient;
 }

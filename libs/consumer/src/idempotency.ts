@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from '@video-pipeline/db';
+import { Prisma, queryRows, type PrismaClient } from '@video-pipeline/db';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
 export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
@@ -22,9 +22,7 @@ export class IdempotencyStore {
   /** Which of `eventIds` this group has already processed. */
   async processed(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
-    const [row] = await this.prisma.$queryRaw<IdList[]>`
-      SELECT string_agg(event_id::text, ',') AS ids FROM processed_events
-      WHERE consumer_group = ${this.groupId} AND event_id = ANY(${uuidArray(eventIds)})`;
+    const [row] = await queryRows<IdList>(this.prisma, processedSql, [this.groupId, eventIds.join(',')]);
     return parseIdList(row);
   }
 
@@ -36,22 +34,13 @@ export class IdempotencyStore {
    */
   async complete(completions: readonly Completion[]): Promise<Set<string>> {
     if (completions.length === 0) return new Set();
-    const ids = completions.map((completion) => completion.eventId);
-    const record = async (db: Prisma.TransactionClient | PrismaClient) => {
-      const [row] = await db.$queryRaw<IdList[]>`
-        WITH inserted AS (
-          INSERT INTO processed_events (consumer_group, event_id)
-          SELECT ${this.groupId}, id FROM unnest(${uuidArray(ids)}) AS id
-          ON CONFLICT DO NOTHING
-          RETURNING event_id
-        )
-        SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
-      return parseIdList(row);
-    };
-    if (!completions.some((completion) => completion.effects)) return record(this.prisma);
+    const params = [this.groupId, completions.map((completion) => completion.eventId).join(',')];
+    // Without effects the INSERT is its own transaction, and the hot path: plain SQL.
+    if (!completions.some((completion) => completion.effects)) return parseIdList((await queryRows<IdList>(this.prisma, recordSql, params))[0]);
 
     return this.prisma.$transaction(async (tx) => {
-      const fresh = await record(tx);
+      const [row] = await tx.$queryRawUnsafe<IdList[]>(recordSql, ...params);
+      const fresh = parseIdList(row);
       // The same id twice in one batch (a relay that published twice) must apply its effects once.
       const unapplied = new Set(fresh);
       for (const completion of completions) {
@@ -71,9 +60,18 @@ interface IdList {
   ids: string | null;
 }
 
-function uuidArray(ids: readonly string[]): Prisma.Sql {
-  return Prisma.sql`string_to_array(${ids.join(',')}, ',')::uuid[]`;
-}
+const processedSql = `
+  SELECT string_agg(event_id::text, ',') AS ids FROM processed_events
+  WHERE consumer_group = $1 AND event_id = ANY(string_to_array($2, ',')::uuid[])`;
+
+const recordSql = `
+  WITH inserted AS (
+    INSERT INTO processed_events (consumer_group, event_id)
+    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+  )
+  SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
 
 function parseIdList(row: IdList | undefined): Set<string> {
   return new Set(row?.ids ? row.ids.split(',') : []);

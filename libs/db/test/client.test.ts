@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, type Notification } from 'pg';
-import { applyMigrations, createPrismaClient, MIGRATIONS_DIR, type PrismaClient, VideoStatus } from '../src';
+import { applyMigrations, createPrismaClient, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
 import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
 
 const databaseUrl = throwawayDatabaseUrl('client');
@@ -120,5 +120,37 @@ describe('generated Prisma client on the migrated schema', () => {
     });
     expect(unpublished).toHaveLength(2);
     expect(unpublished[0]!.position < unpublished[1]!.position).toBe(true);
+  });
+});
+
+describe('queryRows: plain SQL on the pool behind a Prisma client', () => {
+  it('runs positional parameters and returns the rows as pg parses them', async () => {
+    const rows = await queryRows<{ n: number; ids: string }>(prisma, `SELECT $1::int + 1 AS n, array_to_string(string_to_array($2, ','), '|') AS ids`, [41, 'a,b']);
+    expect(rows).toEqual([{ n: 42, ids: 'a|b' }]);
+  });
+
+  it('sees what Prisma committed, in the same database', async () => {
+    const id = randomUUID();
+    await prisma.video.create({ data: videoData(id) });
+    const rows = await queryRows<{ size: string }>(prisma, 'SELECT size_bytes::text AS size FROM videos WHERE id = $1', [id]);
+    expect(rows).toEqual([{ size: String(5n * 1024n ** 3n) }]);
+  });
+
+  it('reports SQL errors as pg errors, with their SQLSTATE', async () => {
+    await expect(queryRows(prisma, 'SELECT * FROM no_such_table', [])).rejects.toMatchObject({ code: '42P01' });
+  });
+
+  it('ends the pool on $disconnect even when Prisma itself never ran a query', async () => {
+    const client = createPrismaClient({ databaseUrl, poolMax: 1 });
+    await queryRows(client, 'SELECT 1', []);
+    await client.$disconnect();
+    await expect(queryRows(client, 'SELECT 1', [])).rejects.toThrow(/after calling end on the pool/);
+  });
+
+  it('falls back to $queryRawUnsafe for a client it did not make', async () => {
+    const calls: unknown[][] = [];
+    const standIn = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) } as unknown as PrismaClient;
+    expect(await queryRows(standIn, 'SELECT $1', [7])).toEqual([{ ok: true }]);
+    expect(calls).toEqual([['SELECT $1', 7]]);
   });
 });
