@@ -243,7 +243,11 @@ export class ConsumerGroupRuntime {
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
     // Each record is decoded once, up front: the duplicate lookup needs every event id anyway.
     const decoded = batch.messages.map(decode);
-    const processed = await this.idempotency.processed(decoded.filter((record): record is PipelineEvent => !(record instanceof Failed)).map((event) => event.id));
+    // The head of the batch is looked up on its own: handling starts after a short query, while the tail is looked up.
+    const lookingUpHead = this.idempotency.processed(eventIds(decoded.slice(0, HEAD_LOOKUP)));
+    const lookingUpTail = this.idempotency.processed(eventIds(decoded.slice(HEAD_LOOKUP)));
+    lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
+    const processed = await lookingUpHead;
 
     const source: Source = { topic: batch.topic, partition: batch.partition, tier };
     const commits = new CommitQueue<Handled>(
@@ -288,6 +292,7 @@ export class ConsumerGroupRuntime {
         const earlier = commits.ready(key);
         if (earlier) await earlier;
 
+        if (index === HEAD_LOOKUP) for (const id of await lookingUpTail) processed.add(id);
         const outcome = await this.deliver(message, decoded[index]!, source, processed);
         if (outcome.kind === 'handled') {
           const { event, completion, attempt } = outcome;
@@ -504,6 +509,13 @@ function decode(message: KafkaMessage): PipelineEvent | Failed {
     return new Failed(error);
   }
 }
+
+function eventIds(records: readonly (PipelineEvent | Failed)[]): string[] {
+  return records.filter((record): record is PipelineEvent => !(record instanceof Failed)).map((event) => event.id);
+}
+
+/** Records of a batch whose duplicate lookup is awaited before handling starts. */
+const HEAD_LOOKUP = 64;
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 

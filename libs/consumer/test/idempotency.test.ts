@@ -41,6 +41,24 @@ describe('an event has its effects applied once, however often it arrives', () =
     expect(await counterValue(runtime.metrics.duplicates)).toBe(1);
   });
 
+  it('skips events processed before anywhere in a long batch, head or tail', async () => {
+    const bed = await testbed('idem-long-batch');
+    const events = Array.from({ length: 300 }, () => videoUploaded());
+    const done = [events[3]!, events[250]!]; // one in the part looked up first, one in the rest
+    await bed.prisma.processedEvent.createMany({ data: done.map((event) => ({ consumerGroup: bed.groupId, eventId: event.id })) });
+    await bed.publish(events, { partition: 0 }); // before the runtime starts: one batch
+    const handler = recordingHandler();
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === events.length, 15_000, 'the whole batch to be committed');
+    await runtime.stop();
+
+    for (const event of done) expect(handler.callsFor(event.id)).toHaveLength(0);
+    expect(handler.calls).toHaveLength(events.length - done.length);
+    expect(await counterValue(runtime.metrics.duplicates)).toBe(done.length);
+    expect(await counterValue(runtime.metrics.processed)).toBe(events.length - done.length);
+  });
+
   it('applies an event published twice, dead-lettered, then replayed twice from the dead-letter topic exactly once', async () => {
     const bed = await testbed('idem-replay');
     const event = videoUploaded();
