@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
-import { eventCatalog, fromKafkaRecord, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { eventCatalog, fromKafkaRecord, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
@@ -241,11 +241,11 @@ export class ConsumerGroupRuntime {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
-    // Each record is decoded once, up front: the duplicate lookup needs every event id anyway.
-    const decoded = batch.messages.map(decode);
     // The head of the batch is looked up on its own: handling starts after a short query, while the tail is looked up.
-    const lookingUpHead = this.idempotency.processed(eventIds(decoded.slice(0, HEAD_LOOKUP)));
-    const lookingUpTail = this.idempotency.processed(eventIds(decoded.slice(HEAD_LOOKUP)));
+    // (Records are decoded one by one as they are handled: decoding a whole batch up front keeps it alive
+    // through garbage collections, which then cost more than reading ce_id twice.)
+    const lookingUpHead = this.idempotency.processed(eventIds(batch.messages.slice(0, HEAD_LOOKUP)));
+    const lookingUpTail = this.idempotency.processed(eventIds(batch.messages.slice(HEAD_LOOKUP)));
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
     const processed = await lookingUpHead;
 
@@ -293,7 +293,7 @@ export class ConsumerGroupRuntime {
         if (earlier) await earlier;
 
         if (index === HEAD_LOOKUP) for (const id of await lookingUpTail) processed.add(id);
-        const outcome = await this.deliver(message, decoded[index]!, source, processed);
+        const outcome = await this.deliver(message, source, processed);
         if (outcome.kind === 'handled') {
           const { event, completion, attempt } = outcome;
           const full = commits.add({ message, key, event, completion, attempt });
@@ -325,14 +325,16 @@ export class ConsumerGroupRuntime {
     }
   }
 
-  /** One delivery of one record: skip duplicates, attempt, and on failure retry later or park it. */
-  private async deliver(message: KafkaMessage, decoded: PipelineEvent | Failed, source: Source, processed: Set<string>): Promise<Outcome> {
+  /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
+  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
-    if (decoded instanceof Failed) {
-      await this.deadLetter(message, source, priorAttempts, classifyFailure(decoded.error), 'unknown');
+    let event: PipelineEvent;
+    try {
+      event = fromKafkaRecord(message);
+    } catch (error) {
+      await this.deadLetter(message, source, priorAttempts, classifyFailure(error), 'unknown');
       return { kind: 'settled' };
     }
-    const event = decoded;
 
     const context = new EventContext(this.groupId, this.shutdown.signal, () => this.loggerFor(event, message, source));
     if (processed.has(event.id)) {
@@ -497,21 +499,9 @@ class EventContext implements HandlerContext {
 }
 
 
-/** A record that is not one of our events, with the reason. */
-class Failed {
-  constructor(readonly error: unknown) {}
-}
-
-function decode(message: KafkaMessage): PipelineEvent | Failed {
-  try {
-    return fromKafkaRecord(message);
-  } catch (error) {
-    return new Failed(error);
-  }
-}
-
-function eventIds(records: readonly (PipelineEvent | Failed)[]): string[] {
-  return records.filter((record): record is PipelineEvent => !(record instanceof Failed)).map((event) => event.id);
+/** The ids of the records that can be events (malformed ones are dead-lettered when their turn comes). */
+function eventIds(messages: readonly KafkaMessage[]): string[] {
+  return messages.map((message) => headerString(message.headers, 'ce_id')).filter(isUuid);
 }
 
 /** Records of a batch whose duplicate lookup is awaited before handling starts. */
