@@ -10,6 +10,7 @@ import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 import { IdempotencyStore, type Completion } from './idempotency';
 import { ConsumerMetrics } from './metrics';
+import type { HistogramSeries } from './series-histogram';
 import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type RetryPolicy } from './retry-policy';
 
 export interface ConsumerGroupOptions {
@@ -127,6 +128,7 @@ export class ConsumerGroupRuntime {
   private readonly shutdown = new AbortController();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly tierByTopic = new Map<string, number>();
+  private readonly durationSeries = new Map<EventType, { success: HistogramSeries; failure: HistogramSeries }>();
   private readonly sourceTopics: string[];
   private running = false;
   private stopping?: Promise<void>;
@@ -349,14 +351,14 @@ export class ConsumerGroupRuntime {
     const { attemptsPerDelivery, inPlaceBackoff, jitter } = this.options.retryPolicy;
     for (let attemptInDelivery = 1; ; attemptInDelivery++) {
       const attempt = priorAttempts + attemptInDelivery;
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       try {
         context.attempt = attempt;
         const effects = await (handler as EventHandler<EventType>)(event, context);
-        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'success' }, secondsSince(started));
+        this.durations(event.type).success.observe(secondsSince(started));
         return { kind: 'handled', event, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
       } catch (error) {
-        this.metrics.handlerDuration.observe({ group: this.groupId, type: event.type, outcome: 'failure' }, secondsSince(started));
+        this.durations(event.type).failure.observe(secondsSince(started));
         const verdict = classifyFailure(error);
         this.metrics.failed.inc({ group: this.groupId, type: event.type, code: verdict.code });
         context.logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
@@ -422,6 +424,20 @@ export class ConsumerGroupRuntime {
     await this.sendToRetryTier(message, source, attempt, nextTier, verdict);
     this.metrics.retried.inc({ group: this.groupId, type: event.type, tier: String(nextTier) });
     logger.info({ attempt, tier: nextTier }, 'moved to retry tier');
+  }
+
+  /** The handler-duration series of one event type, looked up once: observing happens for every event. */
+  private durations(type: EventType): { success: HistogramSeries; failure: HistogramSeries } {
+    let series = this.durationSeries.get(type);
+    if (!series) {
+      const histogram = this.metrics.handlerDuration;
+      series = {
+        success: histogram.series({ group: this.groupId, type, outcome: 'success' }),
+        failure: histogram.series({ group: this.groupId, type, outcome: 'failure' }),
+      };
+      this.durationSeries.set(type, series);
+    }
+    return series;
   }
 
   private loggerFor(event: PipelineEvent, message: KafkaMessage, source: Source): Logger {
@@ -507,7 +523,7 @@ function eventIds(messages: readonly KafkaMessage[]): string[] {
 /** Records of a batch whose duplicate lookup is awaited before handling starts. */
 const HEAD_LOOKUP = 64;
 
-const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+const secondsSince = (started: number) => (performance.now() - started) / 1000;
 
 const truncate = (text: string, max = 2_000) => (text.length > max ? `${text.slice(0, max)}…` : text);
 

@@ -71,6 +71,10 @@ describe('a failing event is retried without holding up its partition', () => {
     const exposition = await metrics.registry.metrics();
     expect(exposition).toContain(`pipeline_events_processed_total{group="${bed.groupId}",type="video.uploaded"} 2`);
     expect(exposition).toContain(`pipeline_events_retried_total{group="${bed.groupId}",type="video.uploaded",tier="2"} 1`);
+    // Every attempt is timed: two failed, two succeeded.
+    expect(exposition).toContain(`pipeline_handler_duration_seconds_count{group="${bed.groupId}",type="video.uploaded",outcome="failure"} 2`);
+    expect(exposition).toContain(`pipeline_handler_duration_seconds_count{group="${bed.groupId}",type="video.uploaded",outcome="success"} 2`);
+    expect(exposition).toContain(`pipeline_handler_duration_seconds_bucket{le="+Inf",group="${bed.groupId}",type="video.uploaded",outcome="success"} 2`);
   });
 
   it('retries in place first, with back-off, before it gives up on the delivery', async () => {
