@@ -8,7 +8,8 @@ import { ensureJars, printProgress } from './jars';
 import { isPortOpen } from './net';
 import { JAVA_INSTALL_HINT, KAFKA_LOG4J_CONFIG } from './paths';
 import { findPidFileProcess } from './pid-file';
-import { type ManagedProcess, runTool, tailFile } from './process';
+import { runTool, tailFile } from './process';
+import { LocalServer } from './local-server';
 import { launchServer, stopOrphanedServer } from './server-launch';
 
 export interface KafkaBrokerOptions {
@@ -32,19 +33,18 @@ export interface KafkaBrokerOptions {
  * A single-node KRaft Kafka broker (broker and controller in one JVM),
  * run from the jars that ensureJars() fetched.
  */
-export class KafkaBroker {
+export class KafkaBroker extends LocalServer {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
   readonly controllerPort: number;
   private readonly heapMb: number;
   private readonly startTimeoutMs: number;
-  private readonly stopTimeoutMs: number;
   private readonly onProgress: (message: string) => void;
   private classpath: string | undefined;
-  private process: ManagedProcess | undefined;
 
   constructor(options: KafkaBrokerOptions) {
+    super(options.stopTimeoutMs ?? 30_000);
     this.dataDir = path.resolve(options.dataDir);
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 9092;
@@ -52,21 +52,12 @@ export class KafkaBroker {
     this.heapMb = options.heapMb ?? 512;
     this.classpath = options.classpath;
     this.startTimeoutMs = options.startTimeoutMs ?? 90_000;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
     this.onProgress = options.onProgress ?? printProgress;
   }
 
   /** Bootstrap servers for kafkajs: the PLAINTEXT listener. */
   get brokers(): string[] {
     return [`${this.host}:${this.port}`];
-  }
-
-  get running(): boolean {
-    return this.process?.running ?? false;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.process?.pid : undefined;
   }
 
   /** The JVM's stdout/stderr. Kafka's own WARN+ log is logs/server.log beside it. */
@@ -116,21 +107,6 @@ export class KafkaBroker {
       logTail: () => [tailFile(this.serverLogFile, 20), tailFile(this.processLogFile, 20)].filter(Boolean).join('\n---\n'),
       onProgress: this.onProgress,
     });
-  }
-
-  /** Graceful stop (SIGTERM); SIGKILL if it has not exited after stopTimeoutMs. */
-  async stop(): Promise<void> {
-    await this.process?.stop(this.stopTimeoutMs);
-  }
-
-  /** SIGKILL, like a crash. Data stays; the next start recovers it. */
-  async kill(): Promise<void> {
-    await this.process?.kill();
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
   }
 
   private async assertPortsFree(): Promise<void> {

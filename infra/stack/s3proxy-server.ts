@@ -6,7 +6,8 @@ import { ensureJars, printProgress } from './jars';
 import { isPortOpen } from './net';
 import { S3PROXY_LOGBACK_CONFIG } from './paths';
 import { findPidFileProcess } from './pid-file';
-import { type ManagedProcess, tailFile } from './process';
+import { tailFile } from './process';
+import { LocalServer } from './local-server';
 import { launchServer, stopOrphanedServer } from './server-launch';
 
 export interface S3ProxyOptions {
@@ -38,7 +39,7 @@ export interface S3ClientSettings {
 const FOREIGN_CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied']);
 
 /** S3Proxy with its filesystem backend: an S3 API over plain files. */
-export class S3ProxyServer {
+export class S3ProxyServer extends LocalServer {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
@@ -47,12 +48,11 @@ export class S3ProxyServer {
   readonly region: string;
   private readonly heapMb: number;
   private readonly startTimeoutMs: number;
-  private readonly stopTimeoutMs: number;
   private readonly onProgress: (message: string) => void;
   private classpath: string | undefined;
-  private process: ManagedProcess | undefined;
 
   constructor(options: S3ProxyOptions) {
+    super(options.stopTimeoutMs ?? 10_000);
     this.dataDir = path.resolve(options.dataDir);
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 9000;
@@ -62,7 +62,6 @@ export class S3ProxyServer {
     this.heapMb = options.heapMb ?? 256;
     this.classpath = options.classpath;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.onProgress = options.onProgress ?? printProgress;
   }
 
@@ -77,14 +76,6 @@ export class S3ProxyServer {
 
   get processLogFile(): string {
     return path.join(this.dataDir, 's3proxy.out.log');
-  }
-
-  get running(): boolean {
-    return this.process?.running ?? false;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.process?.pid : undefined;
   }
 
   clientSettings(): S3ClientSettings {
@@ -139,19 +130,6 @@ export class S3ProxyServer {
       logTail: () => tailFile(this.processLogFile, 30),
       onProgress: this.onProgress,
     });
-  }
-
-  async stop(): Promise<void> {
-    await this.process?.stop(this.stopTimeoutMs);
-  }
-
-  async kill(): Promise<void> {
-    await this.process?.kill();
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
   }
 
   private async listBuckets(timeoutMs: number): Promise<void> {
