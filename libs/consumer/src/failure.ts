@@ -9,12 +9,33 @@ export interface FailureVerdict {
 
 /**
  * The one place that decides between retry and dead letter. Our errors and
- * kafkajs' carry a `retriable` flag; anything unknown is assumed transient,
- * so a bug still ends in the dead-letter topic once the retries run out.
+ * kafkajs' carry a `retriable` flag. Database errors are judged by their
+ * SQLSTATE: bad data (class 22) and broken constraints (class 23) fail the
+ * same way every time, so they are dead-lettered at once instead of spending
+ * every retry tier first. Anything else unknown is assumed transient, so a
+ * bug still ends in the dead-letter topic once the retries run out.
  */
 export function classifyFailure(error: unknown): FailureVerdict {
   const message = error instanceof Error ? error.message : String(error);
   if (isPipelineError(error)) return { retriable: error.retriable, code: error.code, message };
   if (error instanceof KafkaJSError) return { retriable: error.retriable, code: 'kafka_error', message };
+  const state = sqlState(error);
+  if (state) return { retriable: !PERMANENT_SQLSTATE_CLASSES.has(state.slice(0, 2)), code: `sqlstate_${state}`, message };
   return { retriable: true, code: error instanceof Error ? error.name : 'unknown', message };
+}
+
+/** data_exception (invalid input, value too long, ...) and integrity_constraint_violation (unique, foreign key, not null, check). */
+const PERMANENT_SQLSTATE_CLASSES = new Set(['22', '23']);
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The SQLSTATE of a Postgres error: pg's own errors (plain SQL) carry it as
+ * `code` beside a `severity`; Prisma's carry it from its driver adapter.
+ */
+function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, severity, meta } = error as { code?: unknown; severity?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  const candidate = typeof severity === 'string' ? code : meta?.driverAdapterError?.cause?.originalCode;
+  return typeof candidate === 'string' && SQLSTATE.test(candidate) ? candidate : undefined;
 }

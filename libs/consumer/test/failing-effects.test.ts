@@ -75,4 +75,27 @@ describe('effects that fail count as a failed attempt of their event alone', () 
     expect(await counterValue(runtime.metrics.retried)).toBe(0);
     expect(await counterValue(runtime.metrics.processed)).toBe(2);
   });
+
+  it('parks at once an event whose effects break a database constraint, without spending the retry tiers', async () => {
+    const bed = await testbed('effects-constraint');
+    const [before, doomed, after] = [videoUploaded(), videoUploaded(), videoUploaded()];
+    const handlers: EventHandlers = {
+      'video.uploaded': async (event, context) => async (tx) => {
+        const receipt = { consumerGroup: `${context.groupId}|constraint`, videoId: event.data.videoId, eventId: event.id };
+        await tx.videoReceipt.create({ data: receipt });
+        if (event.id === doomed.id) await tx.videoReceipt.create({ data: receipt }); // the same key again: a unique violation, every time
+      },
+    };
+    const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 });
+
+    await bed.publish([before, doomed, after]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 3, 15_000, 'the partition to move past it');
+    await runtime.stop();
+
+    expect((await processedEventIds(bed.prisma, bed.groupId)).sort()).toEqual([before.id, after.id].sort());
+    expect(await bed.recordCount(bed.deadLetterTopic)).toBe(1);
+    expect(await counterValue(runtime.metrics.deadLettered, { code: 'sqlstate_23505' })).toBe(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'sqlstate_23505' })).toBe(1);
+    expect(await counterValue(runtime.metrics.retried)).toBe(0);
+  });
 });

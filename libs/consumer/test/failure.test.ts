@@ -1,6 +1,9 @@
 import { KafkaJSError, KafkaJSNonRetriableError } from 'kafkajs';
 import { PipelineError } from '@video-pipeline/errors';
+import { randomUUID } from 'node:crypto';
+import { createPrismaClient, queryRows, type PrismaClient } from '@video-pipeline/db';
 import { classifyFailure } from '../src';
+import { testConfig } from '../../../test/support/test-env';
 
 describe('classifyFailure decides between retry and dead letter', () => {
   it('follows the retriable flag of our error codes', () => {
@@ -27,5 +30,52 @@ describe('classifyFailure decides between retry and dead letter', () => {
   it('copes with things thrown that are not errors', () => {
     expect(classifyFailure('just a string')).toEqual({ retriable: true, code: 'unknown', message: 'just a string' });
     expect(classifyFailure(undefined)).toEqual({ retriable: true, code: 'unknown', message: 'undefined' });
+  });
+});
+
+describe('classifyFailure judges database errors by their SQLSTATE (errors made by the real database)', () => {
+  let prisma: PrismaClient;
+  beforeAll(() => {
+    prisma = createPrismaClient({ databaseUrl: testConfig('failure.').database.url, poolMax: 2 });
+  });
+  afterAll(() => prisma.$disconnect());
+
+  const failureOf = async (work: () => Promise<unknown>) => classifyFailure(await work().then(() => undefined, (error: unknown) => error));
+
+  it('dead-letters broken constraints at once, whether they come through Prisma or plain SQL', async () => {
+    const receipt = { consumerGroup: `failure-${randomUUID()}`, videoId: randomUUID(), eventId: randomUUID() };
+    await prisma.videoReceipt.create({ data: receipt });
+    expect(await failureOf(() => prisma.videoReceipt.create({ data: receipt }))).toMatchObject({ retriable: false, code: 'sqlstate_23505' });
+    expect(await failureOf(() => prisma.$transaction(async (tx) => tx.videoReceipt.create({ data: receipt })))).toMatchObject({ retriable: false, code: 'sqlstate_23505' });
+    const insert = 'INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES ($1, $2::uuid, $3::uuid)';
+    expect(await failureOf(() => queryRows(prisma, insert, [receipt.consumerGroup, receipt.videoId, receipt.eventId]))).toMatchObject({
+      retriable: false,
+      code: 'sqlstate_23505',
+      message: expect.stringContaining('duplicate key'),
+    });
+  });
+
+  it('dead-letters bad data at once', async () => {
+    expect(await failureOf(() => prisma.videoReceipt.create({ data: { consumerGroup: 'x', videoId: 'not-a-uuid', eventId: randomUUID() } }))).toMatchObject({ retriable: false, code: 'sqlstate_22P02' });
+    expect(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', []))).toMatchObject({ retriable: false, code: 'sqlstate_22012' });
+  });
+
+  it('retries other database errors, named by their SQLSTATE', async () => {
+    expect(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', []))).toMatchObject({ retriable: true, code: 'sqlstate_42P01' });
+  });
+
+  it('retries an unreachable database', async () => {
+    const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nowhere', poolMax: 1 });
+    try {
+      expect(await failureOf(() => unreachable.videoReceipt.count())).toMatchObject({ retriable: true });
+      expect(await failureOf(() => queryRows(unreachable, 'SELECT 1', []))).toMatchObject({ retriable: true });
+    } finally {
+      await unreachable.$disconnect();
+    }
+  });
+
+  it('does not take a Node error code for a SQLSTATE', () => {
+    const pipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    expect(classifyFailure(pipe)).toEqual({ retriable: true, code: 'Error', message: 'write EPIPE' });
   });
 });
