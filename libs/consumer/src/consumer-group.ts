@@ -244,8 +244,6 @@ export class ConsumerGroupRuntime {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
     // The head of the batch is looked up on its own: handling starts after a short query, while the tail is looked up.
-    // (Records are decoded one by one as they are handled: decoding a whole batch up front keeps it alive
-    // through garbage collections, which then cost more than reading ce_id twice.)
     const lookingUpHead = this.idempotency.processed(eventIds(batch.messages.slice(0, HEAD_LOOKUP)));
     const lookingUpTail = this.idempotency.processed(eventIds(batch.messages.slice(HEAD_LOOKUP)));
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first

@@ -1,4 +1,5 @@
 import { KafkaJSError } from 'kafkajs';
+import { sqlState } from '@video-pipeline/db';
 import { isPipelineError, type ErrorCode } from '@video-pipeline/errors';
 
 export interface FailureVerdict {
@@ -26,16 +27,3 @@ export function classifyFailure(error: unknown): FailureVerdict {
 
 /** data_exception (invalid input, value too long, ...) and integrity_constraint_violation (unique, foreign key, not null, check). */
 const PERMANENT_SQLSTATE_CLASSES = new Set(['22', '23']);
-
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-
-/**
- * The SQLSTATE of a Postgres error: pg's own errors (plain SQL) carry it as
- * `code` beside a `severity`; Prisma's carry it from its driver adapter.
- */
-function sqlState(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, severity, meta } = error as { code?: unknown; severity?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
-  const candidate = typeof severity === 'string' ? code : meta?.driverAdapterError?.cause?.originalCode;
-  return typeof candidate === 'string' && SQLSTATE.test(candidate) ? candidate : undefined;
-}

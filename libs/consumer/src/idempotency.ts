@@ -1,4 +1,4 @@
-import { Prisma, errorCode, queryRows, type PrismaClient } from '@video-pipeline/db';
+import { Prisma, queryRows, sqlState, type PrismaClient } from '@video-pipeline/db';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
 export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
@@ -62,7 +62,7 @@ export class IdempotencyStore {
       await queryRows(this.prisma, recordNewSql, params);
       return new Set(ids);
     } catch (error) {
-      if (errorCode(error) !== UNIQUE_VIOLATION) throw error;
+      if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
     }
     return parseIdList((await queryRows<IdList>(this.prisma, recordSql, params))[0]);
   }
@@ -84,7 +84,7 @@ const processedSql = `
   SELECT string_agg(event_id::text, ',') AS ids FROM processed_events
   WHERE consumer_group = $1 AND event_id = ANY(string_to_array($2, ',')::uuid[])`;
 
-/** Records ids none of which is recorded yet: the common case, and a third cheaper for Postgres than recordSql. */
+/** Records ids none of which is recorded yet: the common case, and a quarter cheaper for Postgres than recordSql. */
 const recordNewSql = `
   INSERT INTO processed_events (consumer_group, event_id)
   SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id`;

@@ -6,3 +6,18 @@ export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   return typeof error.code === 'string' ? error.code : undefined;
 }
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The SQLSTATE of a Postgres error (`23505` for a unique violation): pg's own
+ * errors (plain SQL, queryRows) carry it as `code` beside a `severity`;
+ * Prisma's carry it from the driver adapter. Undefined for anything else,
+ * including Node's errors, whose codes (`EPIPE`) can look alike.
+ */
+export function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, severity, meta } = error as { code?: unknown; severity?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  const candidate = typeof severity === 'string' ? code : meta?.driverAdapterError?.cause?.originalCode;
+  return typeof candidate === 'string' && SQLSTATE.test(candidate) ? candidate : undefined;
+}
