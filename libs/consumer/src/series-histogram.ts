@@ -22,6 +22,13 @@ export class HistogramSeries {
     this.count += 1;
   }
 
+  /** Back to no observations; whoever holds the series keeps using it. */
+  clear(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
   /** Cumulative counts per upper bound, as Prometheus exposes them (`le`). */
   cumulative(): number[] {
     let total = 0;
@@ -64,13 +71,16 @@ export class SeriesHistogram<Label extends string> {
     return series;
   }
 
+  /** Zeroes every series rather than dropping it: callers hold on to their series. */
   reset(): void {
-    this.seriesByKey.clear();
+    for (const series of this.seriesByKey.values()) series.clear();
   }
 
   async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
     const values: MetricValueWithName<string>[] = [];
     for (const series of this.seriesByKey.values()) {
+      // As prom-client does, a series appears with its first observation.
+      if (series.count === 0) continue;
       const cumulative = series.cumulative();
       cumulative.forEach((value, index) => {
         const le = index < this.bounds.length ? this.bounds[index]! : '+Inf';

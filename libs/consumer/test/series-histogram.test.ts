@@ -48,11 +48,22 @@ describe('SeriesHistogram', () => {
     expect(actual.series({ group: 'a', outcome: 'failure' })).not.toBe(first);
   });
 
-  it('starts over on reset, as registry.resetMetrics() expects', async () => {
+  it('starts over on reset, and a series held from before keeps counting', async () => {
     const { ours, actual } = pair();
-    actual.series({ group: 'a', outcome: 'success' }).observe(1);
+    const held = actual.series({ group: 'a', outcome: 'success' });
+    held.observe(1);
     ours.resetMetrics();
     expect(await ours.metrics()).not.toContain('test_duration_seconds_count');
+    held.observe(2);
+    expect(await ours.metrics()).toContain('test_duration_seconds_count{group="a",outcome="success"} 1');
+    expect(await ours.metrics()).toContain('test_duration_seconds_sum{group="a",outcome="success"} 2');
+  });
+
+  it('shows a series only once it has been observed, as prom-client does', async () => {
+    const { reference, ours, expected, actual } = pair();
+    actual.series({ group: 'a', outcome: 'success' });
+    expected.labels({ group: 'a', outcome: 'success' });
+    expect(await ours.metrics()).toBe(await reference.metrics());
   });
 
   it('refuses a second metric of the same name in one registry', () => {
