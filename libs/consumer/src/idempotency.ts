@@ -1,4 +1,4 @@
-import { Prisma, queryRows, sqlState, type PrismaClient } from '@video-pipeline/db';
+import { Prisma, queryRows, sqlState, UNIQUE_VIOLATION, type PrismaClient } from '@video-pipeline/db';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
 export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
@@ -67,9 +67,6 @@ export class IdempotencyStore {
     return parseIdList((await queryRows<IdList>(this.prisma, recordSql, params))[0]);
   }
 }
-
-/** The SQLSTATE of a unique violation. */
-const UNIQUE_VIOLATION = '23505';
 
 /**
  * Ids travel as one comma-separated text value each way: a uuid[] parameter

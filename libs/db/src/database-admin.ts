@@ -1,14 +1,13 @@
 // Creating and dropping whole databases. These statements cannot run inside the target
 // database, so they go through the server's maintenance database (`postgres`).
 import { Client, escapeIdentifier } from 'pg';
-import { errorCode } from './error-code';
+import { sqlState, UNIQUE_VIOLATION } from './error-code';
 
 const MAINTENANCE_DATABASE = 'postgres';
 
 // Postgres SQLSTATE codes we expect and handle.
 const INVALID_CATALOG_NAME = '3D000'; // connecting to a database that does not exist
 const DUPLICATE_DATABASE = '42P04';
-const UNIQUE_VIOLATION = '23505'; // two CREATE DATABASE racing on pg_database's unique index
 
 export function databaseNameOf(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
@@ -23,7 +22,7 @@ export function withDatabaseName(databaseUrl: string, databaseName: string): str
 }
 
 function hasSqlState(error: unknown, ...codes: string[]): boolean {
-  return codes.includes(errorCode(error) ?? '');
+  return codes.includes(sqlState(error) ?? '');
 }
 
 async function withMaintenanceClient<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -62,6 +61,7 @@ export async function createDatabase(databaseUrl: string): Promise<boolean> {
       await client.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
       return true;
     } catch (error) {
+      // A unique violation: two CREATE DATABASE racing on pg_database's unique index.
       if (hasSqlState(error, DUPLICATE_DATABASE, UNIQUE_VIOLATION)) return false;
       throw error;
     }

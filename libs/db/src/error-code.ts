@@ -9,6 +9,9 @@ export function errorCode(error: unknown): string | undefined {
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
+/** The SQLSTATE of a unique violation, the one callers most often expect and handle. */
+export const UNIQUE_VIOLATION = '23505';
+
 /**
  * The SQLSTATE of a Postgres error (`23505` for a unique violation): pg's own
  * errors (plain SQL, queryRows) carry it as `code` beside a `severity`;
