@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { IdempotencyStore } from '../src';
-import type { Effects } from '../src/idempotency';
+import { processedSql, type Effects } from '../src/idempotency';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { appliedEffects } from './support/effects';
 
@@ -64,4 +64,40 @@ describe('IdempotencyStore', () => {
     expect(await mine.processed([id])).toEqual(new Set());
     expect(await appliedEffects(prisma, groupId)).toEqual([]);
   });
+
+  it('looks up each id with one probe of the primary key, however many ids the group has recorded since the last ANALYZE', async () => {
+    const { groupId, store: mine } = store();
+    // Statistics that do not know the group yet, as for a new group draining a backlog.
+    await prisma.$executeRawUnsafe('ANALYZE processed_events');
+    const recorded: string[] = [];
+    for (let chunk = 0; chunk < 20; chunk++) {
+      const ids = Array.from({ length: 1_000 }, () => randomUUID());
+      await mine.complete(ids.map((eventId) => ({ eventId })));
+      recorded.push(...ids.slice(0, 5));
+    }
+    const lookedUp = [...recorded.slice(0, 10), ...Array.from({ length: 90 }, () => randomUUID())];
+
+    expect(await mine.processed(lookedUp)).toEqual(new Set(recorded.slice(0, 10)));
+    const [explained] = await prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${processedSql}`,
+      groupId,
+      lookedUp.join(','),
+    );
+    const scans = planNodes(explained!['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'processed_events');
+    expect(scans.length).toBeGreaterThan(0);
+    const rowsTouched = scans.reduce((sum, node) => sum + (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'], 0);
+    expect(rowsTouched).toBeLessThanOrEqual(lookedUp.length); // the other 20 000 rows of the group are never read
+  });
 });
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+function planNodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+}
