@@ -1,5 +1,6 @@
 import { PipelineError } from '@video-pipeline/errors';
-import { eventCatalog, isEventType, type EventType } from './catalog';
+import { eventCatalog, isEventType, type EventData, type EventType } from './catalog';
+import { dataValidator, type DataValidator } from './data-validator';
 import { isUuid } from './ids';
 import type { CloudEvent, PipelineEvent } from './envelope';
 
@@ -91,11 +92,8 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
   if (version !== entry.schemaVersion) {
     throw new PipelineError('unsupported_event', `${type} schemaVersion ${JSON.stringify(version)} is not supported (expected ${entry.schemaVersion})`);
   }
-  const parsed = entry.schema.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw malformed(`${type} data does not match its schema: ${problems.join('; ')}`);
-  }
+  const parsed = validatorOf(type)(data);
+  if (!parsed.success) throw malformed(`${type} data does not match its schema: ${parsed.problems.join('; ')}`);
 
   return {
     specversion: '1.0',
@@ -107,6 +105,18 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
     datacontenttype: CONTENT_TYPE_JSON,
     data: parsed.data,
   } satisfies CloudEvent<typeof type>;
+}
+
+const validators = new Map<EventType, DataValidator<EventData<EventType>>>();
+
+/** Each type's validator, compiled on first use: producers never need one. */
+function validatorOf(type: EventType): DataValidator<EventData<EventType>> {
+  let validator = validators.get(type);
+  if (!validator) {
+    validator = dataValidator(eventCatalog[type].schema);
+    validators.set(type, validator);
+  }
+  return validator;
 }
 
 export type { EventType };
