@@ -52,14 +52,17 @@ export interface ConsumerGroupOptions {
   fetchMaxWaitMs?: number;
 }
 
+/** What the runtime keeps of an event after its handler ran: enough to log, count and forward it, not its data. */
+type EventFacts = Pick<PipelineEvent, 'id' | 'type' | 'subject'>;
+
 type Outcome =
-  | { kind: 'handled'; event: PipelineEvent; completion: Completion; attempt: number }
+  | { kind: 'handled'; event: EventFacts; completion: Completion; attempt: number }
   | { kind: 'settled' }; // skipped as duplicate, retried later or dead-lettered: nothing left to commit
 
 /** A handled event waiting for its effects and idempotency record to be committed. */
 interface Handled {
   message: KafkaMessage;
-  event: PipelineEvent;
+  event: EventFacts;
   completion: Completion;
   attempt: number;
   key: string;
@@ -354,7 +357,8 @@ export class ConsumerGroupRuntime {
         context.attempt = attempt;
         const effects = await (handler as EventHandler<EventType>)(event, context);
         this.durations(event.type).success.observe(secondsSince(started));
-        return { kind: 'handled', event, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
+        // Pending events keep only their facts, so the data they were parsed into dies young.
+        return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
       } catch (error) {
         this.durations(event.type).failure.observe(secondsSince(started));
         const verdict = classifyFailure(error);
@@ -413,7 +417,7 @@ export class ConsumerGroupRuntime {
   }
 
   /** The one decision after a failed attempt: the next retry tier, or the dead-letter topic if the error is permanent or the tiers are used up. */
-  private async escalate(message: KafkaMessage, source: Source, event: PipelineEvent, attempt: number, verdict: FailureVerdict, logger: Logger): Promise<void> {
+  private async escalate(message: KafkaMessage, source: Source, event: EventFacts, attempt: number, verdict: FailureVerdict, logger: Logger): Promise<void> {
     const nextTier = source.tier + 1;
     if (!verdict.retriable || nextTier > this.options.retryPolicy.tierDelaysMs.length) {
       await this.deadLetter(message, source, attempt, verdict, event.type);
@@ -438,7 +442,7 @@ export class ConsumerGroupRuntime {
     return series;
   }
 
-  private loggerFor(event: PipelineEvent, message: KafkaMessage, source: Source): Logger {
+  private loggerFor(event: EventFacts, message: KafkaMessage, source: Source): Logger {
     return this.logger.child({ eventId: event.id, videoId: event.subject, type: event.type, topic: source.topic, partition: source.partition, offset: message.offset });
   }
 
