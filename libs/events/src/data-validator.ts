@@ -38,8 +38,6 @@ function ajv(): Ajv2020 {
     unicodeRegExp: false,
     // Unknown keys are dropped, as zod's (default, stripping) objects drop them.
     removeAdditional: true,
-    allErrors: false,
-    strict: false,
   });
   return shared;
 }
@@ -75,9 +73,10 @@ export function compilable(schema: z.core.$ZodType): boolean {
     case 'number':
     case 'boolean':
     case 'null':
-    case 'literal':
     case 'enum':
       return true;
+    case 'literal':
+      return (def.values as unknown[]).every((value) => value === null || ['string', 'number', 'boolean'].includes(typeof value));
     case 'nullable':
     case 'optional':
       return compilable(def.innerType as z.core.$ZodType);
