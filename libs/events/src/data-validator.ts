@@ -3,7 +3,11 @@ import { z } from 'zod';
 
 export type DataVerdict<T> = { success: true; data: T } | { success: false; problems: string[] };
 
-/** Checks event data against its schema; the result is what zod's `safeParse` would give. */
+/**
+ * Checks event data against its schema; the result is what zod's `safeParse`
+ * would give. It may drop unknown keys from `data` itself, so pass data of
+ * your own (freshly parsed JSON), not data someone else still reads.
+ */
 export type DataValidator<T> = (data: unknown) => DataVerdict<T>;
 
 /**
