@@ -72,6 +72,25 @@ export class RssSampler {
   }
 }
 
+/**
+ * User + system CPU seconds used so far by each running process whose
+ * command name starts with `prefix` (e.g. every Postgres backend), by pid.
+ */
+export function readCommandCpuSeconds(prefix: string): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.slice(stat.indexOf('(') + 1).startsWith(prefix)) continue;
+      seconds.set(Number(entry), readCpuSeconds(Number(entry)));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return seconds;
+}
+
 /** Busy CPU seconds of the whole machine (all cores, everything but idle and iowait), from /proc/stat. */
 export function readMachineBusySeconds(): number {
   const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
@@ -86,17 +105,23 @@ export interface CpuUse {
 }
 
 /**
- * CPU used over an interval by a set of processes (by label), by this
+ * CPU used over an interval by a set of processes (by label), by all
+ * processes of a command (by label, see readCommandCpuSeconds), by this
  * process (`self`) and by the whole machine (`machine`, everything running).
  */
 export class CpuMeter {
   private readonly start: Map<string, number>;
+  private readonly commandStart: Map<string, Map<number, number>>;
   private readonly startedAt = performance.now();
   private readonly selfStart = process.cpuUsage();
   private readonly machineStart = readMachineBusySeconds();
 
-  constructor(private readonly pids: Record<string, number>) {
+  constructor(
+    private readonly pids: Record<string, number>,
+    private readonly commands: Record<string, string> = {},
+  ) {
     this.start = new Map(Object.entries(pids).map(([label, pid]) => [label, readCpuSeconds(pid)]));
+    this.commandStart = new Map(Object.entries(commands).map(([label, prefix]) => [label, readCommandCpuSeconds(prefix)]));
   }
 
   stop(): Record<string, CpuUse> {
@@ -104,6 +129,14 @@ export class CpuMeter {
     const use = (cpuSeconds: number): CpuUse => ({ cpuSeconds, cores: cpuSeconds / wallSeconds });
     const result: Record<string, CpuUse> = {};
     for (const [label, pid] of Object.entries(this.pids)) result[label] = use(readCpuSeconds(pid) - this.start.get(label)!);
+    for (const [label, prefix] of Object.entries(this.commands)) {
+      const before = this.commandStart.get(label)!;
+      let cpuSeconds = 0;
+      // A process started meanwhile counts whole; one that exited meanwhile took its seconds with it,
+      // so this fits servers and pooled connections, not short-lived workers.
+      for (const [pid, seconds] of readCommandCpuSeconds(prefix)) cpuSeconds += seconds - (before.get(pid) ?? 0);
+      result[label] = use(cpuSeconds);
+    }
     const self = process.cpuUsage(this.selfStart);
     result.self = use((self.user + self.system) / 1e6);
     result.machine = use(readMachineBusySeconds() - this.machineStart);
