@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { eventCatalog, type EventData, type EventType } from './catalog';
+import { newEventId } from './ids';
 
 /** CloudEvents 1.0 attributes plus typed data. */
 export interface CloudEvent<T extends EventType = EventType> {
@@ -28,7 +28,7 @@ export function createEvent<T extends EventType>(
   const data = eventCatalog[type].schema.parse(fields.data) as EventData<T>;
   return {
     specversion: '1.0',
-    id: fields.id ?? randomUUID(),
+    id: fields.id ?? newEventId(),
     type,
     source: fields.source,
     subject: fields.subject,
