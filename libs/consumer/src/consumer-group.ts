@@ -9,6 +9,7 @@ import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 import { IdempotencyStore, type Completion } from './idempotency';
+import { WaitingRoom, type QueuePlace } from './waiting-room';
 import { ConsumerMetrics } from './metrics';
 import type { HistogramSeries } from './series-histogram';
 import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type RetryPolicy } from './retry-policy';
@@ -56,7 +57,7 @@ export interface ConsumerGroupOptions {
 type EventFacts = Pick<PipelineEvent, 'id' | 'type' | 'subject'>;
 
 type Outcome =
-  | { kind: 'handled'; event: EventFacts; completion: Completion; attempt: number }
+  | { kind: 'handled'; event: EventFacts; completion: Completion; attempt: number; place?: QueuePlace }
   | { kind: 'settled' }; // skipped as duplicate, retried later or dead-lettered: nothing left to commit
 
 /** A handled event waiting for its effects and idempotency record to be committed. */
@@ -66,6 +67,8 @@ interface Handled {
   completion: Completion;
   attempt: number;
   key: string;
+  /** Its place in its key's queue, given up once it is committed. */
+  place?: QueuePlace;
 }
 
 /** Where a batch's records come from. */
@@ -74,6 +77,8 @@ interface Source {
   partition: number;
   /** 0 for the event's own topic, n for retry tier n. */
   tier: number;
+  /** At tier 0, the keys whose earlier events wait in the retry tiers (see WaitingRoom). */
+  held?: Set<string>;
 }
 
 interface Defaults {
@@ -125,6 +130,7 @@ export class ConsumerGroupRuntime {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly idempotency: IdempotencyStore;
+  private readonly waitingRoom: WaitingRoom;
   /** Counters of this instance (processed, failed, retried, dead-lettered, ...); its `registry` is what /metrics serves. */
   readonly metrics: ConsumerMetrics;
   private readonly logger: Logger;
@@ -148,6 +154,7 @@ export class ConsumerGroupRuntime {
     this.logger = options.logger.child({ group: this.groupId });
     this.metrics = options.metrics ?? new ConsumerMetrics();
     this.idempotency = new IdempotencyStore(options.prisma, this.groupId);
+    this.waitingRoom = new WaitingRoom(options.prisma, this.groupId);
     this.sourceTopics = [
       ...new Set(
         (Object.keys(options.handlers) as EventType[])
@@ -250,9 +257,9 @@ export class ConsumerGroupRuntime {
     const lookingUpHead = this.idempotency.processed(eventIds(batch.messages.slice(0, HEAD_LOOKUP)));
     const lookingUpTail = this.idempotency.processed(eventIds(batch.messages.slice(HEAD_LOOKUP)));
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
-    const processed = await lookingUpHead;
+    const [processed, held] = await Promise.all([lookingUpHead, tier === 0 ? this.waitingRoom.heldKeys(batch.topic) : undefined]);
 
-    const source: Source = { topic: batch.topic, partition: batch.partition, tier };
+    const source: Source = { topic: batch.topic, partition: batch.partition, tier, held };
     const commits = new CommitQueue<Handled>(
       async (entries) => {
         await this.complete(entries, source, processed);
@@ -296,10 +303,10 @@ export class ConsumerGroupRuntime {
         if (earlier) await earlier;
 
         if (index === HEAD_LOOKUP) for (const id of await lookingUpTail) processed.add(id);
-        const outcome = await this.deliver(message, source, processed);
+        const outcome = await this.deliver(message, key, source, processed);
         if (outcome.kind === 'handled') {
-          const { event, completion, attempt } = outcome;
-          const full = commits.add({ message, key, event, completion, attempt });
+          const { event, completion, attempt, place } = outcome;
+          const full = commits.add({ message, key, event, completion, attempt, place });
           if (full) await full;
         } else {
           await commits.flush();
@@ -328,14 +335,32 @@ export class ConsumerGroupRuntime {
     }
   }
 
-  /** One delivery of one record: decode, skip duplicates, attempt, and on failure retry later or park it. */
-  private async deliver(message: KafkaMessage, source: Source, processed: Set<string>): Promise<Outcome> {
+  /**
+   * One delivery of one record: wait behind its key's earlier events if they
+   * are in the retry tiers, decode, skip duplicates, attempt, and on failure
+   * retry later or park it.
+   */
+  private async deliver(message: KafkaMessage, key: string, source: Source, processed: Set<string>): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
+    if (source.held?.has(key)) {
+      await this.waitingRoom.enqueue({ topic: source.topic, key, offset: message.offset }, headerString(message.headers, 'ce_id'));
+      await this.waitBehind(message, source, priorAttempts);
+      return { kind: 'settled' };
+    }
+    // In a retry tier, an event queued behind others of its key waits on; the first of them runs and later gives up its place.
+    const queued = source.tier > 0 ? queuePlaceOf(message, key) : undefined;
+    const turn = queued ? await this.waitingRoom.turn(queued) : 'unqueued';
+    if (turn === 'behind') {
+      await this.waitBehind(message, source, priorAttempts);
+      return { kind: 'settled' };
+    }
+    const place = turn === 'first' ? queued : undefined;
+
     let event: PipelineEvent;
     try {
       event = fromKafkaRecord(message);
     } catch (error) {
-      await this.deadLetter(message, source, priorAttempts, classifyFailure(error), 'unknown');
+      await this.deadLetter(message, source, priorAttempts, classifyFailure(error), 'unknown', place);
       return { kind: 'settled' };
     }
 
@@ -343,11 +368,15 @@ export class ConsumerGroupRuntime {
     if (processed.has(event.id)) {
       context.logger.info('already processed; skipping duplicate');
       this.metrics.duplicates.inc({ group: this.groupId, type: event.type });
+      if (place) await this.waitingRoom.dequeue([place]);
       return { kind: 'settled' };
     }
 
     const handler = this.options.handlers[event.type];
-    if (handler === 'ignore') return { kind: 'settled' };
+    if (handler === 'ignore') {
+      if (place) await this.waitingRoom.dequeue([place]);
+      return { kind: 'settled' };
+    }
 
     const { attemptsPerDelivery, inPlaceBackoff, jitter } = this.options.retryPolicy;
     for (let attemptInDelivery = 1; ; attemptInDelivery++) {
@@ -358,7 +387,7 @@ export class ConsumerGroupRuntime {
         const effects = await (handler as EventHandler<EventType>)(event, context);
         this.durations(event.type).success.observe(secondsSince(started));
         // Pending events keep only their facts, so the data they were parsed into dies young.
-        return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, completion: { eventId: event.id, effects: effects ?? undefined } };
+        return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, place, completion: { eventId: event.id, effects: effects ?? undefined } };
       } catch (error) {
         this.durations(event.type).failure.observe(secondsSince(started));
         const verdict = classifyFailure(error);
@@ -370,7 +399,7 @@ export class ConsumerGroupRuntime {
           await sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter), undefined, { signal: this.shutdown.signal });
           continue;
         }
-        await this.escalate(message, source, event, attempt, verdict, context.logger);
+        await this.escalate(message, key, source, event, attempt, verdict, context.logger, place);
         return { kind: 'settled' };
       }
     }
@@ -397,9 +426,11 @@ export class ConsumerGroupRuntime {
       const logger = this.loggerFor(entry.event, entry.message, source);
       this.metrics.failed.inc({ group: this.groupId, type: entry.event.type, code: verdict.code });
       logger.warn({ err: error, attempt: entry.attempt, retriable: verdict.retriable }, 'effects failed');
-      await this.escalate(entry.message, source, entry.event, entry.attempt, verdict, logger);
+      await this.escalate(entry.message, entry.key, source, entry.event, entry.attempt, verdict, logger, entry.place);
       return;
     }
+    const places = entries.flatMap((entry) => (entry.place ? [entry.place] : []));
+    if (places.length > 0) await this.waitingRoom.dequeue(places);
     // Counted per event type, once per commit: a labelled counter costs a label lookup per call.
     const counts = new Map<string, { fresh: number; duplicate: number }>();
     for (const entry of entries) {
@@ -416,12 +447,21 @@ export class ConsumerGroupRuntime {
     }
   }
 
-  /** The one decision after a failed attempt: the next retry tier, or the dead-letter topic if the error is permanent or the tiers are used up. */
-  private async escalate(message: KafkaMessage, source: Source, event: EventFacts, attempt: number, verdict: FailureVerdict, logger: Logger): Promise<void> {
+  /**
+   * The one decision after a failed attempt: the next retry tier, or the
+   * dead-letter topic if the error is permanent or the tiers are used up.
+   * An event leaving its own topic for the tiers takes a place in its key's
+   * queue first, so the key's later events wait behind it.
+   */
+  private async escalate(message: KafkaMessage, key: string, source: Source, event: EventFacts, attempt: number, verdict: FailureVerdict, logger: Logger, place: QueuePlace | undefined): Promise<void> {
     const nextTier = source.tier + 1;
     if (!verdict.retriable || nextTier > this.options.retryPolicy.tierDelaysMs.length) {
-      await this.deadLetter(message, source, attempt, verdict, event.type);
+      await this.deadLetter(message, source, attempt, verdict, event.type, place);
       return;
+    }
+    if (source.tier === 0) {
+      await this.waitingRoom.enqueue({ topic: source.topic, key, offset: message.offset }, event.id);
+      source.held?.add(key);
     }
     await this.sendToRetryTier(message, source, attempt, nextTier, verdict);
     this.metrics.retried.inc({ group: this.groupId, type: event.type, tier: String(nextTier) });
@@ -446,6 +486,16 @@ export class ConsumerGroupRuntime {
     return this.logger.child({ eventId: event.id, videoId: event.subject, type: event.type, topic: source.topic, partition: source.partition, offset: message.offset });
   }
 
+  /**
+   * Sends an event whose key is held to wait in a retry tier: the next one,
+   * or the last one again. No attempt is counted: it has not run.
+   */
+  private async waitBehind(message: KafkaMessage, source: Source, attempts: number): Promise<void> {
+    const tier = Math.min(source.tier + 1, this.options.retryPolicy.tierDelaysMs.length);
+    await this.sendToRetryTier(message, source, attempts, tier, heldVerdict);
+    this.metrics.held.inc({ group: this.groupId, tier: String(tier) });
+  }
+
   private async sendToRetryTier(message: KafkaMessage, source: Source, attempts: number, tier: number, verdict: FailureVerdict) {
     const delayMs = withJitter(this.options.retryPolicy.tierDelaysMs[tier - 1]!, this.options.retryPolicy.jitter);
     await this.forward(this.options.topicPrefix + retryTopic(this.options.group, tier), message, source, attempts, verdict, {
@@ -454,11 +504,13 @@ export class ConsumerGroupRuntime {
     });
   }
 
-  private async deadLetter(message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, type: string) {
+  /** Parks the record in the dead-letter topic; its key's later events, if they wait behind it, go on. */
+  private async deadLetter(message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, type: string, place?: QueuePlace) {
     await this.forward(this.deadLetterTopic, message, source, attempts, verdict, {
       [deliveryHeaders.group]: this.groupId,
       [deliveryHeaders.failedAt]: new Date().toISOString(),
     });
+    if (place) await this.waitingRoom.dequeue([place]);
     this.metrics.deadLettered.inc({ group: this.groupId, type, code: verdict.code });
     this.logger.warn(
       { eventId: headerString(message.headers, 'ce_id'), videoId: message.key?.toString(), topic: source.topic, partition: source.partition, offset: message.offset, attempts, code: verdict.code, error: verdict.message },
@@ -520,6 +572,16 @@ class EventContext implements HandlerContext {
 /** The ids of the records that can be events (malformed ones are dead-lettered when their turn comes). */
 function eventIds(messages: readonly KafkaMessage[]): string[] {
   return messages.map((message) => headerString(message.headers, 'ce_id')).filter(isUuid);
+}
+
+/** Why an event that has not run went to a retry tier (its error headers say so): an earlier event of its key waits there. */
+const heldVerdict: FailureVerdict = { retriable: true, code: 'key_held', message: 'waiting behind an earlier event of its key' };
+
+/** Where a record in a retry tier was first published, as the runtime noted when it forwarded it. */
+function queuePlaceOf(message: KafkaMessage, key: string): QueuePlace | undefined {
+  const topic = headerString(message.headers, deliveryHeaders.originalTopic);
+  const offset = headerString(message.headers, deliveryHeaders.originalOffset);
+  return topic !== undefined && offset !== undefined && /^\d+$/.test(offset) ? { topic, key, offset } : undefined;
 }
 
 /** Records of a batch whose duplicate lookup is awaited before handling starts. */

@@ -9,6 +9,7 @@ export class ConsumerMetrics {
   readonly failed: Counter<'group' | 'type' | 'code'>;
   readonly retried: Counter<'group' | 'type' | 'tier'>;
   readonly deadLettered: Counter<'group' | 'type' | 'code'>;
+  readonly held: Counter<'group' | 'tier'>;
   readonly handlerDuration: SeriesHistogram<'group' | 'type' | 'outcome'>;
   readonly lag: Gauge<'group' | 'topic' | 'partition'>;
 
@@ -21,6 +22,7 @@ export class ConsumerMetrics {
     this.failed = new Counter({ name: 'pipeline_events_failed_total', help: 'Handler attempts that threw.', labelNames: ['group', 'type', 'code'], registers });
     this.retried = new Counter({ name: 'pipeline_events_retried_total', help: 'Events moved to a retry tier.', labelNames: ['group', 'type', 'tier'], registers });
     this.deadLettered = new Counter({ name: 'pipeline_events_dead_lettered_total', help: 'Events parked in the dead-letter topic.', labelNames: ['group', 'type', 'code'], registers });
+    this.held = new Counter({ name: 'pipeline_events_held_total', help: 'Events sent to (or kept in) a retry tier without running, to wait behind an earlier event of their key.', labelNames: ['group', 'tier'], registers });
     // Observed once per handler attempt, so on the hot path: see SeriesHistogram.
     this.handlerDuration = new SeriesHistogram(
       'pipeline_handler_duration_seconds',

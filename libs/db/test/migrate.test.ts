@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import { applyMigrations, MIGRATIONS_DIR } from '../src';
@@ -32,27 +32,35 @@ function newDatabaseUrl(purpose: string): string {
 
 afterAll(() => dropDatabases(createdDatabases));
 
+/** The migrations in prisma/migrations, oldest first, as migrate deploy orders them. */
+async function migrationNames(): Promise<string[]> {
+  const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true });
+  return entries.filter((entry) => entry.isDirectory() && /^\d{14}_/.test(entry.name)).map((entry) => entry.name).sort();
+}
+
 describe('applyMigrations', () => {
   it('creates the database, applies every migration once, and records them like migrate deploy', async () => {
     const databaseUrl = newDatabaseUrl('fresh');
     const first = await applyMigrations({ databaseUrl, migrationsDir: MIGRATIONS_DIR });
     const second = await applyMigrations({ databaseUrl, migrationsDir: MIGRATIONS_DIR });
 
-    expect(first.appliedMigrationNames).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
+    const names = await migrationNames();
+    expect(names[0]).toMatch(/^\d{14}_init$/);
+    expect(first.appliedMigrationNames).toEqual(names);
     expect(second.appliedMigrationNames).toEqual([]);
 
-    const rows = await queryRows<MigrationRow>(databaseUrl, 'SELECT * FROM _prisma_migrations');
-    expect(rows).toHaveLength(1);
-    const [row] = rows;
-    const initSql = await readFile(path.join(MIGRATIONS_DIR, row!.migration_name, 'migration.sql'));
-    expect(row).toMatchObject({
-      migration_name: first.appliedMigrationNames[0],
-      // migrate deploy's checksum: sha256 of the migration.sql bytes
-      checksum: createHash('sha256').update(initSql).digest('hex'),
-      rolled_back_at: null,
-      applied_steps_count: 1,
-    });
-    expect(row!.finished_at).toBeInstanceOf(Date);
+    const rows = await queryRows<MigrationRow>(databaseUrl, 'SELECT * FROM _prisma_migrations ORDER BY migration_name');
+    expect(rows.map((row) => row.migration_name)).toEqual(names);
+    for (const row of rows) {
+      const sql = await readFile(path.join(MIGRATIONS_DIR, row.migration_name, 'migration.sql'));
+      expect(row).toMatchObject({
+        // migrate deploy's checksum: sha256 of the migration.sql bytes
+        checksum: createHash('sha256').update(sql).digest('hex'),
+        rolled_back_at: null,
+        applied_steps_count: 1,
+      });
+      expect(row.finished_at).toBeInstanceOf(Date);
+    }
   });
 
   it('is safe when two processes migrate the same new database at once', async () => {
@@ -62,11 +70,12 @@ describe('applyMigrations', () => {
       applyMigrations({ databaseUrl, migrationsDir: MIGRATIONS_DIR }),
     ]);
 
-    const appliedCounts = results.map((result) => result.appliedMigrationNames.length).sort();
-    expect(appliedCounts).toEqual([0, 1]);
+    const names = await migrationNames();
+    const appliedCounts = results.map((result) => result.appliedMigrationNames.length).sort((a, b) => a - b);
+    expect(appliedCounts).toEqual([0, names.length]);
     const rows = await queryRows<MigrationRow>(databaseUrl, 'SELECT * FROM _prisma_migrations');
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.finished_at).toBeInstanceOf(Date);
+    expect(rows).toHaveLength(names.length);
+    for (const row of rows) expect(row.finished_at).toBeInstanceOf(Date);
   });
 
   it('creates the hand-written partial index and NOTIFY trigger', async () => {
