@@ -8,7 +8,7 @@ import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './
 import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
-import { IdempotencyStore, type Completion } from './idempotency';
+import { IdempotencyStore, mayHaveBeenProcessed, type Completion, type Origin } from './idempotency';
 import { WaitingRoom, type QueuePlace } from './waiting-room';
 import { ConsumerMetrics } from './metrics';
 import type { HistogramSeries } from './series-histogram';
@@ -253,9 +253,7 @@ export class ConsumerGroupRuntime {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
-    // The head of the batch is looked up on its own: handling starts after a short query, while the tail is looked up.
-    const lookingUpHead = this.idempotency.processed(eventIds(batch.messages.slice(0, HEAD_LOOKUP)));
-    const lookingUpTail = this.idempotency.processed(eventIds(batch.messages.slice(HEAD_LOOKUP)));
+    const { lookingUpHead, lookingUpTail } = this.lookUp(batch, tier);
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
     const [processed, held] = await Promise.all([lookingUpHead, tier === 0 ? this.waitingRoom.heldKeys(batch.topic) : undefined]);
 
@@ -336,6 +334,23 @@ export class ConsumerGroupRuntime {
   }
 
   /**
+   * Which events of the batch the group processed before. The head is looked
+   * up on its own, so handling starts after a short query. From an event's
+   * own topic, the head's lookup also gives the partition's watermark, and the
+   * tail is looked up only for ids at or below it: in a live stream, none.
+   */
+  private lookUp(batch: EachBatchPayload['batch'], tier: number): { lookingUpHead: Promise<Set<string>>; lookingUpTail: Promise<Set<string>> } {
+    const head = eventIds(batch.messages.slice(0, HEAD_LOOKUP));
+    const tail = eventIds(batch.messages.slice(HEAD_LOOKUP));
+    if (tier > 0) return { lookingUpHead: this.idempotency.processed(head), lookingUpTail: this.idempotency.processed(tail) };
+    const lookup = this.idempotency.processedFrom({ topic: batch.topic, partition: batch.partition }, head);
+    return {
+      lookingUpHead: lookup.then(({ processed }) => processed),
+      lookingUpTail: lookup.then(({ watermark }) => this.idempotency.processed(tail.filter((id) => mayHaveBeenProcessed(id, watermark)))),
+    };
+  }
+
+  /**
    * One delivery of one record: wait behind its key's earlier events if they
    * are in the retry tiers, decode, skip duplicates, attempt, and on failure
    * retry later or park it.
@@ -387,7 +402,8 @@ export class ConsumerGroupRuntime {
         const effects = await (handler as EventHandler<EventType>)(event, context);
         this.durations(event.type).success.observe(secondsSince(started));
         // Pending events keep only their facts, so the data they were parsed into dies young.
-        return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, place, completion: { eventId: event.id, effects: effects ?? undefined } };
+        const completion = { eventId: event.id, effects: effects ?? undefined, origin: firstPublished(message, source) };
+        return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, place, completion };
       } catch (error) {
         this.durations(event.type).failure.observe(secondsSince(started));
         const verdict = classifyFailure(error);
@@ -576,6 +592,14 @@ function eventIds(messages: readonly KafkaMessage[]): string[] {
 
 /** Why an event that has not run went to a retry tier (its error headers say so): an earlier event of its key waits there. */
 const heldVerdict: FailureVerdict = { retriable: true, code: 'key_held', message: 'waiting behind an earlier event of its key' };
+
+/** The partition a record was first published to: its own, or for a retry tier's, the one the runtime noted when it forwarded it. */
+function firstPublished(message: KafkaMessage, source: Source): Origin | undefined {
+  if (source.tier === 0) return { topic: source.topic, partition: source.partition };
+  const topic = headerString(message.headers, deliveryHeaders.originalTopic);
+  const partition = headerNumber(message.headers, deliveryHeaders.originalPartition);
+  return topic !== undefined && partition !== undefined && Number.isInteger(partition) ? { topic, partition } : undefined;
+}
 
 /** Where a record in a retry tier was first published, as the runtime noted when it forwarded it. */
 function queuePlaceOf(message: KafkaMessage, key: string): QueuePlace | undefined {

@@ -6,12 +6,38 @@ export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
 export interface Completion {
   eventId: string;
   effects?: Effects;
+  /** Where the event was first published; unknown, every watermark of the group is raised past it. */
+  origin?: Origin;
+}
+
+/** A partition an event was first published to. */
+export interface Origin {
+  topic: string;
+  partition: number;
+}
+
+/** What a lookup of ids from one partition found. */
+export interface PartitionLookup {
+  processed: Set<string>;
+  /**
+   * The partition's watermark at the lookup: ids above it had not been
+   * processed then. null when the group had processed nothing at all.
+   */
+  watermark: string | null;
 }
 
 /**
  * The durable record of which event ids a consumer group has processed.
  * Recording an id and applying its effects share one transaction, so an event
  * redelivered after a crash, replayed, or published twice changes nothing.
+ *
+ * The same transaction raises the watermark of the partition each event was
+ * first published to: the highest id the group has recorded from it. A copy of
+ * an event (redelivered, published twice, replayed) comes from the same
+ * partition as the original, so an id above its partition's watermark cannot
+ * have been processed, and a lookup need not probe for it. New events get
+ * time-ordered ids (UUIDv7), so nearly all of a live stream is above the
+ * watermark and its lookups probe almost nothing.
  */
 export class IdempotencyStore {
   constructor(
@@ -27,6 +53,17 @@ export class IdempotencyStore {
   }
 
   /**
+   * Which of `eventIds`, all first published to `origin`, this group has
+   * already processed, probing only for those at or below the partition's
+   * watermark; and the watermark, so that more ids of the same batch can be
+   * left out of later lookups (see mayHaveBeenProcessed).
+   */
+  async processedFrom(origin: Origin, eventIds: readonly string[]): Promise<PartitionLookup> {
+    const [row] = await queryRows<IdList & { watermark: string | null }>(this.prisma, processedFromSql, [this.groupId, eventIds.join(','), origin.topic, origin.partition]);
+    return { processed: parseIdList(row), watermark: row?.watermark ?? null };
+  }
+
+  /**
    * Records the completions in order, applying the effects of those not
    * recorded before, all in one transaction; returns the ids that were new.
    * Many events per statement keep the cost per event low, and without
@@ -35,11 +72,18 @@ export class IdempotencyStore {
   async complete(completions: readonly Completion[]): Promise<Set<string>> {
     if (completions.length === 0) return new Set();
     const ids = completions.map((completion) => completion.eventId);
-    const params = [this.groupId, ids.join(',')];
-    if (!completions.some((completion) => completion.effects)) return this.record(ids, params);
+    const marks = watermarksOf(completions);
+    const [mark] = marks;
+    if (marks.length === 1 && mark!.origin && !completions.some((completion) => completion.effects)) {
+      return this.record(ids, [this.groupId, ids.join(','), mark!.origin.topic, mark!.origin.partition, mark!.maxEventId]);
+    }
 
     return this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRawUnsafe<IdList[]>(recordSql, ...params);
+      const [row] = await tx.$queryRawUnsafe<IdList[]>(recordSql, this.groupId, ids.join(','));
+      for (const { origin, maxEventId } of marks) {
+        if (origin) await tx.$executeRawUnsafe(markSql, this.groupId, origin.topic, origin.partition, maxEventId);
+        else await tx.$executeRawUnsafe(markEverywhereSql, this.groupId, maxEventId);
+      }
       const fresh = parseIdList(row);
       // The same id twice in one batch (a relay that published twice) must apply its effects once.
       const unapplied = new Set(fresh);
@@ -51,21 +95,45 @@ export class IdempotencyStore {
   }
 
   /**
-   * Records ids without effects: the hot path, in plain SQL. The lookup before
-   * handling already skipped ids recorded earlier, so a plain INSERT nearly
-   * always succeeds; only a race with another instance (during a rebalance)
-   * makes it fail, and then the conflict-tolerant statement sorts out which ids
-   * were new.
+   * Records ids without effects, all from one partition: the hot path, one
+   * plain SQL statement with the watermark. The lookup before handling
+   * already skipped ids recorded earlier, so a plain INSERT nearly always
+   * succeeds; only a race with another instance (during a rebalance) makes it
+   * fail, and then the conflict-tolerant statement sorts out which ids were
+   * new.
    */
-  private async record(ids: readonly string[], params: readonly string[]): Promise<Set<string>> {
+  private async record(ids: readonly string[], params: readonly unknown[]): Promise<Set<string>> {
     try {
-      await queryRows(this.prisma, recordNewSql, params);
+      await queryRows(this.prisma, recordNewMarkedSql, params);
       return new Set(ids);
     } catch (error) {
       if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
     }
-    return parseIdList((await queryRows<IdList>(this.prisma, recordSql, params))[0]);
+    return parseIdList((await queryRows<IdList>(this.prisma, recordMarkedSql, params))[0]);
   }
+}
+
+/**
+ * Whether an id from a partition may have been processed, given the
+ * watermark a lookup of the same partition returned: ids above it were not.
+ * (Lowercase UUID text orders as Postgres orders uuids: by their bytes.)
+ */
+export function mayHaveBeenProcessed(eventId: string, watermark: string | null): boolean {
+  return watermark !== null && eventId.toLowerCase() <= watermark;
+}
+
+/** The highest id per origin of the completions (one entry for those of unknown origin). */
+function watermarksOf(completions: readonly Completion[]): { origin?: Origin; maxEventId: string }[] {
+  const marks = new Map<string, { origin?: Origin; maxEventId: string }>();
+  for (const { eventId, origin } of completions) {
+    const id = eventId.toLowerCase();
+    const key = origin ? `${origin.partition}:${origin.topic}` : '';
+    const mark = marks.get(key);
+    if (!mark) marks.set(key, { origin, maxEventId: id });
+    else if (id > mark.maxEventId) mark.maxEventId = id;
+  }
+  // In one order for every transaction, so two that raise the same watermarks cannot deadlock.
+  return [...marks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, mark]) => mark);
 }
 
 /**
@@ -92,10 +160,62 @@ export const processedSql = `
     SELECT event_id FROM processed_events WHERE consumer_group = $1 AND event_id = id LIMIT 1
   ) AS found`;
 
-/** Records ids none of which is recorded yet: the common case, and a quarter cheaper for Postgres than recordSql. */
-const recordNewSql = `
-  INSERT INTO processed_events (consumer_group, event_id)
-  SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id`;
+/**
+ * The watermark of a partition: its own, or until it has one, the highest
+ * id the group has recorded from anywhere (PG 15 has no max(uuid)), which
+ * is at least as high. Parameters: $1 group, $3 topic, $4 partition.
+ */
+const watermarkSql = `coalesce(
+    (SELECT max_event_id FROM processed_watermarks WHERE consumer_group = $1 AND topic = $3 AND partition = $4::int),
+    (SELECT event_id FROM processed_events WHERE consumer_group = $1 ORDER BY event_id DESC LIMIT 1))`;
+
+/** As processedSql, without probing for ids above the watermark (a one-time filter in the plan), and returning it. (Exported for the test of its plan.) */
+export const processedFromSql = `
+  WITH mark AS (SELECT ${watermarkSql} AS watermark)
+  SELECT mark.watermark::text AS watermark, (
+    SELECT string_agg(found.event_id::text, ',')
+    FROM unnest(string_to_array($2, ',')::uuid[]) AS id
+    CROSS JOIN LATERAL (
+      SELECT event_id FROM processed_events WHERE consumer_group = $1 AND event_id = id AND id <= mark.watermark LIMIT 1
+    ) AS found
+  ) AS ids
+  FROM mark`;
+
+/**
+ * Raises a partition's watermark to an id, creating it at no less than the
+ * watermark it had without a row of its own (see watermarkSql). Made for
+ * the parameter numbers of the statement it ends.
+ */
+const markSqlWith = (group: string, topic: string, partition: string, eventId: string) => `
+  INSERT INTO processed_watermarks AS mark (consumer_group, topic, partition, max_event_id)
+  VALUES (${group}, ${topic}, ${partition}::int, greatest(${eventId}::uuid, (SELECT event_id FROM processed_events WHERE consumer_group = ${group} ORDER BY event_id DESC LIMIT 1)))
+  ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET max_event_id = greatest(mark.max_event_id, ${eventId}::uuid)`;
+
+const markSql = markSqlWith('$1', '$2', '$3', '$4');
+
+/** For ids of unknown origin: every watermark of the group is raised past them (the ones not made yet start above them anyway). */
+const markEverywhereSql = `UPDATE processed_watermarks SET max_event_id = greatest(max_event_id, $2::uuid) WHERE consumer_group = $1`;
+
+/** The watermark in the hot path's statements, after the ids ($2): $3 topic, $4 partition, $5 highest id. */
+const markFromRecordSql = markSqlWith('$1', '$3', '$4', '$5');
+
+/** Records ids none of which is recorded yet, and raises their partition's watermark: the common case, and a quarter cheaper for Postgres than recordSql. */
+const recordNewMarkedSql = `
+  WITH recorded AS (
+    INSERT INTO processed_events (consumer_group, event_id)
+    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
+  )
+  ${markFromRecordSql}`;
+
+/** recordSql and the watermark, in one statement. */
+const recordMarkedSql = `
+  WITH inserted AS (
+    INSERT INTO processed_events (consumer_group, event_id)
+    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+  ), marked AS (${markFromRecordSql})
+  SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
 
 const recordSql = `
   WITH inserted AS (

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { IdempotencyStore } from '../src';
-import { processedSql, type Effects } from '../src/idempotency';
+import { newEventId } from '@video-pipeline/events';
+import { mayHaveBeenProcessed, processedFromSql, processedSql, type Effects } from '../src/idempotency';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { appliedEffects } from './support/effects';
 
@@ -65,6 +66,78 @@ describe('IdempotencyStore', () => {
     expect(await appliedEffects(prisma, groupId)).toEqual([]);
   });
 
+  describe('watermarks', () => {
+    const topic = 'video.uploaded';
+    const ids = (count: number) => Array.from({ length: count }, () => newEventId()); // growing, like a live stream's
+    const fromPartition = (partition: number) => (eventId: string) => ({ eventId, origin: { topic, partition } });
+
+    it("keeps each partition's highest recorded id, and finds a copy of a recorded event on its partition", async () => {
+      const { store: mine } = store();
+      const [a, b, c] = ids(3);
+      await mine.complete([a!].map(fromPartition(0)));
+      await mine.complete([b!].map(fromPartition(1)));
+      await mine.complete([c!].map(fromPartition(0)));
+
+      expect(await mine.processedFrom({ topic, partition: 0 }, [a!, b!, c!])).toEqual({ processed: new Set([a, b, c]), watermark: c });
+      // Partition 1's watermark is its own, below c: c is not probed for there (and a copy of c never lands there).
+      expect(await mine.processedFrom({ topic, partition: 1 }, [a!, b!, c!])).toEqual({ processed: new Set([a, b]), watermark: b });
+    });
+
+    it("starts a partition's watermark at the highest id the group recorded anywhere", async () => {
+      const { store: mine } = store();
+      const [a, b] = ids(2);
+      await mine.complete([b!].map(fromPartition(0)));
+      // Partition 1 has no watermark of its own yet: the group's highest id stands in, so nothing recorded is missed.
+      expect(await mine.processedFrom({ topic, partition: 1 }, [a!, b!])).toEqual({ processed: new Set([b]), watermark: b });
+      await mine.complete([a!].map(fromPartition(1)));
+      expect(await mine.processedFrom({ topic, partition: 1 }, [a!, b!])).toEqual({ processed: new Set([a, b]), watermark: b });
+    });
+
+    it('raises every watermark of the group past an id of unknown origin, and none of another group', async () => {
+      const { store: mine } = store();
+      const { store: theirs } = store();
+      const [a, b, c] = ids(3);
+      await mine.complete([a!].map(fromPartition(0)));
+      await theirs.complete([a!].map(fromPartition(0)));
+      await mine.complete([{ eventId: b!, effects: undefined }]);
+      expect(await mine.processedFrom({ topic, partition: 0 }, [b!, c!])).toEqual({ processed: new Set([b]), watermark: b });
+      expect(await theirs.processedFrom({ topic, partition: 0 }, [b!])).toEqual({ processed: new Set(), watermark: a });
+    });
+
+    it('raises the watermark in the transaction with the effects, and not when they fail', async () => {
+      const { groupId, store: mine } = store();
+      const [a, b] = ids(2);
+      await mine.complete([{ ...fromPartition(0)(a!), effects: async (tx) => void (await tx.videoReceipt.create({ data: { consumerGroup: `${groupId}|test`, videoId: randomUUID(), eventId: a! } })) }]);
+      await expect(mine.complete([{ ...fromPartition(0)(b!), effects: async () => Promise.reject(new Error('effects broke')) }])).rejects.toThrow('effects broke');
+      expect(await mine.processedFrom({ topic, partition: 0 }, [a!, b!])).toEqual({ processed: new Set([a]), watermark: a });
+    });
+
+    it('probes only for ids at or below the watermark', async () => {
+      const { groupId, store: mine } = store();
+      const recorded = ids(50);
+      await mine.complete(recorded.map(fromPartition(0)));
+      const lookedUp = [...recorded.slice(40), ...ids(90)];
+      const [explained] = await prisma.$queryRawUnsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${processedFromSql}`,
+        groupId,
+        lookedUp.join(','),
+        topic,
+        0,
+      );
+      // The forward scans are the probes; the backward one finds the group's highest id.
+      const probes = planNodes(explained!['QUERY PLAN'][0].Plan).filter((node) => node['Relation Name'] === 'processed_events' && node['Scan Direction'] === 'Forward');
+      const loops = probes.reduce((sum, node) => sum + node['Actual Loops'], 0);
+      expect(loops).toBe(10); // the 10 recorded ones; the 90 newer ids are never probed
+    });
+
+    it('tells which ids of a partition may have been processed, from its watermark', () => {
+      const [low, mark, high] = ids(3);
+      expect([low, mark, high].map((id) => mayHaveBeenProcessed(id!, mark!))).toEqual([true, true, false]);
+      expect(mayHaveBeenProcessed(low!.toUpperCase(), mark!)).toBe(true);
+      expect(mayHaveBeenProcessed(low!, null)).toBe(false); // the group has processed nothing
+    });
+  });
+
   it('looks up each id with one probe of the primary key, however many ids the group has recorded since the last ANALYZE', async () => {
     const { groupId, store: mine } = store();
     // Statistics that do not know the group yet, as for a new group draining a backlog.
@@ -95,6 +168,7 @@ interface PlanNode {
   'Actual Rows': number;
   'Actual Loops': number;
   'Rows Removed by Filter'?: number;
+  'Scan Direction'?: string;
   Plans?: PlanNode[];
 }
 
