@@ -340,13 +340,15 @@ export class ConsumerGroupRuntime {
    * tail is looked up only for ids at or below it: in a live stream, none.
    */
   private lookUp(batch: EachBatchPayload['batch'], tier: number): { lookingUpHead: Promise<Set<string>>; lookingUpTail: Promise<Set<string>> } {
-    const head = eventIds(batch.messages.slice(0, HEAD_LOOKUP));
-    const tail = eventIds(batch.messages.slice(HEAD_LOOKUP));
-    if (tier > 0) return { lookingUpHead: this.idempotency.processed(head), lookingUpTail: this.idempotency.processed(tail) };
-    const lookup = this.idempotency.processedFrom({ topic: batch.topic, partition: batch.partition }, head);
+    const head = batch.messages.slice(0, HEAD_LOOKUP);
+    const tail = batch.messages.slice(HEAD_LOOKUP);
+    if (tier > 0) return { lookingUpHead: this.idempotency.processed(eventIds(head)), lookingUpTail: this.idempotency.processed(eventIds(tail)) };
+    // A record without a key may have copies on any partition: the watermark says nothing about it.
+    const lookup = this.idempotency.processedFrom({ topic: batch.topic, partition: batch.partition }, eventIds(head.filter(isKeyed)));
+    const unkeyed = eventIds(head.filter((message) => !isKeyed(message)));
     return {
-      lookingUpHead: lookup.then(({ processed }) => processed),
-      lookingUpTail: lookup.then(({ watermark }) => this.idempotency.processed(tail.filter((id) => mayHaveBeenProcessed(id, watermark)))),
+      lookingUpHead: Promise.all([lookup, this.idempotency.processed(unkeyed)]).then(([{ processed }, more]) => (more.size > 0 ? new Set([...processed, ...more]) : processed)),
+      lookingUpTail: lookup.then(({ watermark }) => this.idempotency.processed(eventIds(tail.filter((message) => !isKeyed(message) || mayHaveBeenProcessed(headerString(message.headers, 'ce_id') ?? '', watermark))))),
     };
   }
 
@@ -607,6 +609,8 @@ function queuePlaceOf(message: KafkaMessage, key: string): QueuePlace | undefine
   const offset = headerString(message.headers, deliveryHeaders.originalOffset);
   return topic !== undefined && offset !== undefined && /^\d+$/.test(offset) ? { topic, key, offset } : undefined;
 }
+
+const isKeyed = (message: KafkaMessage) => message.key !== null && message.key.length > 0;
 
 /** Records of a batch whose duplicate lookup is awaited before handling starts. */
 const HEAD_LOOKUP = 64;

@@ -1,5 +1,6 @@
 import { PipelineError } from '@video-pipeline/errors';
 import { eventually } from '../../../test/support/pipeline';
+import { toKafkaRecord } from '@video-pipeline/events';
 import { replayDeadLetters } from '../src';
 import { appliedEffects, counterValue, processedEventIds, recordingHandler, useTestbeds, videoUploaded } from './support/harness';
 
@@ -38,6 +39,47 @@ describe('an event has its effects applied once, however often it arrives', () =
 
     expect(handler.callsFor(event.id)).toHaveLength(1);
     expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.duplicates)).toBe(1);
+  });
+
+  it('skips a copy of an event that succeeded in a retry tier, republished on its partition with nothing newer after it', async () => {
+    const bed = await testbed('idem-after-tier');
+    const older = videoUploaded();
+    const event = videoUploaded(); // newer than older: its partition's watermark must rise to it from the retry tier
+    let failuresLeft = 1;
+    const handler = recordingHandler((handled) => {
+      if (handled.id === event.id && failuresLeft-- > 0) throw new Error('dependency flaked');
+    });
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+
+    await bed.publish([older, event]);
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, event.id)).length === 1, 10_000, 'the event to succeed in retry tier 1');
+    await bed.publish([event]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 3, 10_000, 'the copy to be committed');
+    await runtime.stop();
+
+    expect(handler.callsFor(event.id).map((call) => call.outcome)).toEqual(['failure', 'success']);
+    expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.duplicates)).toBe(1);
+  });
+
+  it('skips a copy of an event published without a key, which may land on another partition', async () => {
+    const bed = await testbed('idem-keyless', { sourcePartitions: 2 });
+    const [older, event] = [videoUploaded(), videoUploaded()];
+    const keyless = (published: typeof event, partition: number) => ({ ...toKafkaRecord(published, bed.prefix), key: null, partition });
+    const handler = recordingHandler();
+    const runtime = await bed.runtime({ handlers: handler.handlers });
+    const send = async (record: ReturnType<typeof keyless>, committed: number) => {
+      await bed.producer.send({ topic: bed.sourceTopic, acks: -1, messages: [record] });
+      await eventually(async () => (await bed.committedOffset(bed.sourceTopic, record.partition)) === committed, 10_000, `offset ${committed} of partition ${record.partition} to be committed`);
+    };
+
+    await send(keyless(older, 1), 1); // partition 1's watermark: older
+    await send(keyless(event, 0), 1); // partition 0's watermark: event
+    await send(keyless(event, 1), 2); // above partition 1's watermark, but a copy all the same
+    await runtime.stop();
+
+    expect(handler.callsFor(event.id)).toHaveLength(1);
     expect(await counterValue(runtime.metrics.duplicates)).toBe(1);
   });
 
