@@ -79,6 +79,8 @@ interface Source {
   tier: number;
   /** At tier 0, the keys whose earlier events wait in the retry tiers (see WaitingRoom). */
   held?: Set<string>;
+  /** At tier 0, this partition: where its events were first published (one object, shared by the batch's completions). */
+  origin?: Origin;
 }
 
 interface Defaults {
@@ -257,7 +259,7 @@ export class ConsumerGroupRuntime {
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
     const [processed, held] = await Promise.all([lookingUpHead, tier === 0 ? this.waitingRoom.heldKeys(batch.topic) : undefined]);
 
-    const source: Source = { topic: batch.topic, partition: batch.partition, tier, held };
+    const source: Source = { topic: batch.topic, partition: batch.partition, tier, held, origin: tier === 0 ? { topic: batch.topic, partition: batch.partition } : undefined };
     const commits = new CommitQueue<Handled>(
       async (entries) => {
         await this.complete(entries, source, processed);
@@ -597,7 +599,7 @@ const heldVerdict: FailureVerdict = { retriable: true, code: 'key_held', message
 
 /** The partition a record was first published to: its own, or for a retry tier's, the one the runtime noted when it forwarded it. */
 function firstPublished(message: KafkaMessage, source: Source): Origin | undefined {
-  if (source.tier === 0) return { topic: source.topic, partition: source.partition };
+  if (source.origin) return source.origin;
   const topic = headerString(message.headers, deliveryHeaders.originalTopic);
   const partition = headerNumber(message.headers, deliveryHeaders.originalPartition);
   return topic !== undefined && partition !== undefined && Number.isInteger(partition) ? { topic, partition } : undefined;

@@ -124,6 +124,16 @@ export function mayHaveBeenProcessed(eventId: string, watermark: string | null):
 
 /** The highest id per origin of the completions (one entry for those of unknown origin). */
 function watermarksOf(completions: readonly Completion[]): { origin?: Origin; maxEventId: string }[] {
+  // The hot path: a batch from an event's own topic, whose completions share one origin.
+  const [first] = completions;
+  if (first?.origin && completions.every((completion) => completion.origin === first.origin)) {
+    let maxEventId = first.eventId.toLowerCase();
+    for (const { eventId } of completions) {
+      const id = eventId.toLowerCase();
+      if (id > maxEventId) maxEventId = id;
+    }
+    return [{ origin: first.origin, maxEventId }];
+  }
   const marks = new Map<string, { origin?: Origin; maxEventId: string }>();
   for (const { eventId, origin } of completions) {
     const id = eventId.toLowerCase();
