@@ -217,24 +217,18 @@ const recordNewMarkedSql = `
   )
   ${markFromRecordSql}`;
 
-/** recordSql and the watermark, in one statement. */
-const recordMarkedSql = `
-  WITH inserted AS (
+/** Inserts those of the ids ($2) not recorded yet, returning them: for statements that must tell which ids were new. */
+const insertedCte = `inserted AS (
     INSERT INTO processed_events (consumer_group, event_id)
     SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
     ON CONFLICT DO NOTHING
     RETURNING event_id
-  ), marked AS (${markFromRecordSql})
-  SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
+  )`;
 
-const recordSql = `
-  WITH inserted AS (
-    INSERT INTO processed_events (consumer_group, event_id)
-    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
-    ON CONFLICT DO NOTHING
-    RETURNING event_id
-  )
-  SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
+const recordSql = `WITH ${insertedCte} SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
+
+/** recordSql and the watermark, in one statement. */
+const recordMarkedSql = `WITH ${insertedCte}, marked AS (${markFromRecordSql}) SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
 
 function parseIdList(row: IdList | undefined): Set<string> {
   return new Set(row?.ids ? row.ids.split(',') : []);
