@@ -4,6 +4,7 @@ import { PipelineError } from '@video-pipeline/errors';
 import { eventually } from '../../../test/support/pipeline';
 import { startProbeConsumer } from '../../../test/support/probe-consumer';
 import { appliedEffects, counterValue, fastRetryPolicy, recordingHandler, useTestbeds, videoUploaded, type ConsumerTestbed } from './support/harness';
+import { handlerStarted, useSlowWorkers } from './support/worker-process';
 
 /** The group's events still waiting in its retry tiers. */
 async function waitingEvents(bed: ConsumerTestbed): Promise<{ key: string; original_offset: string }[]> {
@@ -84,5 +85,43 @@ describe("an event in the retry tiers holds back its video's later events, and o
     expect(await counterValue(runtime.metrics.held, { group: bed.groupId })).toBe(heldBefore);
     await deadLetters.stop();
     await runtime.stop();
+  });
+});
+
+describe('a worker killed while the first queued event of a video runs in a retry tier', () => {
+  const testbed = useTestbeds();
+  const startWorker = useSlowWorkers();
+
+  it('gives up no place: the next instance runs that event again, then the ones behind it', async () => {
+    const bed = await testbed('retry-order-crash');
+    const videoId = randomUUID();
+    const [first, second] = [videoUploaded({ videoId }), videoUploaded({ videoId })];
+    // One instance fails the first event once: it moves to tier 1, and the second queues behind it.
+    const failing = recordingHandler((event) => {
+      if (event.id === first.id) throw new Error('dependency flaked');
+    });
+    const firstInstance = await bed.runtime({ handlers: failing.handlers });
+    await bed.publish([first, second]);
+    await eventually(async () => (await waitingEvents(bed)).length === 2, 10_000, 'both events queued');
+    await firstInstance.stop();
+    expect(failing.callsFor(second.id)).toEqual([]);
+
+    // A worker process takes the group over, starts the first event from tier 1, and dies.
+    const worker = await startWorker(bed.prefix, { handlerMs: 60_000, shutdownGraceMs: 10_000 });
+    await handlerStarted(worker, first.id);
+    worker.kill('SIGKILL');
+    await worker.exited;
+    expect(await waitingEvents(bed)).toHaveLength(2);
+    expect(await appliedEffects(bed.prisma, bed.groupId)).toEqual([]);
+
+    const handler = recordingHandler();
+    const survivor = await bed.runtime({ handlers: handler.handlers });
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, second.id)).length > 0, 30_000, 'the second event to run');
+    await eventually(async () => (await waitingEvents(bed)).length === 0, 5_000, 'the queue to be empty');
+    await survivor.stop();
+
+    expect(handler.calls.map((call) => call.eventId)).toEqual([first.id, second.id]);
+    expect(await appliedEffects(bed.prisma, bed.groupId, first.id)).toHaveLength(1);
+    expect(await appliedEffects(bed.prisma, bed.groupId, second.id)).toHaveLength(1);
   });
 });
