@@ -9,6 +9,12 @@ export interface QueuePlace {
   offset: string;
 }
 
+/** An event waiting in its key's queue, as ops see it. */
+export interface WaitingEvent extends QueuePlace {
+  eventId: string | null;
+  waitingSince: Date;
+}
+
 /** Whether an event in a retry tier may run now. */
 export type Turn =
   /** It is the first of its key's waiting events. */
@@ -62,6 +68,17 @@ export class WaitingRoom {
     );
     if (!row?.queued) return 'unqueued';
     return row.first === place.offset ? 'first' : 'behind';
+  }
+
+  /** Every waiting event of the group, each key's in queue order (the first runs next). */
+  async list(): Promise<WaitingEvent[]> {
+    const rows = await queryRows<{ topic: string; key: string; offset: string; event_id: string | null; waiting_since: Date }>(
+      this.prisma,
+      `SELECT topic, key, original_offset::text AS offset, event_id, waiting_since FROM waiting_events
+       WHERE consumer_group = $1 ORDER BY topic, key, original_offset`,
+      [this.groupId],
+    );
+    return rows.map((row) => ({ topic: row.topic, key: row.key, offset: row.offset, eventId: row.event_id, waitingSince: row.waiting_since }));
   }
 
   /** Gives up an event's place, letting the next one of its key run. */

@@ -6,6 +6,7 @@ import { listGroups, showGroup } from './commands/groups';
 import { replay, showDeadLetters } from './commands/dead-letters';
 import { resetOffsets } from './commands/reset-offsets';
 import { describeTopics } from './commands/topics';
+import { showWaiting } from './commands/waiting';
 import { RefusedError, UsageError, type OpsContext } from './context';
 import { Output } from './output';
 
@@ -15,6 +16,7 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   group <group>                       one group's members, assignments and lag per partition
   topics                              declared topics: partitions, retention, records
   dlq <group> [--limit N]             the group's dead letters and why they failed
+  waiting <group>                     videos held behind an event in the retry tiers, and their queued events
   replay <group> --event-id ID ...    send dead letters back to the group (idempotent)
                  --code CODE ...      ... those that failed with this error code
                  --all                ... all of them
@@ -22,7 +24,7 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
                                       move the group's offsets (refused while it has members)
 
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX).`;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting).`;
 
 export interface OpsIo {
   stdout: NodeJS.WritableStream;
@@ -69,6 +71,9 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
         break;
       case 'dlq':
         await showDeadLetters(context, target, { limit: values.limit === undefined ? undefined : parseLimit(values.limit) });
+        break;
+      case 'waiting':
+        await showWaiting(context, target);
         break;
       case 'replay':
         await replay(context, target, { eventIds: values['event-id'] ?? [], codes: values.code ?? [], all: values.all });

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ConsumerGroupRuntime, recordVideoReceipt } from '@video-pipeline/consumer';
+import { ConsumerGroupRuntime, WaitingRoom, recordVideoReceipt } from '@video-pipeline/consumer';
 import { PipelineError } from '@video-pipeline/errors';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
@@ -110,9 +110,33 @@ describe('the ops CLI', () => {
     expect(topics.find((t) => t.topic === `${prefix}video.uploaded`)).toMatchObject({ exists: true, partitions: 6 });
   });
 
+  it('lists the videos a group holds behind events in the retry tiers, first in queue first', async () => {
+    const empty = await ops(prefix, 'waiting', 'analytics');
+    expect(empty.stdout).toContain('no video is held');
+
+    const room = new WaitingRoom(prisma, `${prefix}analytics`);
+    const [first, second] = [sampleVideoUploaded(), sampleVideoUploaded({ videoId: good[0]!.subject })];
+    await room.enqueue({ topic: `${prefix}video.uploaded`, key: second.subject, offset: '7' }, second.id);
+    await room.enqueue({ topic: `${prefix}video.uploaded`, key: second.subject, offset: '3' }, first.id);
+
+    const listed = JSON.parse((await ops(prefix, 'waiting', 'analytics', '--json')).stdout) as { videos: number; events: { key: string; offset: string; eventId: string }[] };
+    expect(listed.videos).toBe(1);
+    expect(listed.events.map((event) => [event.key, event.offset, event.eventId])).toEqual([
+      [second.subject, '3', first.id],
+      [second.subject, '7', second.id],
+    ]);
+    const human = await ops(prefix, 'waiting', 'analytics');
+    expect(human.stdout).toContain('1 video(s) held, 2 event(s) waiting');
+    expect(human.stdout).toContain(`${prefix}video.uploaded@3`);
+    // Another group's queue is its own.
+    expect((await ops(prefix, 'waiting', 'moderation')).stdout).toContain('no video is held');
+    await room.dequeue([{ topic: `${prefix}video.uploaded`, key: second.subject, offset: '3' }, { topic: `${prefix}video.uploaded`, key: second.subject, offset: '7' }]);
+  });
+
   it('answers usage mistakes clearly', async () => {
     await expect(ops(prefix, 'group', 'nope')).rejects.toThrow(/name a consumer group/);
     await expect(ops(prefix, 'replay', 'moderation')).rejects.toThrow(/--event-id/);
+    await expect(ops(prefix, 'waiting')).rejects.toThrow(/name a consumer group/);
     await expect(ops(prefix, 'reset-offsets', 'moderation', '--to', 'yesterday')).rejects.toThrow(/ISO time/);
   });
 });

@@ -1,0 +1,32 @@
+import { WaitingRoom } from '@video-pipeline/consumer';
+import { createPrismaClient } from '@video-pipeline/db';
+import { parseGroup, type OpsContext } from '../context';
+import { table } from '../output';
+
+/**
+ * `ops waiting <group>`: the videos the group holds back because one of
+ * their events waits in the retry tiers, with their queued events (the
+ * first runs next). Reads Postgres (DATABASE_URL).
+ */
+export async function showWaiting(context: OpsContext, name: string | undefined): Promise<void> {
+  const group = parseGroup(name);
+  const groupId = context.config.kafka.topicPrefix + group;
+  const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
+  try {
+    const waiting = await new WaitingRoom(prisma, groupId).list();
+    const videos = [...new Set(waiting.map((event) => event.key))];
+    context.out.result({ group, videos: videos.length, events: waiting }, () =>
+      waiting.length === 0
+        ? `${group}: no video is held; nothing waits in the retry tiers behind an earlier event`
+        : [
+            `${group}: ${videos.length} video(s) held, ${waiting.length} event(s) waiting`,
+            table(
+              ['VIDEO', 'EVENT ID', 'FROM', 'WAITING SINCE'],
+              waiting.map((event) => [event.key, event.eventId ?? undefined, `${event.topic}@${event.offset}`, event.waitingSince.toISOString()]),
+            ),
+          ].join('\n'),
+    );
+  } finally {
+    await prisma.$disconnect();
+  }
+}
