@@ -54,6 +54,11 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const out = new Output(values.json, io.stdout, io.stderr);
   const config = loadConfig(env, 'ops');
+  // The one command that reads Postgres only: it works while Kafka is down.
+  if (command === 'waiting') {
+    await showWaiting({ config, out }, target);
+    return 0;
+  }
   const kafka = createKafka(config.kafka, createLogger('ops', { level: 'error' }), { retry: { retries: 2 } });
   const admin = kafka.admin();
   await admin.connect();
@@ -71,9 +76,6 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
         break;
       case 'dlq':
         await showDeadLetters(context, target, { limit: values.limit === undefined ? undefined : parseLimit(values.limit) });
-        break;
-      case 'waiting':
-        await showWaiting(context, target);
         break;
       case 'replay':
         await replay(context, target, { eventIds: values['event-id'] ?? [], codes: values.code ?? [], all: values.all });

@@ -8,7 +8,7 @@ import { table } from '../output';
  * their events waits in the retry tiers, with their queued events (the
  * first runs next). Reads Postgres (DATABASE_URL).
  */
-export async function showWaiting(context: OpsContext, name: string | undefined): Promise<void> {
+export async function showWaiting(context: Pick<OpsContext, 'config' | 'out'>, name: string | undefined): Promise<void> {
   const group = parseGroup(name);
   const groupId = context.config.kafka.topicPrefix + group;
   const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
