@@ -81,6 +81,18 @@ export class WaitingRoom {
     return rows.map((row) => ({ topic: row.topic, key: row.key, offset: row.offset, eventId: row.event_id, waitingSince: row.waiting_since }));
   }
 
+  /**
+   * Empties the queues of these keys, or of every key: for ops, when the
+   * waiting events are gone from the tiers (offsets reset past them) and
+   * nothing would ever give up their places. Returns how many were dropped.
+   */
+  async release(keys?: readonly string[]): Promise<number> {
+    const rows = keys
+      ? await queryRows(this.prisma, 'DELETE FROM waiting_events WHERE consumer_group = $1 AND key = ANY($2::text[]) RETURNING key', [this.groupId, keys])
+      : await queryRows(this.prisma, 'DELETE FROM waiting_events WHERE consumer_group = $1 RETURNING key', [this.groupId]);
+    return rows.length;
+  }
+
   /** Gives up an event's place, letting the next one of its key run. */
   async dequeue(places: readonly QueuePlace[]): Promise<void> {
     for (const place of places) {

@@ -29,12 +29,10 @@ export function parseGroup(name: string | undefined): ConsumerGroupName {
   return name as ConsumerGroupName;
 }
 
-/** The Kafka group id and the topics a pipeline group consumes (its events and retry tiers). */
-export function groupTopology(context: OpsContext, group: ConsumerGroupName): { groupId: string; topics: string[] } {
+/** The Kafka group id and the topics a pipeline group consumes: its events and (also listed apart) its retry tiers. */
+export function groupTopology(context: Pick<OpsContext, 'config'>, group: ConsumerGroupName): { groupId: string; topics: string[]; retryTopics: string[] } {
   const prefix = context.config.kafka.topicPrefix;
-  const eventTopics = [...new Set(Object.values(eventCatalog).map((entry) => entry.topic))];
-  return {
-    groupId: prefix + group,
-    topics: [...eventTopics, ...retryTierDelaysMs.map((_, index) => retryTopic(group, index + 1))].map((topic) => prefix + topic),
-  };
+  const eventTopics = [...new Set(Object.values(eventCatalog).map((entry) => prefix + entry.topic))];
+  const retryTopics = retryTierDelaysMs.map((_, index) => prefix + retryTopic(group, index + 1));
+  return { groupId: prefix + group, topics: [...eventTopics, ...retryTopics], retryTopics };
 }

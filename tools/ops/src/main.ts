@@ -16,12 +16,15 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   group <group>                       one group's members, assignments and lag per partition
   topics                              declared topics: partitions, retention, records
   dlq <group> [--limit N]             the group's dead letters and why they failed
-  waiting <group>                     videos held behind an event in the retry tiers, and their queued events
+  waiting <group> [--release VIDEO ...]
+                                      videos held behind an event in the retry tiers, and their queued events;
+                                      --release empties those videos' queues (events gone from the tiers)
   replay <group> --event-id ID ...    send dead letters back to the group (idempotent)
                  --code CODE ...      ... those that failed with this error code
                  --all                ... all of them
   reset-offsets <group> --to earliest|latest|<ISO time> [--topic T]
-                                      move the group's offsets (refused while it has members)
+                                      move the group's offsets (refused while it has members); moving a
+                                      retry tier's releases the videos the group held
 
   --json                              machine-readable output on stdout; progress stays on stderr
 Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting).`;
@@ -44,6 +47,7 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
       all: { type: 'boolean', default: false },
       to: { type: 'string' },
       topic: { type: 'string' },
+      release: { type: 'string', multiple: true },
     },
   });
   const [command, target] = positionals;
@@ -56,7 +60,7 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
   const config = loadConfig(env, 'ops');
   // The one command that reads Postgres only: it works while Kafka is down.
   if (command === 'waiting') {
-    await showWaiting({ config, out }, target);
+    await showWaiting({ config, out }, target, { release: values.release ?? [] });
     return 0;
   }
   const kafka = createKafka(config.kafka, createLogger('ops', { level: 'error' }), { retry: { retries: 2 } });

@@ -130,7 +130,30 @@ describe('the ops CLI', () => {
     expect(human.stdout).toContain(`${prefix}video.uploaded@3`);
     // Another group's queue is its own.
     expect((await ops(prefix, 'waiting', 'moderation')).stdout).toContain('no video is held');
-    await room.dequeue([{ topic: `${prefix}video.uploaded`, key: second.subject, offset: '3' }, { topic: `${prefix}video.uploaded`, key: second.subject, offset: '7' }]);
+
+    // Released by hand (its events are gone from the tiers), the video runs again as soon as its events come.
+    const other = sampleVideoUploaded();
+    await room.enqueue({ topic: `${prefix}video.uploaded`, key: other.subject, offset: '9' }, other.id);
+    const released = await ops(prefix, 'waiting', 'analytics', '--release', second.subject, '--json');
+    expect((JSON.parse(released.stdout) as { events: { key: string }[] }).events.map((event) => event.key)).toEqual([other.subject]);
+    await room.release();
+  });
+
+  it('releases the videos a group held when its retry tiers are reset past their events', async () => {
+    await createTopics(kafka, prefix, topicSpecs.filter((spec) => spec.name.startsWith('analytics.retry.')));
+    const room = new WaitingRoom(prisma, `${prefix}analytics`);
+    const held = sampleVideoUploaded();
+    await room.enqueue({ topic: `${prefix}video.uploaded`, key: held.subject, offset: '1' }, held.id);
+
+    // The event topic alone: the tiers, and what waits there, stay.
+    const sourceOnly = JSON.parse((await ops(prefix, 'reset-offsets', 'analytics', '--to', 'latest', '--topic', 'video.uploaded', '--json')).stdout) as { releasedWaiting: number };
+    expect(sourceOnly.releasedWaiting).toBe(0);
+    expect(await room.list()).toHaveLength(1);
+
+    // A tier: what waited there is skipped, so nothing would ever give up its place. (One tier keeps the test short: each topic's reset joins the group.)
+    const tier = await ops(prefix, 'reset-offsets', 'analytics', '--to', 'latest', '--topic', 'analytics.retry.1');
+    expect(tier.stdout).toContain('released 1 waiting event(s)');
+    expect(await room.list()).toEqual([]);
   });
 
   it('answers usage mistakes clearly', async () => {

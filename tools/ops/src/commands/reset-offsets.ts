@@ -1,13 +1,18 @@
+import { WaitingRoom } from '@video-pipeline/consumer';
+import { createPrismaClient } from '@video-pipeline/db';
 import { RefusedError, UsageError, groupTopology, parseGroup, type OpsContext } from '../context';
 import { table } from '../output';
 
 /**
  * `ops reset-offsets <group> --to earliest|latest|<ISO time> [--topic T]`:
  * moves a group's committed offsets. Refused while the group has members,
- * since they would overwrite the reset with their next commit.
+ * since they would overwrite the reset with their next commit. Moving a
+ * retry tier's offsets may skip events that hold their video's later events
+ * back (see WaitingRoom); the group's queues are emptied then, or those
+ * videos would wait forever for events that will not come.
  */
 export async function resetOffsets(context: OpsContext, name: string | undefined, options: { to?: string; topic?: string }): Promise<void> {
-  const { groupId, topics } = groupTopology(context, parseGroup(name));
+  const { groupId, topics, retryTopics } = groupTopology(context, parseGroup(name));
   const target = parseTarget(options.to);
   const chosen = options.topic ? [context.config.kafka.topicPrefix + options.topic] : topics;
   for (const topic of chosen) {
@@ -30,9 +35,23 @@ export async function resetOffsets(context: OpsContext, name: string | undefined
     await context.admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) });
     changes.push(...offsets.map(({ partition, offset }) => ({ topic, partition, offset })));
   }
-  context.out.result({ groupId, to: options.to, offsets: changes }, () =>
-    [`${groupId} reset to ${options.to}`, table(['TOPIC', 'PARTITION', 'OFFSET'], changes.map((c) => [c.topic, c.partition, c.offset]))].join('\n'),
+  const releasedWaiting = chosen.some((topic) => retryTopics.includes(topic)) ? await releaseWaiting(context, groupId) : 0;
+  context.out.result({ groupId, to: options.to, offsets: changes, releasedWaiting }, () =>
+    [
+      `${groupId} reset to ${options.to}`,
+      table(['TOPIC', 'PARTITION', 'OFFSET'], changes.map((c) => [c.topic, c.partition, c.offset])),
+      ...(releasedWaiting > 0 ? [`released ${releasedWaiting} waiting event(s): their videos are no longer held behind them`] : []),
+    ].join('\n'),
   );
+}
+
+async function releaseWaiting(context: OpsContext, groupId: string): Promise<number> {
+  const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
+  try {
+    return await new WaitingRoom(prisma, groupId).release();
+  } finally {
+    await prisma.$disconnect();
+  }
 }
 
 type Target = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'time'; at: Date };

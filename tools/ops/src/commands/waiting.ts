@@ -1,19 +1,26 @@
 import { WaitingRoom } from '@video-pipeline/consumer';
 import { createPrismaClient } from '@video-pipeline/db';
-import { parseGroup, type OpsContext } from '../context';
+import { groupTopology, parseGroup, type OpsContext } from '../context';
 import { table } from '../output';
 
 /**
- * `ops waiting <group>`: the videos the group holds back because one of
- * their events waits in the retry tiers, with their queued events (the
- * first runs next). Reads Postgres (DATABASE_URL).
+ * `ops waiting <group> [--release VIDEO ...]`: the videos the group holds
+ * back because one of their events waits in the retry tiers, with their
+ * queued events (the first runs next). `--release` first empties the queues
+ * of those videos, for events that are gone from the tiers and would hold
+ * their video forever. Reads Postgres (DATABASE_URL).
  */
-export async function showWaiting(context: Pick<OpsContext, 'config' | 'out'>, name: string | undefined): Promise<void> {
+export async function showWaiting(context: Pick<OpsContext, 'config' | 'out'>, name: string | undefined, options: { release: string[] } = { release: [] }): Promise<void> {
   const group = parseGroup(name);
-  const groupId = context.config.kafka.topicPrefix + group;
+  const { groupId } = groupTopology(context, group);
   const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
   try {
-    const waiting = await new WaitingRoom(prisma, groupId).list();
+    const room = new WaitingRoom(prisma, groupId);
+    if (options.release.length > 0) {
+      const released = await room.release(options.release);
+      context.out.progress(`released ${released} waiting event(s) of ${options.release.length} video(s)`);
+    }
+    const waiting = await room.list();
     const videos = [...new Set(waiting.map((event) => event.key))];
     context.out.result({ group, videos: videos.length, events: waiting }, () =>
       waiting.length === 0
