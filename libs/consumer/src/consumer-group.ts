@@ -345,13 +345,15 @@ export class ConsumerGroupRuntime {
     const head = batch.messages.slice(0, HEAD_LOOKUP);
     const tail = batch.messages.slice(HEAD_LOOKUP);
     if (tier > 0) return { lookingUpHead: this.idempotency.processed(eventIds(head)), lookingUpTail: this.idempotency.processed(eventIds(tail)) };
-    // A record without a key may have copies on any partition: the watermark says nothing about it.
+    // A record without a key may have copies on any partition: the watermark says nothing about it, so it is always looked up.
     const lookup = this.idempotency.processedFrom({ topic: batch.topic, partition: batch.partition }, eventIds(head.filter(isKeyed)));
-    const unkeyed = eventIds(head.filter((message) => !isKeyed(message)));
-    return {
-      lookingUpHead: Promise.all([lookup, this.idempotency.processed(unkeyed)]).then(([{ processed }, more]) => (more.size > 0 ? new Set([...processed, ...more]) : processed)),
-      lookingUpTail: lookup.then(({ watermark }) => this.idempotency.processed(eventIds(tail.filter((message) => !isKeyed(message) || mayHaveBeenProcessed(headerString(message.headers, 'ce_id') ?? '', watermark))))),
-    };
+    const lookingUpUnkeyedHead = this.idempotency.processed(eventIds(head.filter((message) => !isKeyed(message))));
+    const lookingUpHead = Promise.all([lookup, lookingUpUnkeyedHead]).then(([{ processed }, unkeyed]) => (unkeyed.size > 0 ? new Set([...processed, ...unkeyed]) : processed));
+    const lookingUpTail = lookup.then(({ watermark }) => {
+      const mayBeCopies = tail.filter((message) => !isKeyed(message) || mayHaveBeenProcessed(headerString(message.headers, 'ce_id') ?? '', watermark));
+      return this.idempotency.processed(eventIds(mayBeCopies));
+    });
+    return { lookingUpHead, lookingUpTail };
   }
 
   /**
