@@ -1,5 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
+import { WaitingRoom } from '@video-pipeline/consumer';
+import { createPrismaClient } from '@video-pipeline/db';
 import { consumerGroups, retryTopic, retryTierDelaysMs, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { eventCatalog } from '@video-pipeline/events';
 import type { Output } from './output';
@@ -35,4 +37,14 @@ export function groupTopology(context: Pick<OpsContext, 'config'>, group: Consum
   const eventTopics = [...new Set(Object.values(eventCatalog).map((entry) => prefix + entry.topic))];
   const retryTopics = retryTierDelaysMs.map((_, index) => prefix + retryTopic(group, index + 1));
   return { groupId: prefix + group, topics: [...eventTopics, ...retryTopics], retryTopics };
+}
+
+/** Runs `work` on a group's waiting room, on a database connection of its own that is closed after. */
+export async function withWaitingRoom<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (room: WaitingRoom) => Promise<T>): Promise<T> {
+  const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
+  try {
+    return await work(new WaitingRoom(prisma, groupId));
+  } finally {
+    await prisma.$disconnect();
+  }
 }

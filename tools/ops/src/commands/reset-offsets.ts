@@ -1,6 +1,4 @@
-import { WaitingRoom } from '@video-pipeline/consumer';
-import { createPrismaClient } from '@video-pipeline/db';
-import { RefusedError, UsageError, groupTopology, parseGroup, type OpsContext } from '../context';
+import { RefusedError, UsageError, groupTopology, parseGroup, withWaitingRoom, type OpsContext } from '../context';
 import { table } from '../output';
 
 /**
@@ -35,7 +33,7 @@ export async function resetOffsets(context: OpsContext, name: string | undefined
     await context.admin.setOffsets({ groupId, topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset })) });
     changes.push(...offsets.map(({ partition, offset }) => ({ topic, partition, offset })));
   }
-  const releasedWaiting = chosen.some((topic) => retryTopics.includes(topic)) ? await releaseWaiting(context, groupId) : 0;
+  const releasedWaiting = chosen.some((topic) => retryTopics.includes(topic)) ? await withWaitingRoom(context, groupId, (room) => room.release()) : 0;
   context.out.result({ groupId, to: options.to, offsets: changes, releasedWaiting }, () =>
     [
       `${groupId} reset to ${options.to}`,
@@ -43,15 +41,6 @@ export async function resetOffsets(context: OpsContext, name: string | undefined
       ...(releasedWaiting > 0 ? [`released ${releasedWaiting} waiting event(s): their videos are no longer held behind them`] : []),
     ].join('\n'),
   );
-}
-
-async function releaseWaiting(context: OpsContext, groupId: string): Promise<number> {
-  const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
-  try {
-    return await new WaitingRoom(prisma, groupId).release();
-  } finally {
-    await prisma.$disconnect();
-  }
 }
 
 type Target = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'time'; at: Date };

@@ -1,6 +1,4 @@
-import { WaitingRoom } from '@video-pipeline/consumer';
-import { createPrismaClient } from '@video-pipeline/db';
-import { groupTopology, parseGroup, type OpsContext } from '../context';
+import { groupTopology, parseGroup, withWaitingRoom, type OpsContext } from '../context';
 import { table } from '../output';
 
 /**
@@ -12,28 +10,23 @@ import { table } from '../output';
  */
 export async function showWaiting(context: Pick<OpsContext, 'config' | 'out'>, name: string | undefined, options: { release: string[] } = { release: [] }): Promise<void> {
   const group = parseGroup(name);
-  const { groupId } = groupTopology(context, group);
-  const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
-  try {
-    const room = new WaitingRoom(prisma, groupId);
+  const waiting = await withWaitingRoom(context, groupTopology(context, group).groupId, async (room) => {
     if (options.release.length > 0) {
       const released = await room.release(options.release);
       context.out.progress(`released ${released} waiting event(s) of ${options.release.length} video(s)`);
     }
-    const waiting = await room.list();
-    const videos = [...new Set(waiting.map((event) => event.key))];
-    context.out.result({ group, videos: videos.length, events: waiting }, () =>
-      waiting.length === 0
-        ? `${group}: no video is held; nothing waits in the retry tiers behind an earlier event`
-        : [
-            `${group}: ${videos.length} video(s) held, ${waiting.length} event(s) waiting`,
-            table(
-              ['VIDEO', 'EVENT ID', 'FROM', 'WAITING SINCE'],
-              waiting.map((event) => [event.key, event.eventId ?? undefined, `${event.topic}@${event.offset}`, event.waitingSince.toISOString()]),
-            ),
-          ].join('\n'),
-    );
-  } finally {
-    await prisma.$disconnect();
-  }
+    return room.list();
+  });
+  const videos = new Set(waiting.map((event) => event.key));
+  context.out.result({ group, videos: videos.size, events: waiting }, () =>
+    waiting.length === 0
+      ? `${group}: no video is held; nothing waits in the retry tiers behind an earlier event`
+      : [
+          `${group}: ${videos.size} video(s) held, ${waiting.length} event(s) waiting`,
+          table(
+            ['VIDEO', 'EVENT ID', 'FROM', 'WAITING SINCE'],
+            waiting.map((event) => [event.key, event.eventId ?? undefined, `${event.topic}@${event.offset}`, event.waitingSince.toISOString()]),
+          ),
+        ].join('\n'),
+  );
 }
