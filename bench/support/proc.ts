@@ -13,7 +13,11 @@ export function readRssBytes(pid: number): number {
 
 /** User + system CPU seconds a process has used so far, from /proc/<pid>/stat. */
 export function readCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return cpuSecondsOf(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** User + system CPU seconds in the text of a /proc/<pid>/stat file. */
+function cpuSecondsOf(stat: string): number {
   // Field 2 (comm) is parenthesised and may hold spaces: count fields after its closing paren.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 overall, i.e. 12 and 13 after comm.
@@ -82,8 +86,7 @@ export function readCommandCpuSeconds(prefix: string): Map<number, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.slice(stat.indexOf('(') + 1).startsWith(prefix)) continue;
-      seconds.set(Number(entry), readCpuSeconds(Number(entry)));
+      if (stat.slice(stat.indexOf('(') + 1).startsWith(prefix)) seconds.set(Number(entry), cpuSecondsOf(stat));
     } catch {
       // exited meanwhile
     }
