@@ -280,6 +280,8 @@ export class ConsumerGroupRuntime {
       for (const [index, message] of batch.messages.entries()) {
         // Only a seek makes a batch stale, and the runtime never seeks; asking kafkajs costs a map lookup per record, so ask now and then.
         if (!isRunning() || !this.running || (index % 64 === 0 && isStale())) break;
+        // Handlers that finish at once give the event loop no turn: commit results, timers and /metrics would wait for the batch's end.
+        if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
 
         if (tier > 0) {
           const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - Date.now();
@@ -615,6 +617,17 @@ function queuePlaceOf(message: KafkaMessage, key: string): QueuePlace | undefine
 }
 
 const isKeyed = (message: KafkaMessage) => message.key !== null && message.key.length > 0;
+
+/**
+ * Events handled between turns of the event loop. Without the turns, a batch
+ * of quick events would run to its end or until its commits fill up, and
+ * commits would be read only then: in the consumer benchmark, batches spent
+ * about a third of their time waiting for commits whose results had already
+ * arrived.
+ */
+const YIELD_EVERY = 64;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Records of a batch whose duplicate lookup is awaited before handling starts. */
 const HEAD_LOOKUP = 64;

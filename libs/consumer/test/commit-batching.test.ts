@@ -27,6 +27,26 @@ describe('handled events are committed in micro-batches', () => {
     expect((await processedEventIds(bed.prisma, bed.groupId)).sort()).toEqual([quick.id, long.id].sort());
   });
 
+  it('gives timers and I/O turns between the quick events of a long batch', async () => {
+    const bed = await testbed('event-loop-turns');
+    const events = Array.from({ length: 600 }, () => videoUploaded());
+    await bed.publish(events); // before the runtime starts, so its first fetch takes them all in one batch
+    let handled = 0;
+    let timerFiredAfter: number | undefined;
+    const runtime = await bed.runtime({
+      handlers: {
+        'video.uploaded': async () => {
+          if (handled++ === 0) setTimeout(() => (timerFiredAfter = handled), 0);
+        },
+      },
+    });
+
+    await eventually(async () => (await processedEventIds(bed.prisma, bed.groupId)).length === events.length, 20_000, 'every event');
+    await runtime.stop();
+    // Heartbeats, the commit delay and commit results wait for such turns; without them this timer fires at the batch's end.
+    expect(timerFiredAfter).toBeLessThanOrEqual(200);
+  });
+
   it('commits many fast events together, each exactly once', async () => {
     const bed = await testbed('commit-many', { sourcePartitions: 3 });
     const events = Array.from({ length: 300 }, () => videoUploaded());
