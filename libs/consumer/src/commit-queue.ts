@@ -4,22 +4,38 @@ export interface Keyed {
 }
 
 /**
+ * Commits writing at once. Two hide one commit's round trip behind the next
+ * one's; more would add little but concurrent inserts into the same index
+ * pages, which cost Postgres more per id.
+ */
+const MAX_IN_FLIGHT = 2;
+
+/**
  * A batch's handled events on their way to the database. They are gathered
  * into commits of at most `maxBatch`, none later than `maxDelayMs` after it
- * began to fill, and commits run one after another so offsets resolve in
- * order. One commit runs while the next fills: handling goes on during a
- * commit, and only an event whose key is not yet committed waits for it.
+ * began to fill. A commit has two steps: `record` writes its events' effects
+ * and idempotency records, then `resolve` marks their offsets done. A commit
+ * records while the one before it still runs and the next fills, but
+ * resolves only after it, so offsets resolve in order. Handling goes on
+ * meanwhile: only an event whose key is not yet committed waits.
+ *
+ * After a commit fails, no later commit resolves its offsets or starts to
+ * record. One that was already recording may finish: its events are then
+ * delivered again and skipped as already processed, never run twice.
  */
 export class CommitQueue<T extends Keyed> {
   private filling: T[] = [];
   private fillingKeys = new Set<string>();
+  /** The keys of the commits in flight, until the last of them is done. */
   private committingKeys = new Set<string>();
-  private committing?: Promise<void>;
+  /** Commits in flight, oldest first; each settles after the ones before it, and none rejects. */
+  private inFlight: Promise<void>[] = [];
   private failure?: { error: unknown };
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly commit: (entries: T[]) => Promise<void>,
+    private readonly record: (entries: T[]) => Promise<void>,
+    private readonly resolve: (entries: T[]) => Promise<void>,
     private readonly maxBatch: number,
     private readonly maxDelayMs: number,
   ) {}
@@ -36,7 +52,7 @@ export class CommitQueue<T extends Keyed> {
     return undefined;
   }
 
-  /** Queues a handled event. Returns a promise to wait for only when the queue is full and its commit must wait for the one before. */
+  /** Queues a handled event. Returns a promise to wait for only when the queue is full and its commit must wait for room. */
   add(entry: T): Promise<void> | undefined {
     this.throwIfFailed();
     this.filling.push(entry);
@@ -49,8 +65,7 @@ export class CommitQueue<T extends Keyed> {
   /** Commits everything queued and waits for it; throws the first commit failure. */
   async flush(): Promise<void> {
     await this.startCommit();
-    await this.committing;
-    this.throwIfFailed();
+    await this.afterCommitting();
   }
 
   /** Stops the delay timer; queued events stay uncommitted. */
@@ -60,32 +75,39 @@ export class CommitQueue<T extends Keyed> {
   }
 
   private async afterCommitting(): Promise<void> {
-    await this.committing;
+    await this.inFlight.at(-1);
     this.throwIfFailed();
   }
 
   private async startCommit(): Promise<void> {
     this.dispose();
-    while (this.committing) await this.committing;
-    // After a failed commit nothing later may commit: its offsets would pass the failed ones.
+    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0];
     this.throwIfFailed();
     if (this.filling.length === 0) return;
     const entries = this.filling;
-    this.committingKeys = this.fillingKeys;
+    for (const key of this.fillingKeys) this.committingKeys.add(key);
     this.filling = [];
     this.fillingKeys = new Set();
-    this.committing = this.commit(entries).then(
-      () => this.settled(),
-      (error: unknown) => {
-        this.failure ??= { error };
-        this.settled();
-      },
-    );
+    const commit = this.commit(entries, this.inFlight.at(-1));
+    this.inFlight.push(commit);
+    void commit.then(() => {
+      this.inFlight.shift();
+      if (this.inFlight.length === 0) this.committingKeys = new Set();
+    });
   }
 
-  private settled(): void {
-    this.committing = undefined;
-    this.committingKeys = new Set();
+  /** Records the entries now and resolves them after the commit before; keeps a failure instead of rejecting. */
+  private async commit(entries: T[], before: Promise<void> | undefined): Promise<void> {
+    const recording = this.record(entries);
+    recording.catch(() => undefined); // awaited below, once the commit before is done
+    try {
+      await before;
+      await recording;
+      this.throwIfFailed(); // the commit before failed: these offsets must not pass its
+      await this.resolve(entries);
+    } catch (error) {
+      this.failure ??= { error };
+    }
   }
 
   private throwIfFailed(): void {

@@ -261,8 +261,8 @@ export class ConsumerGroupRuntime {
 
     const source: Source = { topic: batch.topic, partition: batch.partition, tier, held, origin: tier === 0 ? { topic: batch.topic, partition: batch.partition } : undefined };
     const commits = new CommitQueue<Handled>(
+      (entries) => this.complete(entries, source, processed),
       async (entries) => {
-        await this.complete(entries, source, processed);
         resolveOffset(entries.at(-1)!.message.offset);
         await commitOffsetsIfNecessary();
       },

@@ -6,94 +6,114 @@ interface Entry {
   n: number;
 }
 
-/** A commit function whose calls the test completes (or fails) by hand. */
-function controlledCommits() {
-  const calls: { entries: number[]; done: () => void; fail: (error: Error) => void }[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const commit = (entries: Entry[]) =>
+/** A queue whose records the test completes (or fails) by hand, and which notes the entries whose offsets it resolved. */
+function controlledQueue(maxBatch: number, maxDelayMs = 10_000) {
+  const records: { entries: number[]; done: () => void; fail: (error: Error) => void }[] = [];
+  const resolved: number[][] = [];
+  let recording = 0;
+  let maxRecording = 0;
+  const record = (entries: Entry[]) =>
     new Promise<void>((resolve, reject) => {
-      inFlight += 1;
-      maxInFlight = Math.max(maxInFlight, inFlight);
+      recording += 1;
+      maxRecording = Math.max(maxRecording, recording);
       const settle = (then: () => void) => () => {
-        inFlight -= 1;
+        recording -= 1;
         then();
       };
-      calls.push({ entries: entries.map((entry) => entry.n), done: settle(resolve), fail: (error) => settle(() => reject(error))() });
+      records.push({ entries: entries.map((entry) => entry.n), done: settle(resolve), fail: (error) => settle(() => reject(error))() });
     });
-  return { commit, calls, maxInFlight: () => maxInFlight };
+  const queue = new CommitQueue<Entry>(record, async (entries) => void resolved.push(entries.map((entry) => entry.n)), maxBatch, maxDelayMs);
+  return { queue, records, resolved, maxRecording: () => maxRecording };
 }
 
 const entry = (n: number, key = `key-${n}`): Entry => ({ key, n });
 const settledWithin = async (promise: Promise<unknown>, ms = 20) => Promise.race([promise.then(() => true, () => true), sleep(ms).then(() => false)]);
 
 describe('CommitQueue', () => {
-  it('commits full batches one at a time, in order, while the next batch fills', async () => {
-    const { commit, calls, maxInFlight } = controlledCommits();
-    const queue = new CommitQueue(commit, 2, 10_000);
+  it('records two full batches at once while the next fills, and resolves them in order', async () => {
+    const { queue, records, resolved, maxRecording } = controlledQueue(2);
     expect(queue.add(entry(1))).toBeUndefined();
-    const full = queue.add(entry(2));
-    expect(full).toBeDefined(); // full: the caller may go on once the commit started
-    await full;
-    expect(calls.map((call) => call.entries)).toEqual([[1, 2]]);
-
+    await queue.add(entry(2)); // full: the caller may go on once the commit started
     expect(queue.add(entry(3))).toBeUndefined(); // handling goes on during the commit
-    const second = queue.add(entry(4))!;
-    expect(await settledWithin(second)).toBe(false); // the next commit waits for the one before
-    calls[0]!.done();
-    await second;
-    expect(calls.map((call) => call.entries)).toEqual([[1, 2], [3, 4]]);
-    calls[1]!.done();
+    await queue.add(entry(4)); // the second commit records beside the first
+    expect(records.map((record) => record.entries)).toEqual([[1, 2], [3, 4]]);
+
+    queue.add(entry(5));
+    const third = queue.add(entry(6))!;
+    expect(await settledWithin(third)).toBe(false); // two are writing: the third waits for room
+
+    records[1]!.done(); // the second finishes first, but its offsets wait for the first's
+    await sleep(10);
+    expect(resolved).toEqual([]);
+    records[0]!.done();
+    await third;
+    expect(resolved).toEqual([[1, 2], [3, 4]]);
+    expect(records.map((record) => record.entries)).toEqual([[1, 2], [3, 4], [5, 6]]);
+
+    records[2]!.done();
     await queue.flush();
-    expect(maxInFlight()).toBe(1);
+    expect(resolved).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(maxRecording()).toBe(2);
   });
 
   it('holds back only an event whose key is still uncommitted', async () => {
-    const { commit, calls } = controlledCommits();
-    const queue = new CommitQueue(commit, 100, 10_000);
+    const { queue, records } = controlledQueue(100);
     queue.add(entry(1, 'video-a'));
     expect(queue.ready('video-b')).toBeUndefined();
 
     const sameKey = queue.ready('video-a')!; // its earlier event is only queued: it gets committed now
     expect(await settledWithin(sameKey)).toBe(false);
-    expect(calls.map((call) => call.entries)).toEqual([[1]]);
+    expect(records.map((record) => record.entries)).toEqual([[1]]);
     expect(queue.ready('video-b')).toBeUndefined();
-    calls[0]!.done();
+    records[0]!.done();
     await sameKey;
     expect(queue.ready('video-a')).toBeUndefined();
   });
 
+  it('holds back an event whose key is in any commit still in flight', async () => {
+    const { queue, records } = controlledQueue(1);
+    await queue.add(entry(1, 'video-a'));
+    await queue.add(entry(2, 'video-b'));
+    const sameKey = queue.ready('video-a')!;
+    records[1]!.done();
+    expect(await settledWithin(sameKey)).toBe(false);
+    records[0]!.done();
+    await sameKey;
+    expect(queue.ready('video-a')).toBeUndefined();
+    expect(queue.ready('video-b')).toBeUndefined();
+  });
+
   it('commits a partial batch after maxDelayMs without being asked', async () => {
-    const { commit, calls } = controlledCommits();
-    const queue = new CommitQueue(commit, 100, 30);
+    const { queue, records } = controlledQueue(100, 30);
     queue.add(entry(1));
-    expect(calls).toHaveLength(0);
+    expect(records).toHaveLength(0);
     await sleep(80);
-    expect(calls.map((call) => call.entries)).toEqual([[1]]);
-    calls[0]!.done();
+    expect(records.map((record) => record.entries)).toEqual([[1]]);
+    records[0]!.done();
     await queue.flush();
     queue.dispose();
   });
 
-  it('after a failed commit, commits nothing later and reports the failure everywhere', async () => {
-    const { commit, calls } = controlledCommits();
-    const queue = new CommitQueue(commit, 1, 10_000);
+  it('after a failed commit, resolves nothing later, starts no new record and reports the failure everywhere', async () => {
+    const { queue, records, resolved } = controlledQueue(1);
     await queue.add(entry(1));
-    const next = queue.add(entry(2))!; // waits for commit 1
-    calls[0]!.fail(new Error('database down'));
+    await queue.add(entry(2)); // already recording beside commit 1
+    const next = queue.add(entry(3))!; // waits for room
+    records[0]!.fail(new Error('database down'));
+    records[1]!.done();
     await expect(next).rejects.toThrow('database down');
-    expect(calls).toHaveLength(1); // entry 2 never committed: its offset would pass entry 1's
+    expect(records).toHaveLength(2); // entry 3 never recorded
+    expect(resolved).toEqual([]); // entry 2's offset would pass entry 1's
     expect(() => queue.ready('key-9')).toThrow('database down');
-    expect(() => queue.add(entry(3))).toThrow('database down');
+    expect(() => queue.add(entry(4))).toThrow('database down');
     await expect(queue.flush()).rejects.toThrow('database down');
   });
 
   it('dispose stops the timer and leaves queued events uncommitted', async () => {
-    const { commit, calls } = controlledCommits();
-    const queue = new CommitQueue(commit, 100, 20);
+    const { queue, records } = controlledQueue(100, 20);
     queue.add(entry(1));
     queue.dispose();
     await sleep(60);
-    expect(calls).toHaveLength(0);
+    expect(records).toHaveLength(0);
   });
 });
