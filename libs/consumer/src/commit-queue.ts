@@ -26,10 +26,8 @@ const MAX_IN_FLIGHT = 2;
 export class CommitQueue<T extends Keyed> {
   private filling: T[] = [];
   private fillingKeys = new Set<string>();
-  /** The keys of the commits in flight, until the last of them is done. */
-  private committingKeys = new Set<string>();
-  /** Commits in flight, oldest first; each settles after the ones before it, and none rejects. */
-  private inFlight: Promise<void>[] = [];
+  /** Commits in flight, oldest first, with their keys; each settles after the ones before it, and none rejects. */
+  private inFlight: { done: Promise<void>; keys: Set<string> }[] = [];
   private failure?: { error: unknown };
   private timer?: NodeJS.Timeout;
 
@@ -48,7 +46,7 @@ export class CommitQueue<T extends Keyed> {
   ready(key: string): Promise<void> | undefined {
     this.throwIfFailed();
     if (this.fillingKeys.has(key)) return this.flush();
-    if (this.committingKeys.has(key)) return this.afterCommitting();
+    for (const commit of this.inFlight) if (commit.keys.has(key)) return this.afterCommitting();
     return undefined;
   }
 
@@ -75,25 +73,22 @@ export class CommitQueue<T extends Keyed> {
   }
 
   private async afterCommitting(): Promise<void> {
-    await this.inFlight.at(-1);
+    await this.inFlight.at(-1)?.done;
     this.throwIfFailed();
   }
 
   private async startCommit(): Promise<void> {
     this.dispose();
-    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0];
+    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0]!.done;
     this.throwIfFailed();
     if (this.filling.length === 0) return;
     const entries = this.filling;
-    for (const key of this.fillingKeys) this.committingKeys.add(key);
+    const keys = this.fillingKeys;
     this.filling = [];
     this.fillingKeys = new Set();
-    const commit = this.commit(entries, this.inFlight.at(-1));
-    this.inFlight.push(commit);
-    void commit.then(() => {
-      this.inFlight.shift();
-      if (this.inFlight.length === 0) this.committingKeys = new Set();
-    });
+    const done = this.commit(entries, this.inFlight.at(-1)?.done);
+    this.inFlight.push({ done, keys });
+    void done.then(() => this.inFlight.shift());
   }
 
   /** Records the entries now and resolves them after the commit before; keeps a failure instead of rejecting. */

@@ -278,7 +278,9 @@ export class ConsumerGroupRuntime {
     let lastOffset: string | undefined;
     let lastHeartbeat = Date.now();
     try {
-      for (const [index, message] of batch.messages.entries()) {
+      const { messages } = batch;
+      for (let index = 0; index < messages.length; index++) {
+        const message = messages[index]!;
         // Only a seek makes a batch stale, and the runtime never seeks; asking kafkajs costs a map lookup per record, so ask now and then.
         if (!isRunning() || !this.running || (index % 64 === 0 && isStale())) break;
         // Handlers that finish at once give the event loop no turn: commit results, timers and /metrics would wait for the batch's end.
