@@ -70,8 +70,10 @@ export class ConsumerTestbed {
   constructor(
     readonly prefix: string,
     readonly group: string,
+    /** Environment overrides, e.g. KAFKA_BROKERS for a broker of the test's own. */
+    env: NodeJS.ProcessEnv = {},
   ) {
-    const config = testConfig(prefix);
+    const config = testConfig(prefix, env);
     this.kafka = createKafka(config.kafka, testLogger(), { retry: { initialRetryTime: 100, retries: 8 } });
     this.prisma = createPrismaClient({ databaseUrl: config.database.url, poolMax: 4 });
     this.producer = createProducer(this.kafka);
