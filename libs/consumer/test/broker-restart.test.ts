@@ -1,9 +1,7 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaBroker, STACK_PRESETS } from '../../../infra/stack';
+import { ownBroker } from '../../../test/support/own-broker';
 import { eventually } from '../../../test/support/pipeline';
-import { TEST_STACK_SLOT, uniquePrefix } from '../../../test/support/test-env';
+import { uniquePrefix } from '../../../test/support/test-env';
 import { appliedEffects, ConsumerTestbed, processedEventIds, recordingHandler, videoUploaded } from './support/harness';
 
 jest.setTimeout(180_000);
@@ -13,18 +11,11 @@ jest.setTimeout(180_000);
  * middle of a batch (kill -9): heartbeats and offset commits fail meanwhile.
  */
 describe('a consumer group whose broker restarts', () => {
-  const port = 19_700 + 10 * TEST_STACK_SLOT;
-  const broker = new KafkaBroker({
-    dataDir: path.join(`${STACK_PRESETS.test.dataDir}-broker-restart-${TEST_STACK_SLOT}`, 'kafka'),
-    port,
-    controllerPort: port + 1,
-    onProgress: () => undefined,
-  });
+  const { broker, start: startFreshBroker } = ownBroker('broker-restart', 19_700);
   let bed: ConsumerTestbed | undefined;
 
   beforeAll(async () => {
-    await fs.rm(path.dirname(broker.dataDir), { recursive: true, force: true });
-    await broker.start();
+    await startFreshBroker();
   });
 
   afterAll(async () => {
@@ -33,7 +24,7 @@ describe('a consumer group whose broker restarts', () => {
   });
 
   it('handles what it fetched while the broker is down, goes on once it is back, and applies every effect once', async () => {
-    bed = new ConsumerTestbed(uniquePrefix('broker-restart'), 'transcoder', { KAFKA_BROKERS: `127.0.0.1:${port}` });
+    bed = new ConsumerTestbed(uniquePrefix('broker-restart'), 'transcoder', { KAFKA_BROKERS: broker.brokers.join(',') });
     await bed.start({ sourcePartitions: 3 });
     const before = Array.from({ length: 60 }, () => videoUploaded());
     const after = Array.from({ length: 20 }, () => videoUploaded());

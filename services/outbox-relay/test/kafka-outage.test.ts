@@ -1,11 +1,9 @@
-import path from 'node:path';
-import fs from 'node:fs/promises';
-import { KafkaBroker, STACK_PRESETS } from '../../../infra/stack';
 import { createKafka, topicSpecs } from '@video-pipeline/kafka';
 import { makeVideo } from '../../../test/support/fixtures';
 import { API_KEY, createTopics, eventually, startRelay, startUploadApi, testLogger, type RunningApi, type RunningRelay } from '../../../test/support/pipeline';
+import { ownBroker } from '../../../test/support/own-broker';
 import { startProbeConsumer } from '../../../test/support/probe-consumer';
-import { TEST_STACK_SLOT, testConfig, uniquePrefix } from '../../../test/support/test-env';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { uploadFile } from '../../../test/support/upload-client';
 
 jest.setTimeout(180_000);
@@ -15,22 +13,15 @@ jest.setTimeout(180_000);
  * Kafka is down, and every event arrives exactly once after it returns.
  */
 describe('while Kafka is down', () => {
-  const port = 19_300 + 10 * TEST_STACK_SLOT;
-  const broker = new KafkaBroker({
-    dataDir: path.join(`${STACK_PRESETS.test.dataDir}-outage-${TEST_STACK_SLOT}`, 'kafka'),
-    port,
-    controllerPort: port + 1,
-    onProgress: () => undefined,
-  });
+  const { broker, start: startFreshBroker } = ownBroker('outage', 19_300);
   const prefix = uniquePrefix('outage');
-  const config = testConfig(prefix, { KAFKA_BROKERS: `127.0.0.1:${port}`, S3_BUCKET: `outage-${Date.now().toString(36)}` });
+  const config = testConfig(prefix, { KAFKA_BROKERS: broker.brokers.join(','), S3_BUCKET: `outage-${Date.now().toString(36)}` });
   const kafka = createKafka(config.kafka, testLogger());
   let api: RunningApi;
   let relay: RunningRelay;
 
   beforeAll(async () => {
-    await fs.rm(path.dirname(broker.dataDir), { recursive: true, force: true });
-    await broker.start();
+    await startFreshBroker();
     await createTopics(kafka, prefix, topicSpecs.filter((spec) => spec.name === 'video.uploaded'));
     api = await startUploadApi(config);
     relay = await startRelay(config, { pollIntervalMs: 200, maxBackoffMs: 500 });
