@@ -1,4 +1,5 @@
 import { Prisma, queryRows, sqlState, UNIQUE_VIOLATION, type PrismaClient } from '@video-pipeline/db';
+import { lowestEventIdAt } from '@video-pipeline/events';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
 export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
@@ -92,6 +93,24 @@ export class IdempotencyStore {
       }
       return fresh;
     });
+  }
+
+  /**
+   * Deletes the records of events made before `madeBefore`, `batchSize` at a
+   * time (each its own statement, so none holds locks for long), and returns
+   * how many. An event id tells its age only if it is time-ordered (UUIDv7,
+   * as every id the pipeline makes): those before the moment are one range of
+   * the primary key. Records of other ids are kept.
+   */
+  async prune(madeBefore: Date, { batchSize = 10_000, onProgress }: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [row] = await queryRows<{ deleted: number }>(this.prisma, pruneSql, [this.groupId, lowestEventIdAt(madeBefore), batchSize]);
+      const count = row?.deleted ?? 0;
+      deleted += count;
+      if (count > 0) onProgress?.(deleted);
+      if (count < batchSize) return deleted;
+    }
   }
 
   /**
@@ -229,6 +248,19 @@ const recordSql = `WITH ${insertedCte} SELECT string_agg(event_id::text, ',') AS
 
 /** recordSql and the watermark, in one statement. */
 const recordMarkedSql = `WITH ${insertedCte}, marked AS (${markFromRecordSql}) SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
+
+/** Deletes up to $3 records of the group ($1) whose ids are UUIDv7s below $2 (the 15th character of a uuid's text is its version). */
+const pruneSql = `
+  WITH doomed AS (
+    SELECT event_id FROM processed_events
+    WHERE consumer_group = $1 AND event_id < $2::uuid AND substr(event_id::text, 15, 1) = '7'
+    LIMIT $3
+  ), deleted AS (
+    DELETE FROM processed_events AS record USING doomed
+    WHERE record.consumer_group = $1 AND record.event_id = doomed.event_id
+    RETURNING 1
+  )
+  SELECT count(*)::int AS deleted FROM deleted`;
 
 function parseIdList(row: IdList | undefined): Set<string> {
   return new Set(row?.ids ? row.ids.split(',') : []);

@@ -3,6 +3,7 @@ import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { IdempotencyStore } from '../src';
 import { newEventId } from '@video-pipeline/events';
 import { mayHaveBeenProcessed, processedFromSql, processedSql, type Effects } from '../src/idempotency';
+import { eventIdMadeAt } from '../../../test/support/events';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { appliedEffects } from './support/effects';
 
@@ -175,3 +176,36 @@ interface PlanNode {
 function planNodes(node: PlanNode): PlanNode[] {
   return [node, ...(node.Plans ?? []).flatMap(planNodes)];
 }
+
+describe('IdempotencyStore.prune', () => {
+  let prisma: PrismaClient;
+  beforeAll(() => {
+    prisma = createPrismaClient({ databaseUrl: testConfig('prune.').database.url, poolMax: 2 });
+  });
+  afterAll(() => prisma.$disconnect());
+
+  const DAY_MS = 24 * 60 * 60 * 1000;
+
+  it('deletes, a batch at a time, the records of time-ordered ids made before the moment, and nothing else', async () => {
+    const groupId = uniquePrefix('prune') + 'group';
+    const otherGroupId = uniquePrefix('prune') + 'other';
+    const now = Date.now();
+    const old = Array.from({ length: 25 }, (_, index) => eventIdMadeAt(now - 40 * DAY_MS + index));
+    const young = Array.from({ length: 3 }, () => eventIdMadeAt(now - DAY_MS));
+    // Ids that do not tell their age, one of them below every time-ordered id: kept.
+    const ageless = [randomUUID(), '00000000-0000-4000-8000-000000000001'];
+    await prisma.processedEvent.createMany({
+      data: [...[...old, ...young, ...ageless].map((eventId) => ({ consumerGroup: groupId, eventId })), ...old.map((eventId) => ({ consumerGroup: otherGroupId, eventId }))],
+    });
+
+    const progress: number[] = [];
+    const deleted = await new IdempotencyStore(prisma, groupId).prune(new Date(now - 30 * DAY_MS), { batchSize: 10, onProgress: (soFar) => progress.push(soFar) });
+
+    expect(deleted).toBe(old.length);
+    expect(progress).toEqual([10, 20, 25]);
+    const left = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, select: { eventId: true } });
+    expect(left.map((row) => row.eventId).sort()).toEqual([...young, ...ageless].sort());
+    expect(await prisma.processedEvent.count({ where: { consumerGroup: otherGroupId } })).toBe(old.length);
+    expect(await new IdempotencyStore(prisma, groupId).prune(new Date(now - 30 * DAY_MS))).toBe(0);
+  });
+});

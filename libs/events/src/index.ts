@@ -2,4 +2,4 @@ export { eventCatalog, eventTypes, isEventType, type EventType, type EventData }
 export { createEvent, type CloudEvent, type PipelineEvent } from './envelope';
 export { toKafkaRecord, fromKafkaRecord, CONTENT_TYPE_JSON, type EventRecord, type RawHeaders } from './kafka-binding';
 export { videoUploadedV1, type VideoUploadedV1 } from './video-uploaded';
-export { isUuid, newEventId } from './ids';
+export { isUuid, lowestEventIdAt, newEventId } from './ids';
