@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
-import { WaitingRoom } from '@video-pipeline/consumer';
-import { createPrismaClient } from '@video-pipeline/db';
+import { IdempotencyStore, WaitingRoom } from '@video-pipeline/consumer';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { consumerGroups, retryTopic, retryTierDelaysMs, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { eventCatalog } from '@video-pipeline/events';
 import type { Output } from './output';
@@ -39,12 +39,22 @@ export function groupTopology(context: Pick<OpsContext, 'config'>, group: Consum
   return { groupId: prefix + group, topics: [...eventTopics, ...retryTopics], retryTopics };
 }
 
-/** Runs `work` on a group's waiting room, on a database connection of its own that is closed after. */
-export async function withWaitingRoom<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (room: WaitingRoom) => Promise<T>): Promise<T> {
+/** Runs `work` on a database connection of its own that is closed after. */
+async function withDatabase<T>(context: Pick<OpsContext, 'config'>, work: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
   try {
-    return await work(new WaitingRoom(prisma, groupId));
+    return await work(prisma);
   } finally {
     await prisma.$disconnect();
   }
+}
+
+/** Runs `work` on a group's waiting room. */
+export function withWaitingRoom<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (room: WaitingRoom) => Promise<T>): Promise<T> {
+  return withDatabase(context, (prisma) => work(new WaitingRoom(prisma, groupId)));
+}
+
+/** Runs `work` on a group's idempotency records. */
+export function withIdempotencyStore<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (store: IdempotencyStore) => Promise<T>): Promise<T> {
+  return withDatabase(context, (prisma) => work(new IdempotencyStore(prisma, groupId)));
 }

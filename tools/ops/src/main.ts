@@ -4,6 +4,7 @@ import { createKafka } from '@video-pipeline/kafka';
 import { createLogger } from '@video-pipeline/logging';
 import { listGroups, showGroup } from './commands/groups';
 import { replay, showDeadLetters } from './commands/dead-letters';
+import { pruneProcessed } from './commands/prune';
 import { resetOffsets } from './commands/reset-offsets';
 import { describeTopics } from './commands/topics';
 import { showWaiting } from './commands/waiting';
@@ -25,9 +26,11 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   reset-offsets <group> --to earliest|latest|<ISO time> [--topic T]
                                       move the group's offsets (refused while it has members); moving a
                                       retry tier's releases the videos the group held
+  prune <group> [--older-than DAYS]   delete the group's idempotency records of events older than DAYS
+                                      (default: its topics' longest retention + 5; fewer is refused)
 
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting).`;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting and prune).`;
 
 export interface OpsIo {
   stdout: NodeJS.WritableStream;
@@ -48,6 +51,7 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
       to: { type: 'string' },
       topic: { type: 'string' },
       release: { type: 'string', multiple: true },
+      'older-than': { type: 'string' },
     },
   });
   const [command, target] = positionals;
@@ -58,9 +62,13 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const out = new Output(values.json, io.stdout, io.stderr);
   const config = loadConfig(env, 'ops');
-  // The one command that reads Postgres only: it works while Kafka is down.
+  // The commands that use Postgres only: they work while Kafka is down.
   if (command === 'waiting') {
     await showWaiting({ config, out }, target, { release: values.release ?? [] });
+    return 0;
+  }
+  if (command === 'prune') {
+    await pruneProcessed({ config, out }, target, { olderThan: values['older-than'] });
     return 0;
   }
   const kafka = createKafka(config.kafka, createLogger('ops', { level: 'error' }), { retry: { retries: 2 } });

@@ -4,7 +4,7 @@ import { PipelineError } from '@video-pipeline/errors';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
 import { createPrismaClient } from '@video-pipeline/db';
-import { sampleVideoUploaded } from '../../../test/support/events';
+import { eventIdMadeAt, sampleVideoUploaded } from '../../../test/support/events';
 import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
 import { uniquePrefix } from '../../../test/support/test-env';
 import { RefusedError } from '../src/context';
@@ -154,6 +154,27 @@ describe('the ops CLI', () => {
     const tier = await ops(prefix, 'reset-offsets', 'analytics', '--to', 'latest', '--topic', 'analytics.retry.1');
     expect(tier.stdout).toContain('released 1 waiting event(s)');
     expect(await room.list()).toEqual([]);
+  });
+
+  it('prunes the idempotency records a group can no longer need, and refuses to prune ones it may', async () => {
+    const groupId = `${prefix}analytics`;
+    const now = Date.now();
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    const expired = [eventIdMadeAt(now - 40 * DAY_MS), eventIdMadeAt(now - 36 * DAY_MS)];
+    const kept = [eventIdMadeAt(now - 34 * DAY_MS), eventIdMadeAt(now - DAY_MS)];
+    await prisma.processedEvent.createMany({ data: [...expired, ...kept].map((eventId) => ({ consumerGroup: groupId, eventId })) });
+
+    // The dead-letter topic keeps events 30 days: by default, records of events older than 35 days go.
+    const pruned = JSON.parse((await ops(prefix, 'prune', 'analytics', '--json')).stdout) as { olderThanDays: number; deleted: number };
+    expect(pruned).toMatchObject({ olderThanDays: 35, deleted: expired.length });
+    const left = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, select: { eventId: true } });
+    expect(left.map((row) => row.eventId).sort()).toEqual([...kept].sort());
+    expect((await ops(prefix, 'prune', 'analytics')).stdout).toContain('analytics: deleted 0 record(s)');
+
+    // A replay could still bring back an event the records would then forget.
+    await expect(ops(prefix, 'prune', 'analytics', '--older-than', '7')).rejects.toThrow(RefusedError);
+    await expect(ops(prefix, 'prune', 'analytics', '--older-than', 'soon')).rejects.toThrow(/whole number of days/);
+    expect(await prisma.processedEvent.count({ where: { consumerGroup: groupId } })).toBe(kept.length);
   });
 
   it('answers usage mistakes clearly', async () => {
