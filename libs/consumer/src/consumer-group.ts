@@ -81,6 +81,8 @@ interface Source {
   held?: Set<string>;
   /** At tier 0, this partition: where its events were first published (one object, shared by the batch's completions). */
   origin?: Origin;
+  /** At tier 0, the version of the partition's idempotency records that its next commit expects (see IdempotencyStore). */
+  nextVersion?: number;
 }
 
 interface Defaults {
@@ -258,9 +260,9 @@ export class ConsumerGroupRuntime {
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
     const { lookingUpHead, lookingUpTail } = this.lookUp(batch, tier);
     lookingUpTail.catch(() => undefined); // awaited once handling reaches the tail, or never if the batch ends first
-    const [processed, held] = await Promise.all([lookingUpHead, tier === 0 ? this.waitingRoom.heldKeys(batch.topic) : undefined]);
+    const [{ processed, version }, held] = await Promise.all([lookingUpHead, tier === 0 ? this.waitingRoom.heldKeys(batch.topic) : undefined]);
 
-    const source: Source = { topic: batch.topic, partition: batch.partition, tier, held, origin: tier === 0 ? { topic: batch.topic, partition: batch.partition } : undefined };
+    const source: Source = { topic: batch.topic, partition: batch.partition, tier, held, origin: tier === 0 ? { topic: batch.topic, partition: batch.partition } : undefined, nextVersion: version };
     const commits = new CommitQueue<Handled>(
       (entries) => this.complete(entries, source, processed),
       async (entries) => {
@@ -346,14 +348,14 @@ export class ConsumerGroupRuntime {
    * own topic, the head's lookup also gives the partition's watermark, and the
    * tail is looked up only for ids at or below it: in a live stream, none.
    */
-  private lookUp(batch: EachBatchPayload['batch'], tier: number): { lookingUpHead: Promise<Set<string>>; lookingUpTail: Promise<Set<string>> } {
+  private lookUp(batch: EachBatchPayload['batch'], tier: number): { lookingUpHead: Promise<{ processed: Set<string>; version?: number }>; lookingUpTail: Promise<Set<string>> } {
     const head = batch.messages.slice(0, HEAD_LOOKUP);
     const tail = batch.messages.slice(HEAD_LOOKUP);
-    if (tier > 0) return { lookingUpHead: this.idempotency.processed(eventIds(head)), lookingUpTail: this.idempotency.processed(eventIds(tail)) };
+    if (tier > 0) return { lookingUpHead: this.idempotency.processed(eventIds(head)).then((processed) => ({ processed })), lookingUpTail: this.idempotency.processed(eventIds(tail)) };
     // A record without a key may have copies on any partition: the watermark says nothing about it, so it is always looked up.
     const lookup = this.idempotency.processedFrom({ topic: batch.topic, partition: batch.partition }, eventIds(head.filter(isKeyed)));
     const lookingUpUnkeyedHead = this.idempotency.processed(eventIds(head.filter((message) => !isKeyed(message))));
-    const lookingUpHead = Promise.all([lookup, lookingUpUnkeyedHead]).then(([{ processed }, unkeyed]) => (unkeyed.size > 0 ? new Set([...processed, ...unkeyed]) : processed));
+    const lookingUpHead = Promise.all([lookup, lookingUpUnkeyedHead]).then(([{ processed, version }, unkeyed]) => ({ processed: unkeyed.size > 0 ? new Set([...processed, ...unkeyed]) : processed, version }));
     const lookingUpTail = lookup.then(({ watermark }) => {
       const mayBeCopies = tail.filter((message) => !isKeyed(message) || mayHaveBeenProcessed(headerString(message.headers, 'ce_id') ?? '', watermark));
       return this.idempotency.processed(eventIds(mayBeCopies));
@@ -439,9 +441,12 @@ export class ConsumerGroupRuntime {
    * parked, like a handler that threw) and the others still commit.
    */
   private async complete(entries: readonly Handled[], source: Source, processed: Set<string>): Promise<void> {
+    // Every commit of the partition's events raises its version once, in the order commits start (this call's first step).
+    const expectedVersion = source.nextVersion;
+    if (expectedVersion !== undefined) source.nextVersion = expectedVersion + 1;
     let fresh: Set<string>;
     try {
-      fresh = await this.idempotency.complete(entries.map((entry) => entry.completion));
+      fresh = await this.idempotency.complete(entries.map((entry) => entry.completion), expectedVersion);
     } catch (error) {
       if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
       if (entries.length > 1) {
@@ -604,8 +609,10 @@ function eventIds(messages: readonly KafkaMessage[]): string[] {
 /** Why an event that has not run went to a retry tier (its error headers say so): an earlier event of its key waits there. */
 const heldVerdict: FailureVerdict = { retriable: true, code: 'key_held', message: 'waiting behind an earlier event of its key' };
 
-/** The partition a record was first published to: its own, or for a retry tier's, the one the runtime noted when it forwarded it. */
+/** The partition a record was first published to: its own, or for a retry tier's, the one the runtime noted when it forwarded it; unknown for an unkeyed record. */
 function firstPublished(message: KafkaMessage, source: Source): Origin | undefined {
+  // Copies of a record without a key may be on any partition.
+  if (!isKeyed(message)) return undefined;
   if (source.origin) return source.origin;
   const topic = headerString(message.headers, deliveryHeaders.originalTopic);
   const partition = headerNumber(message.headers, deliveryHeaders.originalPartition);

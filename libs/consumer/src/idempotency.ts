@@ -1,4 +1,4 @@
-import { Prisma, queryRows, sqlState, UNIQUE_VIOLATION, type PrismaClient } from '@video-pipeline/db';
+import { Prisma, queryRows, type PrismaClient } from '@video-pipeline/db';
 import { lowestEventIdAt } from '@video-pipeline/events';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
@@ -7,7 +7,11 @@ export type Effects = (tx: Prisma.TransactionClient) => Promise<void>;
 export interface Completion {
   eventId: string;
   effects?: Effects;
-  /** Where the event was first published; unknown, every watermark of the group is raised past it. */
+  /**
+   * Where the event was first published, and so where any copy of it is.
+   * Unknown (an unkeyed record, whose copies may be anywhere): every
+   * watermark of the group is raised past it.
+   */
   origin?: Origin;
 }
 
@@ -25,12 +29,21 @@ export interface PartitionLookup {
    * processed then. null when the group had processed nothing at all.
    */
   watermark: string | null;
+  /** How many commits had recorded events of the partition by then (see `complete`). */
+  version: number;
 }
 
 /**
  * The durable record of which event ids a consumer group has processed.
  * Recording an id and applying its effects share one transaction, so an event
  * redelivered after a crash, replayed, or published twice changes nothing.
+ *
+ * Ids are recorded a commit at a time, as one row holding the commit's ids
+ * (`processed_event_sets`): Postgres' cost is per row and per index entry, and
+ * a row per id cost it about four times as much CPU. A set is found by the
+ * range of ids it spans (a GiST index), then checked for the id itself. Only
+ * time-ordered ids (UUIDv7, as the pipeline makes) share a set; any other id
+ * is a set of its own.
  *
  * The same transaction raises the watermark of the partition each event was
  * first published to: the highest id the group has recorded from it. A copy of
@@ -39,6 +52,15 @@ export interface PartitionLookup {
  * have been processed, and a lookup need not probe for it. New events get
  * time-ordered ids (UUIDv7), so nearly all of a live stream is above the
  * watermark and its lookups probe almost nothing.
+ *
+ * Sets have no unique key to stop two instances (during a rebalance) from
+ * recording the same id. Instead each partition's watermark row counts the
+ * commits that recorded its events (`version`), and every commit takes the
+ * row's lock as it raises the count. A commit that still finds the version
+ * its lookup saw knows that nobody recorded any of its partition's events
+ * since, so the ids that lookup did not find are new: the hot path records
+ * them with one statement. Any other commit locks its partitions' rows first
+ * and then asks which of its ids are recorded.
  */
 export class IdempotencyStore {
   constructor(
@@ -57,78 +79,101 @@ export class IdempotencyStore {
    * Which of `eventIds`, all first published to `origin`, this group has
    * already processed, probing only for those at or below the partition's
    * watermark; and the watermark, so that more ids of the same batch can be
-   * left out of later lookups (see mayHaveBeenProcessed).
+   * left out of later lookups (see mayHaveBeenProcessed), and the version
+   * that a later `complete` of these ids may expect.
    */
   async processedFrom(origin: Origin, eventIds: readonly string[]): Promise<PartitionLookup> {
-    const [row] = await queryRows<IdList & { watermark: string | null }>(this.prisma, processedFromSql, [this.groupId, eventIds.join(','), origin.topic, origin.partition]);
-    return { processed: parseIdList(row), watermark: row?.watermark ?? null };
+    const [row] = await queryRows<IdList & { watermark: string | null; version: string | null }>(this.prisma, processedFromSql, [this.groupId, eventIds.join(','), origin.topic, origin.partition]);
+    return { processed: parseIdList(row), watermark: row?.watermark ?? null, version: Number(row?.version ?? 0) };
   }
 
   /**
    * Records the completions in order, applying the effects of those not
    * recorded before, all in one transaction; returns the ids that were new.
-   * Many events per statement keep the cost per event low, and without
-   * effects the single INSERT is its own transaction.
+   *
+   * `expectedVersion` is for completions without effects, all from one
+   * partition, none of which a lookup found: the version that lookup saw
+   * plus the commits of the partition made since. If the partition is still
+   * at that version, they are recorded with one statement (the hot path);
+   * otherwise (or without it) the commit locks its partitions and checks.
    */
-  async complete(completions: readonly Completion[]): Promise<Set<string>> {
+  async complete(completions: readonly Completion[], expectedVersion?: number): Promise<Set<string>> {
     if (completions.length === 0) return new Set();
     const ids = completions.map((completion) => completion.eventId);
     const marks = watermarksOf(completions);
     const [mark] = marks;
-    if (marks.length === 1 && mark!.origin && !completions.some((completion) => completion.effects)) {
-      return this.record(ids, [this.groupId, ids.join(','), mark!.origin.topic, mark!.origin.partition, mark!.maxEventId]);
-    }
-
-    return this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRawUnsafe<IdList[]>(recordSql, this.groupId, ids.join(','));
-      for (const { origin, maxEventId } of marks) {
-        if (origin) await tx.$executeRawUnsafe(markSql, this.groupId, origin.topic, origin.partition, maxEventId);
-        else await tx.$executeRawUnsafe(markEverywhereSql, this.groupId, maxEventId);
+    if (expectedVersion !== undefined && marks.length === 1 && mark!.origin && !completions.some((completion) => completion.effects)) {
+      const set = spanOf(ids);
+      if (set.timeOrdered) {
+        const recorded = await queryRows(this.prisma, recordExpectedSql, [this.groupId, ids.join(','), mark!.origin.topic, mark!.origin.partition, set.last, set.first, expectedVersion]);
+        if (recorded.length > 0) return new Set(ids);
       }
-      const fresh = parseIdList(row);
-      // The same id twice in one batch (a relay that published twice) must apply its effects once.
+    }
+    return this.completeLocked(completions, marks);
+  }
+
+  /**
+   * Deletes the records of events made before `madeBefore`, a set of up to
+   * a commit's records at a time, `batchSize` sets per statement (so none
+   * holds locks for long), and returns how many records. An event id tells
+   * its age only if it is time-ordered (UUIDv7, as every id the pipeline
+   * makes); sets holding any other id are kept.
+   */
+  async prune(madeBefore: Date, { batchSize = 100, onProgress }: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [row] = await queryRows<{ sets: number; records: number }>(this.prisma, pruneSql, [this.groupId, lowestEventIdAt(madeBefore), batchSize]);
+      deleted += row?.records ?? 0;
+      if ((row?.sets ?? 0) > 0) onProgress?.(deleted);
+      if ((row?.sets ?? 0) < batchSize) return deleted;
+    }
+  }
+
+  /**
+   * The careful commit: lock the watermarks of the completions' partitions
+   * (making those a partition does not have yet), then record the ids no
+   * commit recorded before, raise the watermarks and the versions, and apply
+   * the new ids' effects. Commits of known partitions share the group's
+   * advisory lock; one with an unknown partition (raising every watermark)
+   * takes it alone, so no partition's first commit slips past it.
+   */
+  private completeLocked(completions: readonly Completion[], marks: readonly Watermark[]): Promise<Set<string>> {
+    return this.prisma.$transaction(async (tx) => {
+      const everywhere = marks.some((mark) => !mark.origin);
+      await tx.$queryRawUnsafe(everywhere ? lockGroupSql : shareGroupSql, this.groupId);
+      const mayBeRecorded: string[] = [];
+      for (const { origin, ids } of marks) {
+        if (!origin) {
+          await tx.$executeRawUnsafe(createMarkSql, this.groupId, UNATTRIBUTED.topic, UNATTRIBUTED.partition);
+          await tx.$queryRawUnsafe(lockEveryMarkSql, this.groupId);
+          mayBeRecorded.push(...ids);
+          continue;
+        }
+        await tx.$executeRawUnsafe(createMarkSql, this.groupId, origin.topic, origin.partition);
+        const [row] = await tx.$queryRawUnsafe<{ watermark: string }[]>(lockMarkSql, this.groupId, origin.topic, origin.partition);
+        mayBeRecorded.push(...ids.filter((id) => mayHaveBeenProcessed(id, row!.watermark)));
+      }
+      const [found] = mayBeRecorded.length > 0 ? await tx.$queryRawUnsafe<IdList[]>(processedSql, this.groupId, mayBeRecorded.join(',')) : [];
+      const recorded = parseIdList(found);
+      // The same id twice in one batch (a relay that published twice) is new, and applies its effects, once.
+      const fresh = new Set(completions.map((completion) => completion.eventId).filter((id) => !recorded.has(id)));
+      const timeOrdered = [...fresh].filter(isTimeOrdered);
+      const ageless = [...fresh].filter((id) => !isTimeOrdered(id));
+      if (timeOrdered.length > 0) {
+        const set = spanOf(timeOrdered);
+        await tx.$executeRawUnsafe(insertSetSql, this.groupId, timeOrdered.join(','), set.first, set.last);
+      }
+      if (ageless.length > 0) await tx.$executeRawUnsafe(insertAgelessSql, this.groupId, ageless.join(','));
+      for (const { origin, maxEventId } of marks) {
+        if (origin) await tx.$executeRawUnsafe(raiseMarkSql, this.groupId, origin.topic, origin.partition, maxEventId);
+        else await tx.$executeRawUnsafe(raiseEveryMarkSql, this.groupId, maxEventId);
+      }
       const unapplied = new Set(fresh);
       for (const completion of completions) {
         if (unapplied.delete(completion.eventId) && completion.effects) await completion.effects(tx);
       }
       return fresh;
     });
-  }
-
-  /**
-   * Deletes the records of events made before `madeBefore`, `batchSize` at a
-   * time (each its own statement, so none holds locks for long), and returns
-   * how many. An event id tells its age only if it is time-ordered (UUIDv7,
-   * as every id the pipeline makes): those before the moment are one range of
-   * the primary key. Records of other ids are kept.
-   */
-  async prune(madeBefore: Date, { batchSize = 10_000, onProgress }: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const [row] = await queryRows<{ deleted: number }>(this.prisma, pruneSql, [this.groupId, lowestEventIdAt(madeBefore), batchSize]);
-      const count = row?.deleted ?? 0;
-      deleted += count;
-      if (count > 0) onProgress?.(deleted);
-      if (count < batchSize) return deleted;
-    }
-  }
-
-  /**
-   * Records ids without effects, all from one partition: the hot path, one
-   * plain SQL statement with the watermark. The lookup before handling
-   * already skipped ids recorded earlier, so a plain INSERT nearly always
-   * succeeds; only a race with another instance (during a rebalance) makes it
-   * fail, and then the conflict-tolerant statement sorts out which ids were
-   * new.
-   */
-  private async record(ids: readonly string[], params: readonly unknown[]): Promise<Set<string>> {
-    try {
-      await queryRows(this.prisma, recordNewMarkedSql, params);
-      return new Set(ids);
-    } catch (error) {
-      if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
-    }
-    return parseIdList((await queryRows<IdList>(this.prisma, recordMarkedSql, params))[0]);
   }
 }
 
@@ -141,29 +186,58 @@ export function mayHaveBeenProcessed(eventId: string, watermark: string | null):
   return watermark !== null && eventId.toLowerCase() <= watermark;
 }
 
-/** The highest id per origin of the completions (one entry for those of unknown origin). */
-function watermarksOf(completions: readonly Completion[]): { origin?: Origin; maxEventId: string }[] {
-  // The hot path: a batch from an event's own topic, whose completions share one origin.
+interface Watermark {
+  /** Undefined for completions whose partition is unknown. */
+  origin?: Origin;
+  ids: string[];
+  maxEventId: string;
+}
+
+/** The completions' ids and highest id per origin (one entry for those of unknown origin), in one order for every commit. */
+function watermarksOf(completions: readonly Completion[]): Watermark[] {
+  // The hot path: a batch from an event's own topic, whose completions share one origin. (Event ids are lowercase.)
   const [first] = completions;
   if (first?.origin && completions.every((completion) => completion.origin === first.origin)) {
-    let maxEventId = first.eventId.toLowerCase();
-    for (const { eventId } of completions) {
-      const id = eventId.toLowerCase();
-      if (id > maxEventId) maxEventId = id;
-    }
-    return [{ origin: first.origin, maxEventId }];
+    const ids = completions.map((completion) => completion.eventId);
+    let maxEventId = ids[0]!;
+    for (const id of ids) if (id > maxEventId) maxEventId = id;
+    return [{ origin: first.origin, ids, maxEventId }];
   }
-  const marks = new Map<string, { origin?: Origin; maxEventId: string }>();
+  const marks = new Map<string, Watermark>();
   for (const { eventId, origin } of completions) {
-    const id = eventId.toLowerCase();
     const key = origin ? `${origin.partition}:${origin.topic}` : '';
     const mark = marks.get(key);
-    if (!mark) marks.set(key, { origin, maxEventId: id });
-    else if (id > mark.maxEventId) mark.maxEventId = id;
+    if (!mark) marks.set(key, { origin, ids: [eventId], maxEventId: eventId });
+    else {
+      mark.ids.push(eventId);
+      if (eventId > mark.maxEventId) mark.maxEventId = eventId;
+    }
   }
-  // In one order for every transaction, so two that raise the same watermarks cannot deadlock.
+  // In one order for every transaction, so two that lock the same watermarks cannot deadlock.
   return [...marks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, mark]) => mark);
 }
+
+/**
+ * The lowest and highest of lowercase ids (text orders as uuids do), and
+ * whether all are time-ordered. Only those share a set: the ids one commit
+ * records were made at about the same time, so their set spans a short
+ * range, where other ids (random ones) would each widen it to nearly all
+ * uuids and make every lookup check the set.
+ */
+function spanOf(ids: readonly string[]): { first: string; last: string; timeOrdered: boolean } {
+  let first = ids[0]!;
+  let last = first;
+  let timeOrdered = true;
+  for (const id of ids) {
+    if (id < first) first = id;
+    if (id > last) last = id;
+    if (!isTimeOrdered(id)) timeOrdered = false;
+  }
+  return { first, last, timeOrdered };
+}
+
+/** A UUIDv7: the 15th character of a uuid's text is its version. */
+const isTimeOrdered = (id: string) => id.charCodeAt(14) === 0x37;
 
 /**
  * Ids travel as one comma-separated text value each way: a uuid[] parameter
@@ -174,93 +248,115 @@ interface IdList {
   ids: string | null;
 }
 
+/** The range of order keys a set spans, exactly as its GiST index states it. (`recorded` is the set.) */
+const setSpan = `int8range(uuid_order_key(recorded.first_event_id), uuid_order_key(recorded.last_event_id), '[]')`;
+
 /**
- * One index probe per id, whatever the statistics say. The obvious
- * `consumer_group = $1 AND event_id = ANY(...)` is planned from them, and
- * for a group that grew since the last ANALYZE (a new group draining a
- * backlog) Postgres chose to scan all of the group's rows for every lookup.
- * A LATERAL subquery with LIMIT cannot be turned into a join, so each id is
- * looked up by itself in the primary key. (Exported for the test of its plan.)
+ * Whether the group ($1) recorded `wanted.id`: the sets whose span holds it,
+ * then the id itself. The group is compared as an expression, which the
+ * (consumer_group, last_event_id) index cannot serve: on statistics that do
+ * not know how much a group recorded since the last ANALYZE, the planner
+ * would read all of the group's sets through it, for every id.
+ */
+const recordedProbe = (condition = 'TRUE') => `
+    SELECT FROM processed_event_sets AS recorded
+    WHERE ${condition} AND ${setSpan} @> uuid_order_key(wanted.id) AND recorded.consumer_group || '' = $1 AND wanted.id = ANY(recorded.event_ids)
+    LIMIT 1`;
+
+/**
+ * One probe of the sets' span index per id: a LATERAL subquery with LIMIT
+ * cannot be turned into a join. (Exported for the test of its probes.)
  */
 export const processedSql = `
-  SELECT string_agg(found.event_id::text, ',') AS ids
-  FROM unnest(string_to_array($2, ',')::uuid[]) AS id
-  CROSS JOIN LATERAL (
-    SELECT event_id FROM processed_events WHERE consumer_group = $1 AND event_id = id LIMIT 1
-  ) AS found`;
+  SELECT string_agg(wanted.id::text, ',') AS ids
+  FROM unnest(string_to_array($2, ',')::uuid[]) AS wanted(id)
+  CROSS JOIN LATERAL (${recordedProbe()}) AS found`;
 
 /**
- * The watermark of a partition: its own, or until it has one, the highest
- * id the group has recorded from anywhere (PG 15 has no max(uuid)), which
- * is at least as high. Parameters: $1 group, $3 topic, $4 partition.
+ * Where the group's ($1) ids of unknown origin raise a watermark of their
+ * own: the highest of them (and of records older than watermarks). It is a
+ * partition's watermark until the partition has one, being at least as high
+ * as any id recorded from it then: every other commit of its events makes
+ * its row.
  */
-const watermarkSql = `coalesce(
-    (SELECT max_event_id FROM processed_watermarks WHERE consumer_group = $1 AND topic = $3 AND partition = $4::int),
-    (SELECT event_id FROM processed_events WHERE consumer_group = $1 ORDER BY event_id DESC LIMIT 1))`;
+const UNATTRIBUTED = { topic: '', partition: -1 };
+const unattributedWatermarkSql = `(SELECT max_event_id FROM processed_watermarks WHERE consumer_group = $1 AND topic = '' AND partition = -1)`;
 
-/** As processedSql, without probing for ids above the watermark (a one-time filter in the plan), and returning it. (Exported for the test of its plan.) */
+/**
+ * As processedSql, without probing for ids above the partition's ($3, $4)
+ * watermark, and returning it and its version. (Exported for the test of
+ * its probes.)
+ */
 export const processedFromSql = `
-  WITH mark AS (SELECT ${watermarkSql} AS watermark)
-  SELECT mark.watermark::text AS watermark, (
-    SELECT string_agg(found.event_id::text, ',')
-    FROM unnest(string_to_array($2, ',')::uuid[]) AS id
-    CROSS JOIN LATERAL (
-      SELECT event_id FROM processed_events WHERE consumer_group = $1 AND event_id = id AND id <= mark.watermark LIMIT 1
-    ) AS found
+  WITH own AS (SELECT max_event_id, version FROM processed_watermarks WHERE consumer_group = $1 AND topic = $3 AND partition = $4::int),
+  mark AS (SELECT coalesce((SELECT max_event_id FROM own), ${unattributedWatermarkSql}) AS watermark, (SELECT version FROM own) AS version)
+  SELECT mark.watermark::text AS watermark, mark.version::text AS version, (
+    SELECT string_agg(wanted.id::text, ',')
+    FROM unnest(string_to_array($2, ',')::uuid[]) AS wanted(id)
+    CROSS JOIN LATERAL (${recordedProbe('wanted.id <= mark.watermark')}) AS found
   ) AS ids
   FROM mark`;
 
 /**
- * Raises a partition's watermark to an id, creating it at no less than the
- * watermark it had without a row of its own (see watermarkSql). Made for
- * the parameter numbers of the statement it ends.
+ * The hot path: if the partition ($3, $4) is at the version the commit
+ * expects ($7), raises its watermark to the highest id ($5) and its version,
+ * and records the ids ($2, UUIDv7s spanning $6 to $5) as one set; returns a
+ * row only then. A concurrent commit of the partition holds the row's lock
+ * until it ends; this statement then sees the version it left.
  */
-const markSqlWith = (group: string, topic: string, partition: string, eventId: string) => `
-  INSERT INTO processed_watermarks AS mark (consumer_group, topic, partition, max_event_id)
-  VALUES (${group}, ${topic}, ${partition}::int, greatest(${eventId}::uuid, (SELECT event_id FROM processed_events WHERE consumer_group = ${group} ORDER BY event_id DESC LIMIT 1)))
-  ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET max_event_id = greatest(mark.max_event_id, ${eventId}::uuid)`;
-
-const markSql = markSqlWith('$1', '$2', '$3', '$4');
-
-/** For ids of unknown origin: every watermark of the group is raised past them (the ones not made yet start above them anyway). */
-const markEverywhereSql = `UPDATE processed_watermarks SET max_event_id = greatest(max_event_id, $2::uuid) WHERE consumer_group = $1`;
-
-/** The watermark in the hot path's statements, after the ids ($2): $3 topic, $4 partition, $5 highest id. */
-const markFromRecordSql = markSqlWith('$1', '$3', '$4', '$5');
-
-/** Records ids none of which is recorded yet, and raises their partition's watermark: the common case, and a quarter cheaper for Postgres than recordSql. */
-const recordNewMarkedSql = `
-  WITH recorded AS (
-    INSERT INTO processed_events (consumer_group, event_id)
-    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
-  )
-  ${markFromRecordSql}`;
-
-/** Inserts those of the ids ($2) not recorded yet, returning them: for statements that must tell which ids were new. */
-const insertedCte = `inserted AS (
-    INSERT INTO processed_events (consumer_group, event_id)
-    SELECT $1, id FROM unnest(string_to_array($2, ',')::uuid[]) AS id
-    ON CONFLICT DO NOTHING
-    RETURNING event_id
-  )`;
-
-const recordSql = `WITH ${insertedCte} SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
-
-/** recordSql and the watermark, in one statement. */
-const recordMarkedSql = `WITH ${insertedCte}, marked AS (${markFromRecordSql}) SELECT string_agg(event_id::text, ',') AS ids FROM inserted`;
-
-/** Deletes up to $3 records of the group ($1) whose ids are UUIDv7s below $2 (the 15th character of a uuid's text is its version). */
-const pruneSql = `
-  WITH doomed AS (
-    SELECT event_id FROM processed_events
-    WHERE consumer_group = $1 AND event_id < $2::uuid AND substr(event_id::text, 15, 1) = '7'
-    LIMIT $3
-  ), deleted AS (
-    DELETE FROM processed_events AS record USING doomed
-    WHERE record.consumer_group = $1 AND record.event_id = doomed.event_id
+const recordExpectedSql = `
+  WITH mark AS (
+    UPDATE processed_watermarks SET max_event_id = greatest(max_event_id, $5::uuid), version = version + 1
+    WHERE consumer_group = $1 AND topic = $3 AND partition = $4::int AND version = $7::bigint
     RETURNING 1
   )
-  SELECT count(*)::int AS deleted FROM deleted`;
+  INSERT INTO processed_event_sets (consumer_group, event_ids, first_event_id, last_event_id, time_ordered)
+  SELECT $1, string_to_array($2, ',')::uuid[], $6::uuid, $5::uuid, TRUE FROM mark
+  RETURNING 1 AS recorded`;
+
+/** Records UUIDv7s ($2, spanning $3 to $4) as one set. */
+const insertSetSql = `
+  INSERT INTO processed_event_sets (consumer_group, event_ids, first_event_id, last_event_id, time_ordered)
+  VALUES ($1, string_to_array($2, ',')::uuid[], $3::uuid, $4::uuid, TRUE)`;
+
+/** Records ids that do not tell their age ($2) as a set each: a point that lookups find exactly. */
+const insertAgelessSql = `
+  INSERT INTO processed_event_sets (consumer_group, event_ids, first_event_id, last_event_id, time_ordered)
+  SELECT $1, ARRAY[id], id, id, FALSE FROM unnest(string_to_array($2, ',')::uuid[]) AS id`;
+
+/** The group's advisory lock, shared by commits of known partitions; a commit raising every watermark takes it alone. */
+const shareGroupSql = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text`;
+const lockGroupSql = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text`;
+
+/** A partition's watermark row, made at the watermark it had without one (see UNATTRIBUTED) if it has none. */
+const createMarkSql = `
+  INSERT INTO processed_watermarks (consumer_group, topic, partition, max_event_id)
+  VALUES ($1, $2, $3::int, coalesce(${unattributedWatermarkSql}, '00000000-0000-0000-0000-000000000000'))
+  ON CONFLICT DO NOTHING`;
+
+const lockMarkSql = `SELECT max_event_id::text AS watermark FROM processed_watermarks WHERE consumer_group = $1 AND topic = $2 AND partition = $3::int FOR UPDATE`;
+
+const lockEveryMarkSql = `SELECT 1 FROM processed_watermarks WHERE consumer_group = $1 ORDER BY topic, partition FOR UPDATE`;
+
+const raiseMarkSql = `
+  UPDATE processed_watermarks SET max_event_id = greatest(max_event_id, $4::uuid), version = version + 1
+  WHERE consumer_group = $1 AND topic = $2 AND partition = $3::int`;
+
+/** For ids of unknown origin: every watermark of the group is raised past them, the unattributed one too (so the ones not made yet start above them). */
+const raiseEveryMarkSql = `UPDATE processed_watermarks SET max_event_id = greatest(max_event_id, $2::uuid), version = version + 1 WHERE consumer_group = $1`;
+
+/** Deletes up to $3 sets of the group ($1) that hold only UUIDv7s below $2; returns how many sets and records. */
+const pruneSql = `
+  WITH doomed AS (
+    SELECT id FROM processed_event_sets
+    WHERE consumer_group = $1 AND last_event_id < $2::uuid AND time_ordered
+    LIMIT $3
+  ), deleted AS (
+    DELETE FROM processed_event_sets AS recorded USING doomed
+    WHERE recorded.id = doomed.id
+    RETURNING cardinality(recorded.event_ids) AS records
+  )
+  SELECT count(*)::int AS sets, coalesce(sum(records), 0)::int AS records FROM deleted`;
 
 function parseIdList(row: IdList | undefined): Set<string> {
   return new Set(row?.ids ? row.ids.split(',') : []);

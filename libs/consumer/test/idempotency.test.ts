@@ -1,7 +1,7 @@
 import { PipelineError } from '@video-pipeline/errors';
 import { eventually } from '../../../test/support/pipeline';
 import { toKafkaRecord } from '@video-pipeline/events';
-import { replayDeadLetters } from '../src';
+import { IdempotencyStore, replayDeadLetters } from '../src';
 import { appliedEffects, counterValue, processedEventIds, recordingHandler, useTestbeds, videoUploaded } from './support/harness';
 
 describe('an event has its effects applied once, however often it arrives', () => {
@@ -87,7 +87,7 @@ describe('an event has its effects applied once, however often it arrives', () =
     const bed = await testbed('idem-long-batch');
     const events = Array.from({ length: 300 }, () => videoUploaded());
     const done = [events[3]!, events[250]!]; // one in the part looked up first, one in the rest
-    await bed.prisma.processedEvent.createMany({ data: done.map((event) => ({ consumerGroup: bed.groupId, eventId: event.id })) });
+    await new IdempotencyStore(bed.prisma, bed.groupId).complete(done.map((event) => ({ eventId: event.id, origin: { topic: bed.sourceTopic, partition: 0 } })));
     await bed.publish(events, { partition: 0 }); // before the runtime starts: one batch
     const handler = recordingHandler();
     const runtime = await bed.runtime({ handlers: handler.handlers });

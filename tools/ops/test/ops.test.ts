@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ConsumerGroupRuntime, WaitingRoom, recordVideoReceipt } from '@video-pipeline/consumer';
+import { ConsumerGroupRuntime, IdempotencyStore, WaitingRoom, recordVideoReceipt } from '@video-pipeline/consumer';
 import { PipelineError } from '@video-pipeline/errors';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
@@ -162,19 +162,20 @@ describe('the ops CLI', () => {
     const DAY_MS = 24 * 60 * 60 * 1000;
     const expired = [eventIdMadeAt(now - 40 * DAY_MS), eventIdMadeAt(now - 36 * DAY_MS)];
     const kept = [eventIdMadeAt(now - 34 * DAY_MS), eventIdMadeAt(now - DAY_MS)];
-    await prisma.processedEvent.createMany({ data: [...expired, ...kept].map((eventId) => ({ consumerGroup: groupId, eventId })) });
+    const records = new IdempotencyStore(prisma, groupId);
+    for (const eventId of [...expired, ...kept]) await records.complete([{ eventId }]); // a set each, as if committed apart
 
     // The dead-letter topic keeps events 30 days: by default, records of events older than 35 days go.
     const pruned = JSON.parse((await ops(prefix, 'prune', 'analytics', '--json')).stdout) as { olderThanDays: number; deleted: number };
     expect(pruned).toMatchObject({ olderThanDays: 35, deleted: expired.length });
-    const left = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, select: { eventId: true } });
-    expect(left.map((row) => row.eventId).sort()).toEqual([...kept].sort());
+    const left = await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, select: { eventIds: true } });
+    expect(left.flatMap((set) => set.eventIds).sort()).toEqual([...kept].sort());
     expect((await ops(prefix, 'prune', 'analytics')).stdout).toContain('analytics: deleted 0 record(s)');
 
     // A replay could still bring back an event the records would then forget.
     await expect(ops(prefix, 'prune', 'analytics', '--older-than', '7')).rejects.toThrow(RefusedError);
     await expect(ops(prefix, 'prune', 'analytics', '--older-than', 'soon')).rejects.toThrow(/whole number of days/);
-    expect(await prisma.processedEvent.count({ where: { consumerGroup: groupId } })).toBe(kept.length);
+    expect(await prisma.processedEventSet.count({ where: { consumerGroup: groupId } })).toBe(kept.length);
   });
 
   it('answers usage mistakes clearly', async () => {

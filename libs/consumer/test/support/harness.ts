@@ -41,9 +41,10 @@ export function groupTopicSpecs(group: string, options: { sourcePartitions?: num
 /** A valid `video.uploaded` event for a fresh video (or the given one). */
 export { sampleVideoUploaded as videoUploaded } from '../../../../test/support/events';
 
+/** Every event id the group recorded as processed, as often as it was recorded. */
 export async function processedEventIds(prisma: PrismaClient, groupId: string): Promise<string[]> {
-  const rows = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId } });
-  return rows.map((row) => row.eventId);
+  const sets = await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, orderBy: { id: 'asc' } });
+  return sets.flatMap((set) => set.eventIds);
 }
 
 /** The sum of a counter's values whose labels include `labels`. */

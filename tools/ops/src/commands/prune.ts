@@ -8,8 +8,8 @@ const DEFAULT_MARGIN_DAYS = 5;
 
 /**
  * `ops prune <group> [--older-than DAYS]`: deletes the group's idempotency
- * records (`processed_events`) of events made more than DAYS ago, which
- * otherwise grow by one row per event for ever. An event comes back to a
+ * records (`processed_event_sets`) of events made more than DAYS ago, which
+ * otherwise grow by one row per commit for ever. An event comes back to a
  * group from its dead-letter topic (a replay) or its source topics (an
  * offset reset) for as long as they keep it, so the records must outlive
  * that: fewer days than the longest retention are refused, and the default
