@@ -324,9 +324,10 @@ const insertAgelessSql = `
   INSERT INTO processed_event_sets (consumer_group, event_ids, first_event_id, last_event_id, time_ordered)
   SELECT $1, ARRAY[id], id, id, FALSE FROM unnest(string_to_array($2, ',')::uuid[]) AS id`;
 
-/** The group's advisory lock, shared by commits of known partitions; a commit raising every watermark takes it alone. */
-const shareGroupSql = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text`;
-const lockGroupSql = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text`;
+/** The group's advisory lock, shared by commits of known partitions; a commit raising every watermark takes it alone. (Its key is a hash of the group's name, apart from other advisory locks' keys.) */
+const groupLockKey = `hashtextextended('processed_event_sets:' || $1, 0)`;
+const shareGroupSql = `SELECT pg_advisory_xact_lock_shared(${groupLockKey})::text`;
+const lockGroupSql = `SELECT pg_advisory_xact_lock(${groupLockKey})::text`;
 
 /** A partition's watermark row, made at the watermark it had without one (see UNATTRIBUTED) if it has none. */
 const createMarkSql = `
