@@ -38,16 +38,18 @@ CREATE INDEX "processed_event_sets_span_idx" ON "processed_event_sets" USING gis
 -- The ids are random bits after their time: compressing them only costs CPU.
 ALTER TABLE "processed_event_sets" ALTER COLUMN "event_ids" SET STORAGE EXTERNAL;
 
--- Records made before this migration move into sets of up to 1000 ids, the time-ordered
--- ones (UUIDv7) apart from the others so that they can still be pruned.
+-- Records made before this migration move into sets: time-ordered ids (UUIDv7) in sets of up to
+-- 1000 neighbours, any other id in a set of its own (random ids would widen a shared set's span
+-- over every lookup), as the runtime records them.
 INSERT INTO "processed_event_sets" ("consumer_group", "first_event_id", "last_event_id", "event_ids", "time_ordered", "processed_at")
 SELECT "consumer_group", ids[1], ids[array_upper(ids, 1)], ids, "time_ordered", "processed_at"
 FROM (
     SELECT "consumer_group", "time_ordered", array_agg("event_id" ORDER BY "event_id") AS ids, max("processed_at") AS "processed_at"
     FROM (
-        SELECT "consumer_group", "event_id", "processed_at", substr("event_id"::text, 15, 1) = '7' AS "time_ordered",
-               (row_number() OVER (PARTITION BY "consumer_group", substr("event_id"::text, 15, 1) = '7' ORDER BY "event_id") - 1) / 1000 AS chunk
-        FROM "processed_events"
+        SELECT "consumer_group", "event_id", "processed_at", "time_ordered",
+               CASE WHEN "time_ordered" THEN (row_number() OVER (PARTITION BY "consumer_group", "time_ordered" ORDER BY "event_id") - 1) / 1000
+                    ELSE row_number() OVER (PARTITION BY "consumer_group", "time_ordered" ORDER BY "event_id") END AS chunk
+        FROM (SELECT *, substr("event_id"::text, 15, 1) = '7' AS "time_ordered" FROM "processed_events") AS versioned
     ) AS numbered
     GROUP BY "consumer_group", "time_ordered", chunk
 ) AS chunks;
