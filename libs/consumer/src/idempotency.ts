@@ -99,8 +99,9 @@ export class IdempotencyStore {
    */
   async complete(completions: readonly Completion[], expectedVersion?: number): Promise<Set<string>> {
     if (completions.length === 0) return new Set();
-    const ids = completions.map((completion) => completion.eventId);
-    const marks = watermarksOf(completions);
+    // Ids are compared as text below, which orders them as Postgres orders uuids only in lowercase.
+    const ids = completions.map((completion) => completion.eventId.toLowerCase());
+    const marks = watermarksOf(completions, ids);
     const [mark] = marks;
     if (expectedVersion !== undefined && marks.length === 1 && mark!.origin && !completions.some((completion) => completion.effects)) {
       const set = spanOf(ids);
@@ -109,7 +110,7 @@ export class IdempotencyStore {
         if (recorded.length > 0) return new Set(ids);
       }
     }
-    return this.completeLocked(completions, marks);
+    return this.completeLocked(completions, ids, marks);
   }
 
   /**
@@ -137,26 +138,27 @@ export class IdempotencyStore {
    * advisory lock; one with an unknown partition (raising every watermark)
    * takes it alone, so no partition's first commit slips past it.
    */
-  private completeLocked(completions: readonly Completion[], marks: readonly Watermark[]): Promise<Set<string>> {
+  private completeLocked(completions: readonly Completion[], ids: readonly string[], marks: readonly Watermark[]): Promise<Set<string>> {
     return this.prisma.$transaction(async (tx) => {
       const everywhere = marks.some((mark) => !mark.origin);
       await tx.$queryRawUnsafe(everywhere ? lockGroupSql : shareGroupSql, this.groupId);
       const mayBeRecorded: string[] = [];
-      for (const { origin, ids } of marks) {
-        if (!origin) {
+      for (const mark of marks) {
+        if (!mark.origin) {
           await tx.$executeRawUnsafe(createMarkSql, this.groupId, UNATTRIBUTED.topic, UNATTRIBUTED.partition);
           await tx.$queryRawUnsafe(lockEveryMarkSql, this.groupId);
-          mayBeRecorded.push(...ids);
+          mayBeRecorded.push(...mark.ids);
           continue;
         }
-        await tx.$executeRawUnsafe(createMarkSql, this.groupId, origin.topic, origin.partition);
-        const [row] = await tx.$queryRawUnsafe<{ watermark: string }[]>(lockMarkSql, this.groupId, origin.topic, origin.partition);
-        mayBeRecorded.push(...ids.filter((id) => mayHaveBeenProcessed(id, row!.watermark)));
+        const { topic, partition } = mark.origin;
+        await tx.$executeRawUnsafe(createMarkSql, this.groupId, topic, partition);
+        const [row] = await tx.$queryRawUnsafe<{ watermark: string }[]>(lockMarkSql, this.groupId, topic, partition);
+        mayBeRecorded.push(...mark.ids.filter((id) => mayHaveBeenProcessed(id, row!.watermark)));
       }
       const [found] = mayBeRecorded.length > 0 ? await tx.$queryRawUnsafe<IdList[]>(processedSql, this.groupId, mayBeRecorded.join(',')) : [];
       const recorded = parseIdList(found);
       // The same id twice in one batch (a relay that published twice) is new, and applies its effects, once.
-      const fresh = new Set(completions.map((completion) => completion.eventId).filter((id) => !recorded.has(id)));
+      const fresh = new Set(ids.filter((id) => !recorded.has(id)));
       const timeOrdered = [...fresh].filter(isTimeOrdered);
       const ageless = [...fresh].filter((id) => !isTimeOrdered(id));
       if (timeOrdered.length > 0) {
@@ -169,8 +171,8 @@ export class IdempotencyStore {
         else await tx.$executeRawUnsafe(raiseEveryMarkSql, this.groupId, maxEventId);
       }
       const unapplied = new Set(fresh);
-      for (const completion of completions) {
-        if (unapplied.delete(completion.eventId) && completion.effects) await completion.effects(tx);
+      for (const [index, completion] of completions.entries()) {
+        if (unapplied.delete(ids[index]!) && completion.effects) await completion.effects(tx);
       }
       return fresh;
     });
@@ -189,22 +191,22 @@ export function mayHaveBeenProcessed(eventId: string, watermark: string | null):
 interface Watermark {
   /** Undefined for completions whose partition is unknown. */
   origin?: Origin;
-  ids: string[];
+  ids: readonly string[];
   maxEventId: string;
 }
 
-/** The completions' ids and highest id per origin (one entry for those of unknown origin), in one order for every commit. */
-function watermarksOf(completions: readonly Completion[]): Watermark[] {
-  // The hot path: a batch from an event's own topic, whose completions share one origin. (Event ids are lowercase.)
+/** The completions' (lowercase) ids and highest id per origin (one entry for those of unknown origin), in one order for every commit. */
+function watermarksOf(completions: readonly Completion[], ids: readonly string[]): Watermark[] {
+  // The hot path: a batch from an event's own topic, whose completions share one origin.
   const [first] = completions;
   if (first?.origin && completions.every((completion) => completion.origin === first.origin)) {
-    const ids = completions.map((completion) => completion.eventId);
     let maxEventId = ids[0]!;
     for (const id of ids) if (id > maxEventId) maxEventId = id;
     return [{ origin: first.origin, ids, maxEventId }];
   }
-  const marks = new Map<string, Watermark>();
-  for (const { eventId, origin } of completions) {
+  const marks = new Map<string, Watermark & { ids: string[] }>();
+  for (const [index, { origin }] of completions.entries()) {
+    const eventId = ids[index]!;
     const key = origin ? `${origin.partition}:${origin.topic}` : '';
     const mark = marks.get(key);
     if (!mark) marks.set(key, { origin, ids: [eventId], maxEventId: eventId });

@@ -41,6 +41,14 @@ describe('IdempotencyStore', () => {
     expect(await mine.processed([raced, ...fresh])).toEqual(new Set([raced, ...fresh]));
   });
 
+  it('takes ids in either case, as Postgres does', async () => {
+    const { store: mine } = store();
+    const id = randomUUID();
+    expect(await mine.complete([{ eventId: id.toUpperCase() }])).toEqual(new Set([id]));
+    expect(await mine.processed([id])).toEqual(new Set([id]));
+    expect(await mine.complete([{ eventId: id }, { eventId: id.toUpperCase() }])).toEqual(new Set());
+  });
+
   it('records an id given twice in one call once', async () => {
     const { store: mine } = store();
     const id = randomUUID();
