@@ -101,16 +101,15 @@ export class IdempotencyStore {
     if (completions.length === 0) return new Set();
     // Ids are compared as text below, which orders them as Postgres orders uuids only in lowercase.
     const ids = completions.map((completion) => completion.eventId.toLowerCase());
-    const marks = watermarksOf(completions, ids);
-    const [mark] = marks;
-    if (expectedVersion !== undefined && marks.length === 1 && mark!.origin && !completions.some((completion) => completion.effects)) {
+    const origin = commonOrigin(completions);
+    if (expectedVersion !== undefined && origin && !completions.some((completion) => completion.effects)) {
       const set = spanOf(ids);
       if (set.timeOrdered) {
-        const recorded = await queryRows(this.prisma, recordExpectedSql, [this.groupId, ids.join(','), mark!.origin.topic, mark!.origin.partition, set.last, set.first, expectedVersion]);
+        const recorded = await queryRows(this.prisma, recordExpectedSql, [this.groupId, ids.join(','), origin.topic, origin.partition, set.last, set.first, expectedVersion]);
         if (recorded.length > 0) return new Set(ids);
       }
     }
-    return this.completeLocked(completions, ids, marks);
+    return this.completeLocked(completions, ids, watermarksOf(completions, ids));
   }
 
   /**
@@ -195,15 +194,16 @@ interface Watermark {
   maxEventId: string;
 }
 
+/** The origin all completions share (one object, as a batch from an event's own topic gives them), if they do. */
+function commonOrigin(completions: readonly Completion[]): Origin | undefined {
+  const origin = completions[0]?.origin;
+  return origin && completions.every((completion) => completion.origin === origin) ? origin : undefined;
+}
+
 /** The completions' (lowercase) ids and highest id per origin (one entry for those of unknown origin), in one order for every commit. */
 function watermarksOf(completions: readonly Completion[], ids: readonly string[]): Watermark[] {
-  // The hot path: a batch from an event's own topic, whose completions share one origin.
-  const [first] = completions;
-  if (first?.origin && completions.every((completion) => completion.origin === first.origin)) {
-    let maxEventId = ids[0]!;
-    for (const id of ids) if (id > maxEventId) maxEventId = id;
-    return [{ origin: first.origin, ids, maxEventId }];
-  }
+  const origin = commonOrigin(completions);
+  if (origin) return [{ origin, ids, maxEventId: spanOf(ids).last }];
   const marks = new Map<string, Watermark & { ids: string[] }>();
   for (const [index, { origin }] of completions.entries()) {
     const eventId = ids[index]!;
