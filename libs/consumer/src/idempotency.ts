@@ -26,7 +26,8 @@ export interface PartitionLookup {
   processed: Set<string>;
   /**
    * The partition's watermark at the lookup: ids above it had not been
-   * processed then. null when the group had processed nothing at all.
+   * processed then. null when nothing the partition's events could be was
+   * recorded (no watermark of its own, nor an unattributed one).
    */
   watermark: string | null;
   /** How many commits had recorded events of the partition by then (see `complete`). */
