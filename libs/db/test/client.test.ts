@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, type Notification } from 'pg';
-import { applyMigrations, createPrismaClient, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
+import { applyMigrations, createPrismaClient, inTransaction, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
 import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
 
 const databaseUrl = throwawayDatabaseUrl('client');
@@ -151,6 +151,45 @@ describe('queryRows: plain SQL on the pool behind a Prisma client', () => {
     const calls: unknown[][] = [];
     const standIn = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) } as unknown as PrismaClient;
     expect(await queryRows(standIn, 'SELECT $1', [7])).toEqual([{ ok: true }]);
+    expect(calls).toEqual([['SELECT $1', 7]]);
+  });
+});
+
+describe('inTransaction: plain SQL in one transaction on the pool behind a Prisma client', () => {
+  const receipt = (videoId: string) => [`inTransaction|${randomUUID()}`, videoId, randomUUID()];
+  const insertReceipt = 'INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES ($1, $2, $3)';
+  const receiptsOf = async (videoId: string) => (await queryRows<{ n: number }>(prisma, 'SELECT count(*)::int AS n FROM video_receipts WHERE video_id = $1', [videoId]))[0]!.n;
+
+  it('commits what the work wrote when it resolves, and returns its result', async () => {
+    const videoId = randomUUID();
+    const result = await inTransaction(prisma, async (run) => {
+      await run(insertReceipt, receipt(videoId));
+      await run(insertReceipt, receipt(videoId));
+      return (await run<{ n: number }>('SELECT count(*)::int AS n FROM video_receipts WHERE video_id = $1', [videoId]))[0]!.n;
+    });
+    expect(result).toBe(2);
+    expect(await receiptsOf(videoId)).toBe(2);
+  });
+
+  it('rolls back everything when the work throws, and leaves the connection usable', async () => {
+    const videoId = randomUUID();
+    await expect(
+      inTransaction(prisma, async (run) => {
+        await run(insertReceipt, receipt(videoId));
+        await run('SELECT * FROM no_such_table', []);
+      }),
+    ).rejects.toMatchObject({ code: '42P01' });
+    expect(await receiptsOf(videoId)).toBe(0);
+    // The pool has two connections; both still work, outside any transaction.
+    await Promise.all([queryRows(prisma, 'SELECT 1', []), queryRows(prisma, 'SELECT 1', [])]);
+    expect(await queryRows(prisma, 'SELECT now() = statement_timestamp() AS outside', [])).toEqual([{ outside: true }]);
+  });
+
+  it("falls back to Prisma's transaction for a client it did not make", async () => {
+    const calls: unknown[][] = [];
+    const tx = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) };
+    const standIn = { $transaction: async (work: (client: typeof tx) => Promise<unknown>) => work(tx) } as unknown as PrismaClient;
+    expect(await inTransaction(standIn, (run) => run('SELECT $1', [7]))).toEqual([{ ok: true }]);
     expect(calls).toEqual([['SELECT $1', 7]]);
   });
 });
