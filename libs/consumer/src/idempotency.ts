@@ -294,7 +294,7 @@ export const processedSql = `
  * its row.
  */
 const UNATTRIBUTED = { topic: '', partition: -1 };
-const unattributedWatermarkSql = `(SELECT max_event_id FROM processed_watermarks WHERE consumer_group = $1 AND topic = '' AND partition = -1)`;
+const unattributedWatermarkSql = `(SELECT max_event_id FROM processed_watermarks WHERE consumer_group = $1 AND topic = '${UNATTRIBUTED.topic}' AND partition = ${UNATTRIBUTED.partition})`;
 
 /**
  * As processedSql, without probing for ids above the partition's ($3, $4)
