@@ -1,4 +1,4 @@
-import { inTransaction, Prisma, queryRows, type PrismaClient, type RunStatement } from '@video-pipeline/db';
+import { inTransaction, Prisma, queryRows, statementsIn, type PrismaClient, type RunStatement } from '@video-pipeline/db';
 import { lowestEventIdAt } from '@video-pipeline/events';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
@@ -138,7 +138,7 @@ export class IdempotencyStore {
   private completeLocked(completions: readonly Completion[], ids: readonly string[], marks: readonly Watermark[]): Promise<Set<string>> {
     if (!completions.some((completion) => completion.effects)) return inTransaction(this.prisma, (run) => this.recordLocked(run, ids, marks));
     return this.prisma.$transaction(async (tx) => {
-      const fresh = await this.recordLocked((text, values) => tx.$queryRawUnsafe(text, ...values), ids, marks);
+      const fresh = await this.recordLocked(statementsIn(tx), ids, marks);
       const unapplied = new Set(fresh);
       for (const [index, completion] of completions.entries()) {
         if (unapplied.delete(ids[index]!) && completion.effects) await completion.effects(tx);

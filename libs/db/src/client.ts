@@ -48,6 +48,11 @@ export async function queryRows<Row>(prisma: PrismaClient, text: string, values:
 /** Runs one statement of a transaction, as queryRows runs one alone. */
 export type RunStatement = <Row>(text: string, values: readonly unknown[]) => Promise<Row[]>;
 
+/** Statements run through a Prisma transaction client, for code written against RunStatement. */
+export function statementsIn(tx: Pick<PrismaClient, '$queryRawUnsafe'>): RunStatement {
+  return (text, values) => tx.$queryRawUnsafe(text, ...values);
+}
+
 /**
  * Runs `work` in one transaction on the pg pool behind `prisma`, past
  * Prisma's query pipeline: commits if `work` resolves, rolls back if it
@@ -58,7 +63,7 @@ export type RunStatement = <Row>(text: string, values: readonly unknown[]) => Pr
  */
 export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStatement) => Promise<T>): Promise<T> {
   const pool = pools.get(prisma);
-  if (!pool) return prisma.$transaction((tx) => work((text, values) => tx.$queryRawUnsafe(text, ...values)));
+  if (!pool) return prisma.$transaction((tx) => work(statementsIn(tx)));
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
