@@ -14,7 +14,3 @@ export type EventType = keyof typeof eventCatalog;
 export type EventData<T extends EventType> = z.infer<(typeof eventCatalog)[T]['schema']>;
 
 export const eventTypes = Object.keys(eventCatalog) as EventType[];
-
-export function isEventType(value: string): value is EventType {
-  return Object.hasOwn(eventCatalog, value);
-}

@@ -1,4 +1,4 @@
-export { eventCatalog, eventTypes, isEventType, type EventType, type EventData } from './catalog';
+export { eventCatalog, eventTypes, type EventType, type EventData } from './catalog';
 export { createEvent, type CloudEvent, type PipelineEvent } from './envelope';
 export { toKafkaRecord, fromKafkaRecord, CONTENT_TYPE_JSON, type EventRecord, type RawHeaders } from './kafka-binding';
 export { videoUploadedV1, type VideoUploadedV1 } from './video-uploaded';

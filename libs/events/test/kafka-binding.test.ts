@@ -16,18 +16,31 @@ describe('the CloudEvents Kafka binding', () => {
     expect(fromKafkaRecord(asRecord(event))).toEqual(event);
   });
 
+  it('reads headers given as strings or repeated, and JSON with parameters', () => {
+    const event = uploaded();
+    const record = asRecord(event);
+    const headers = { ...record.headers, ce_specversion: '1.0', ce_type: ['video.uploaded', 'ignored'], 'content-type': Buffer.from('application/json; charset=utf-8') };
+    expect(fromKafkaRecord({ ...record, headers })).toEqual(event);
+    expect(() => fromKafkaRecord({ ...record, headers: { ...headers, ce_specversion: '0.3' } })).toThrow(/unsupported ce_specversion "0.3"/);
+    expect(() => fromKafkaRecord({ ...record, headers: { ...headers, 'content-type': 'text/json' } })).toThrow(/got "text\/json"/);
+  });
+
   it('refuses to create an event whose data breaks its schema', () => {
     expect(() => createEvent('video.uploaded', { source: '/t', subject: 'x', data: { schemaVersion: 1 } as never })).toThrow();
   });
 
   it.each([
     ['missing headers', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ce_type: r.headers.ce_type } }), 'malformed_event', /missing CloudEvents headers: ce_specversion, ce_id/],
+    ['empty headers', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_specversion: Buffer.alloc(0), ce_type: Buffer.alloc(0) } }), 'malformed_event', /missing CloudEvents headers: ce_specversion, ce_type$/],
+    ['another specversion', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_specversion: Buffer.from('1.01') } }), 'malformed_event', /unsupported ce_specversion "1.01"/],
     ['bad JSON', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from('{nope') }), 'malformed_event', /not JSON/],
     ['a non-UUID id', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_id: Buffer.from('42') } }), 'malformed_event', /UUID/],
-    ['an unknown type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_type: Buffer.from('video.exploded') } }), 'unsupported_event', /unknown event type/],
+    ['an unknown type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_type: Buffer.from('video.exploded') } }), 'unsupported_event', /unknown event type "video.exploded"/],
+    ['a type that only starts like a known one', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, ce_type: Buffer.from('video.uploaded.v2') } }), 'unsupported_event', /unknown event type "video.uploaded.v2"/],
     ['another schema version', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from(JSON.stringify({ ...JSON.parse(r.value.toString()), schemaVersion: 2 })) }), 'unsupported_event', /schemaVersion 2/],
     ['data that breaks the schema', (r: ReturnType<typeof asRecord>) => ({ ...r, value: Buffer.from(JSON.stringify({ ...JSON.parse(r.value.toString()), videoId: 'x' })) }), 'malformed_event', /videoId/],
-    ['another content type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, 'content-type': Buffer.from('text/plain') } }), 'malformed_event', /content-type/],
+    ['another content type', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, 'content-type': Buffer.from('text/plain') } }), 'malformed_event', /content-type must be application\/json, got "text\/plain"/],
+    ['a content type shorter than JSON\'s', (r: ReturnType<typeof asRecord>) => ({ ...r, headers: { ...r.headers, 'content-type': Buffer.from('application/') } }), 'malformed_event', /got "application\/"/],
   ])('rejects %s permanently', (_name, mutate, code, message) => {
     const broken = mutate(asRecord(uploaded()));
     let thrown: unknown;
