@@ -140,6 +140,7 @@ export const consumerThroughput: Benchmark = {
           `baseline column: bare kafkajs eachMessage; all consumers use maxBytesPerPartition ${SHARED_CONSUMER_SETTINGS.maxBytesPerPartition} and ${RUNTIME_PARTITIONS_CONCURRENTLY} partitions consumed concurrently, as the runtime does`,
           `runtime without idempotency DB: the runtime is given an in-memory stand-in for Prisma (no processed-ids lookup, no recording transaction). A handler map with 'ignore' cannot measure this: the runtime does not subscribe to ignored event types`,
           `runs: ${runs.map((run) => `${run.variant} ${run.eventsPerSecond}`).join(', ')} events/s; the machine kept ${median(runs.map((run) => run.machineBusyCores)).toFixed(2)} cores busy (median)`,
+          roundRatios(runs),
           `CPU rows: "this process" is kafkajs, the runtime and the database client; "Postgres" is every Postgres process, which takes its CPU from the same ${os.cpus().length} cores`,
         ],
         details: { events: options.consumerEvents, partitions: videoUploadedSpec.partitions, runs },
@@ -147,6 +148,16 @@ export const consumerThroughput: Benchmark = {
     });
   },
 };
+
+/** Runtime ÷ bare of each round on its own: how far one round's ratio strays on this machine. */
+function roundRatios(runs: readonly VariantRun[]): string {
+  const ratios = [...new Set(runs.map((run) => run.round))].map((round) => {
+    const rate = (variant: VariantName) => runs.find((run) => run.round === round && run.variant === variant)!.eventsPerSecond;
+    return rate('runtime') / rate('bare-eachMessage');
+  });
+  const met = ratios.filter((ratio) => ratio >= TARGET_RATIO).length;
+  return `runtime ÷ bare eachMessage per round: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')} (${met} of ${ratios.length} at or above ${TARGET_RATIO})`;
+}
 
 async function prefill(kafka: Kafka, topic: string, count: number): Promise<void> {
   const producer = createProducer(kafka);
