@@ -49,16 +49,20 @@ function header(headers: RawHeaders, name: string): string | undefined {
 }
 
 /**
- * Whether a header starts with (or is) an ASCII text, compared without
- * decoding it: decoding a short header costs about ten times this, and the
- * constant headers and the event type are checked on every record a
- * consumer reads.
+ * Whether a header starts with an ASCII text, compared without decoding it:
+ * decoding a short header costs about ten times this, and the constant
+ * headers and the event type are checked on every record a consumer reads.
  */
-function startsWithAscii(value: RawHeader, text: string, { whole = false } = {}): boolean {
-  if (typeof value === 'string') return whole ? value === text : value.startsWith(text);
-  if (value.length < text.length || (whole && value.length !== text.length)) return false;
+function startsWithAscii(value: RawHeader, text: string): boolean {
+  if (typeof value === 'string') return value.startsWith(text);
+  if (value.length < text.length) return false;
   for (let index = 0; index < text.length; index++) if (value[index] !== text.charCodeAt(index)) return false;
   return true;
+}
+
+/** Whether a header is exactly an ASCII text, compared as startsWithAscii compares. */
+function equalsAscii(value: RawHeader, text: string): boolean {
+  return value.length === text.length && startsWithAscii(value, text);
 }
 
 function malformed(message: string): PipelineError {
@@ -87,14 +91,14 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
     throw malformed(`missing CloudEvents headers: ${missing.join(', ')}`);
   }
 
-  if (!startsWithAscii(specversion, '1.0', { whole: true })) throw malformed(`unsupported ce_specversion "${specversion.toString()}"`);
+  if (!equalsAscii(specversion, '1.0')) throw malformed(`unsupported ce_specversion "${specversion.toString()}"`);
   const contentType = rawHeader(headers, 'content-type');
   if (contentType !== undefined && !startsWithAscii(contentType, CONTENT_TYPE_JSON)) {
     throw malformed(`content-type must be ${CONTENT_TYPE_JSON}, got "${contentType.toString()}"`);
   }
   // Our producers always use UUIDs; consumers key their idempotency records on them.
   if (!isUuid(id)) throw malformed(`ce_id must be a UUID, got "${id}"`);
-  const type = eventTypes.find((known) => startsWithAscii(typeName, known, { whole: true }));
+  const type = eventTypes.find((known) => equalsAscii(typeName, known));
   if (!type) throw new PipelineError('unsupported_event', `unknown event type "${typeName.toString()}"`);
   if (Number.isNaN(Date.parse(time))) throw malformed(`ce_time is not a timestamp: "${time}"`);
   if (record.value === null) throw malformed('record has no value');
