@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
-import { eventCatalog, fromKafkaRecord, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { eventCatalog, fromKafkaRecord, headerString, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
-import { deliveryHeaders, headerNumber, headerString, originalHeaders } from './delivery-headers';
+import { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';

@@ -1,4 +1,5 @@
 import type { IHeaders } from 'kafkajs';
+import { headerString } from '@video-pipeline/events';
 
 /**
  * Headers the runtime adds when it moves an event to a retry tier or the
@@ -23,12 +24,6 @@ export const deliveryHeaders = {
 } as const;
 
 const ownHeaders = new Set<string>(Object.values(deliveryHeaders));
-
-export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
-}
 
 export function headerNumber(headers: IHeaders | undefined, name: string): number | undefined {
   const raw = headerString(headers, name);

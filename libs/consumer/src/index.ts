@@ -5,7 +5,7 @@ export { IdempotencyStore } from './idempotency';
 export { WaitingRoom, type WaitingEvent } from './waiting-room';
 export { ConsumerMetrics } from './metrics';
 export { classifyFailure, type FailureVerdict } from './failure';
-export { deliveryHeaders, headerString, headerNumber, originalHeaders } from './delivery-headers';
+export { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 export { defaultRetryPolicy, backoffDelayMs, withJitter, type RetryPolicy, type BackoffPolicy } from './retry-policy';
 export { runConsumerWorker, type WorkerDeps, type WorkerTuning } from './worker';
 export { recordVideoReceipt } from './video-receipt';

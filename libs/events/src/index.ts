@@ -1,5 +1,5 @@
 export { eventCatalog, eventTypes, type EventType, type EventData } from './catalog';
 export { createEvent, type CloudEvent, type PipelineEvent } from './envelope';
-export { toKafkaRecord, fromKafkaRecord, CONTENT_TYPE_JSON, type EventRecord, type RawHeaders } from './kafka-binding';
+export { toKafkaRecord, fromKafkaRecord, headerString, CONTENT_TYPE_JSON, type EventRecord, type RawHeaders } from './kafka-binding';
 export { videoUploadedV1, type VideoUploadedV1 } from './video-uploaded';
 export { isUuid, lowestEventIdAt, newEventId } from './ids';

@@ -44,8 +44,9 @@ function rawHeader(headers: RawHeaders, name: string): RawHeader | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function header(headers: RawHeaders, name: string): string | undefined {
-  return rawHeader(headers, name)?.toString();
+/** A header's first value as text (kafkajs gives a repeated header as an array). */
+export function headerString(headers: RawHeaders | undefined, name: string): string | undefined {
+  return headers === undefined ? undefined : rawHeader(headers, name)?.toString();
 }
 
 /**
@@ -80,10 +81,10 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
   const headers = record.headers ?? {};
   const attributes = {
     ce_specversion: rawHeader(headers, 'ce_specversion'),
-    ce_id: header(headers, 'ce_id'),
+    ce_id: headerString(headers, 'ce_id'),
     ce_type: rawHeader(headers, 'ce_type'),
-    ce_source: header(headers, 'ce_source'),
-    ce_time: header(headers, 'ce_time'),
+    ce_source: headerString(headers, 'ce_source'),
+    ce_time: headerString(headers, 'ce_time'),
   };
   const { ce_specversion: specversion, ce_id: id, ce_type: typeName, ce_source: source, ce_time: time } = attributes;
   if (!specversion?.length || !id || !typeName?.length || !source || !time) {
@@ -123,7 +124,7 @@ export function fromKafkaRecord(record: { key?: Buffer | string | null; value: B
     id: id.toLowerCase(),
     type,
     source,
-    subject: header(headers, 'ce_subject') ?? record.key?.toString() ?? '',
+    subject: headerString(headers, 'ce_subject') ?? record.key?.toString() ?? '',
     time,
     datacontenttype: CONTENT_TYPE_JSON,
     data: parsed.data,

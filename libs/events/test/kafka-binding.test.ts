@@ -1,4 +1,4 @@
-import { createEvent, fromKafkaRecord, toKafkaRecord } from '@video-pipeline/events';
+import { createEvent, fromKafkaRecord, headerString, toKafkaRecord } from '@video-pipeline/events';
 import { sampleVideoUploaded } from '../../../test/support/events';
 
 const uploaded = () => sampleVideoUploaded({ source: '/test' });
@@ -23,6 +23,12 @@ describe('the CloudEvents Kafka binding', () => {
     expect(fromKafkaRecord({ ...record, headers })).toEqual(event);
     expect(() => fromKafkaRecord({ ...record, headers: { ...headers, ce_specversion: '0.3' } })).toThrow(/unsupported ce_specversion "0.3"/);
     expect(() => fromKafkaRecord({ ...record, headers: { ...headers, 'content-type': 'text/json' } })).toThrow(/got "text\/json"/);
+  });
+
+  it('reads a header as text whether it arrives as a buffer, a string or a list', () => {
+    const headers = { a: Buffer.from('from-buffer'), b: 'plain', c: [Buffer.from('first'), Buffer.from('second')], d: undefined };
+    expect(['a', 'b', 'c', 'd', 'missing'].map((name) => headerString(headers, name))).toEqual(['from-buffer', 'plain', 'first', undefined, undefined]);
+    expect(headerString(undefined, 'a')).toBeUndefined();
   });
 
   it('refuses to create an event whose data breaks its schema', () => {
