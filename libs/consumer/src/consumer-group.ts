@@ -45,6 +45,14 @@ export interface ConsumerGroupOptions {
   /** Longest a handled event waits for its commit, however long the handlers after it run. Default 50 ms. */
   maxCommitDelayMs?: number;
   /**
+   * How long a transaction that applies handlers' effects may run (and,
+   * before it, wait for a connection); past it, it rolls back. A batch's
+   * events are then committed one at a time, and one whose own transaction
+   * runs past it fails with `commit_timeout` (retried, then parked, like a
+   * failed handler). Default 60 s.
+   */
+  commitTimeoutMs?: number;
+  /**
    * How long a fetch waits for new records before returning empty. It also
    * bounds how late a paused retry tier resumes after its delay and how long
    * `stop()` waits for an idle fetch, since neither can cut a fetch short.
@@ -158,7 +166,7 @@ export class ConsumerGroupRuntime {
     this.groupId = topicPrefix + group;
     this.logger = options.logger.child({ group: this.groupId });
     this.metrics = options.metrics ?? new ConsumerMetrics();
-    this.idempotency = new IdempotencyStore(options.prisma, this.groupId);
+    this.idempotency = new IdempotencyStore(options.prisma, this.groupId, { commitTimeoutMs: options.commitTimeoutMs });
     this.waitingRoom = new WaitingRoom(options.prisma, this.groupId);
     this.sourceTopics = [
       ...new Set(
@@ -450,6 +458,7 @@ export class ConsumerGroupRuntime {
     } catch (error) {
       if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
       if (entries.length > 1) {
+        this.logger.warn({ err: error, events: entries.length, topic: source.topic, partition: source.partition }, 'commit failed; committing its events one at a time');
         for (const entry of entries) await this.complete([entry], source, processed);
         return;
       }

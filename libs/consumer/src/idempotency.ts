@@ -1,4 +1,5 @@
-import { inTransaction, Prisma, queryRows, statementsIn, type PrismaClient, type RunStatement } from '@video-pipeline/db';
+import { inTransaction, isTransactionTimeout, Prisma, queryRows, statementsIn, type PrismaClient, type RunStatement } from '@video-pipeline/db';
+import { PipelineError } from '@video-pipeline/errors';
 import { lowestEventIdAt } from '@video-pipeline/events';
 
 /** Database work a handler wants done exactly once, in the transaction that records the event as processed. */
@@ -64,10 +65,15 @@ export interface PartitionLookup {
  * and then asks which of its ids are recorded.
  */
 export class IdempotencyStore {
+  private readonly commitTimeoutMs: number;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly groupId: string,
-  ) {}
+    { commitTimeoutMs = DEFAULT_COMMIT_TIMEOUT_MS }: { commitTimeoutMs?: number } = {},
+  ) {
+    this.commitTimeoutMs = commitTimeoutMs;
+  }
 
   /** Which of `eventIds` this group has already processed. */
   async processed(eventIds: readonly string[]): Promise<Set<string>> {
@@ -137,14 +143,25 @@ export class IdempotencyStore {
    */
   private completeLocked(completions: readonly Completion[], ids: readonly string[], marks: readonly Watermark[]): Promise<Set<string>> {
     if (!completions.some((completion) => completion.effects)) return inTransaction(this.prisma, (run) => this.recordLocked(run, ids, marks));
-    return this.prisma.$transaction(async (tx) => {
-      const fresh = await this.recordLocked(statementsIn(tx), ids, marks);
-      const unapplied = new Set(fresh);
-      for (const [index, completion] of completions.entries()) {
-        if (unapplied.delete(ids[index]!) && completion.effects) await completion.effects(tx);
-      }
-      return fresh;
-    });
+    const timeoutMs = this.commitTimeoutMs;
+    return this.prisma
+      .$transaction(
+        async (tx) => {
+          const fresh = await this.recordLocked(statementsIn(tx), ids, marks);
+          const unapplied = new Set(fresh);
+          for (const [index, completion] of completions.entries()) {
+            if (unapplied.delete(ids[index]!) && completion.effects) await completion.effects(tx);
+          }
+          return fresh;
+        },
+        // Starting may wait as long (Prisma's default: 2 s): on a busy pool, that is where the time goes.
+        { timeout: timeoutMs, maxWait: timeoutMs },
+      )
+      .catch((error: unknown) => {
+        if (!isTransactionTimeout(error)) throw error;
+        const events = completions.length === 1 ? 'an event' : `${completions.length} events`;
+        throw new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${(error as Error).message}`, { cause: error });
+      });
   }
 
   /**
@@ -189,6 +206,13 @@ export class IdempotencyStore {
     return fresh;
   }
 }
+
+/**
+ * How long a transaction applying effects may take by default. Prisma's own
+ * default (5 s) is too short for a full commit on a busy machine: 1 000
+ * receipts (recordVideoReceipt) take about 1 s on an idle one.
+ */
+export const DEFAULT_COMMIT_TIMEOUT_MS = 60_000;
 
 /**
  * Whether an id from a partition may have been processed, given the

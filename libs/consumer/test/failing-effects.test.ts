@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PipelineError } from '@video-pipeline/errors';
 import type { EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
-import { appliedEffects, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
+import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
 
 /** Handlers whose effects throw `failure()` for one event while it returns an error, and count calls per event. */
 function handlersWithFailingEffects(failingEventId: string, failure: () => Error | undefined) {
@@ -97,5 +98,57 @@ describe('effects that fail count as a failed attempt of their event alone', () 
     expect(await counterValue(runtime.metrics.deadLettered, { code: 'sqlstate_23505' })).toBe(1);
     expect(await counterValue(runtime.metrics.failed, { code: 'sqlstate_23505' })).toBe(1);
     expect(await counterValue(runtime.metrics.retried)).toBe(0);
+  });
+});
+
+describe('the time a commit with effects may take', () => {
+  const testbed = useTestbeds();
+
+  /** Handlers whose effects for `slowEventId` wait `delayMs` (the first `slowCalls` times) between two statements. */
+  function handlersWithSlowEffects(slowEventId: string, delayMs: number, slowCalls = Infinity) {
+    let slowLeft = slowCalls;
+    const handlers: EventHandlers = {
+      'video.uploaded': async (event, context) => {
+        const counted = countedEffects(event, context.groupId);
+        return async (tx) => {
+          await counted(tx);
+          if (event.id === slowEventId && slowLeft-- > 0) await sleep(delayMs);
+          await tx.$queryRaw`SELECT 1`;
+        };
+      },
+    };
+    return handlers;
+  }
+
+  it('commits effects that outlast Prisma’s default transaction timeout (5 s)', async () => {
+    const bed = await testbed('effects-slow');
+    const slow = videoUploaded();
+    const runtime = await bed.runtime({ handlers: handlersWithSlowEffects(slow.id, 5_500) });
+
+    await bed.publish([slow]);
+    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 1, 20_000, 'the slow commit to land');
+    await runtime.stop();
+
+    expect(await appliedEffects(bed.prisma, bed.groupId, slow.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.failed)).toBe(0);
+    expect(await counterValue(runtime.metrics.processed)).toBe(1);
+  });
+
+  it('fails an attempt whose commit outlasts commitTimeoutMs with commit_timeout, and commits the retry once', async () => {
+    const bed = await testbed('effects-timeout');
+    const slow = videoUploaded();
+    const { logger, lines } = capturingLogger();
+    const runtime = await bed.runtime({ handlers: handlersWithSlowEffects(slow.id, 1_500, 1), commitTimeoutMs: 500, logger });
+
+    await bed.publish([slow]);
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, slow.id)).length === 1, 20_000, 'the retried event to be committed');
+    await runtime.stop();
+
+    expect(await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })).toBe(1);
+    expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
+    expect(await counterValue(runtime.metrics.processed)).toBe(1);
+    expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
+    const failure = lines.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string; message?: string } }).find((line) => line.msg === 'effects failed');
+    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: expect.stringContaining('within 500 ms') });
   });
 });

@@ -24,3 +24,11 @@ export function sqlState(error: unknown): string | undefined {
   const candidate = typeof severity === 'string' ? code : meta?.driverAdapterError?.cause?.originalCode;
   return typeof candidate === 'string' && SQLSTATE.test(candidate) ? candidate : undefined;
 }
+
+/**
+ * Whether a Prisma interactive transaction ran past its `timeout`, or could
+ * not start within its `maxWait` (Prisma's P2028 either way).
+ */
+export function isTransactionTimeout(error: unknown): boolean {
+  return errorCode(error) === 'P2028';
+}

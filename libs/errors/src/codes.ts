@@ -32,6 +32,8 @@ export const errorCodes = {
   processing_failed: { status: 422, retriable: false },
   /** A handler's verdict that trying again later may succeed. */
   temporarily_unavailable: { status: 503, retriable: true },
+  /** The transaction applying handlers' effects ran past the group's commit timeout (or could not start within it). */
+  commit_timeout: { status: 503, retriable: true },
 
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
