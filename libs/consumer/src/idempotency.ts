@@ -160,7 +160,9 @@ export class IdempotencyStore {
       .catch((error: unknown) => {
         if (!isTransactionTimeout(error)) throw error;
         const events = completions.length === 1 ? 'an event' : `${completions.length} events`;
-        throw new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${(error as Error).message}`, { cause: error });
+        // Prisma's message starts with the call site; its last line says what happened.
+        const reason = (error as Error).message.trim().split('\n').at(-1);
+        throw new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${reason}`, { cause: error });
       });
   }
 
