@@ -214,7 +214,7 @@ export class IdempotencyStore {
  * default (5 s) is too short for a full commit on a busy machine: 1 000
  * receipts (recordVideoReceipt) take about 1 s on an idle one.
  */
-export const DEFAULT_COMMIT_TIMEOUT_MS = 60_000;
+const DEFAULT_COMMIT_TIMEOUT_MS = 60_000;
 
 /**
  * Whether an id from a partition may have been processed, given the
