@@ -144,13 +144,23 @@ export class IdempotencyStore {
   private completeLocked(completions: readonly Completion[], ids: readonly string[], marks: readonly Watermark[]): Promise<Set<string>> {
     if (!completions.some((completion) => completion.effects)) return inTransaction(this.prisma, (run) => this.recordLocked(run, ids, marks));
     const timeoutMs = this.commitTimeoutMs;
+    const timedOut = (reason: string, cause?: unknown) => {
+      const events = completions.length === 1 ? 'an event' : `${completions.length} events`;
+      return new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${reason}`, { cause });
+    };
+    let deadline: NodeJS.Timeout | undefined;
     return this.prisma
       .$transaction(
         async (tx) => {
+          // Prisma rolls back at its timeout but waits for the callback: effects that never settle would hold the commit for good.
+          const expired = new Promise<never>((_, reject) => {
+            deadline = setTimeout(() => reject(timedOut('the transaction was still running')), timeoutMs);
+          });
+          expired.catch(() => undefined); // raced only while effects run
           const fresh = await this.recordLocked(statementsIn(tx), ids, marks);
           const unapplied = new Set(fresh);
           for (const [index, completion] of completions.entries()) {
-            if (unapplied.delete(ids[index]!) && completion.effects) await completion.effects(tx);
+            if (unapplied.delete(ids[index]!) && completion.effects) await Promise.race([completion.effects(tx), expired]);
           }
           return fresh;
         },
@@ -159,11 +169,10 @@ export class IdempotencyStore {
       )
       .catch((error: unknown) => {
         if (!isTransactionTimeout(error)) throw error;
-        const events = completions.length === 1 ? 'an event' : `${completions.length} events`;
         // Prisma's message starts with the call site; its last line says what happened.
-        const reason = (error as Error).message.trim().split('\n').at(-1);
-        throw new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${reason}`, { cause: error });
-      });
+        throw timedOut((error as Error).message.trim().split('\n').at(-1)!, error);
+      })
+      .finally(() => clearTimeout(deadline));
   }
 
   /**

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createPrismaClient } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import type { EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
+import { testConfig } from '../../../test/support/test-env';
 import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
 
 /** Handlers whose effects throw `failure()` for one event while it returns an error, and count calls per event. */
@@ -104,15 +106,14 @@ describe('effects that fail count as a failed attempt of their event alone', () 
 describe('the time a commit with effects may take', () => {
   const testbed = useTestbeds();
 
-  /** Handlers whose effects for `slowEventId` wait `delayMs` (the first `slowCalls` times) between two statements. */
-  function handlersWithSlowEffects(slowEventId: string, delayMs: number, slowCalls = Infinity) {
-    let slowLeft = slowCalls;
+  /** Handlers whose effects for `slowEventId` wait `delayMs` between two statements. */
+  function handlersWithSlowEffects(slowEventId: string, delayMs: number) {
     const handlers: EventHandlers = {
       'video.uploaded': async (event, context) => {
         const counted = countedEffects(event, context.groupId);
         return async (tx) => {
           await counted(tx);
-          if (event.id === slowEventId && slowLeft-- > 0) await sleep(delayMs);
+          if (event.id === slowEventId) await sleep(delayMs);
           await tx.$queryRaw`SELECT 1`;
         };
       },
@@ -134,15 +135,36 @@ describe('the time a commit with effects may take', () => {
     expect(await counterValue(runtime.metrics.processed)).toBe(1);
   });
 
-  it('fails an attempt whose commit outlasts commitTimeoutMs with commit_timeout, and commits the retry once', async () => {
+  it('fails an attempt whose commit cannot start within commitTimeoutMs with commit_timeout, keeping Prisma’s reason, and commits the retry once', async () => {
     const bed = await testbed('effects-timeout');
-    const slow = videoUploaded();
+    const blocked = videoUploaded();
+    // A pool of one connection, which the handler's first attempt keeps busy until the commit has timed out.
+    const prisma = createPrismaClient({ databaseUrl: testConfig(bed.prefix).database.url, poolMax: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding: Promise<unknown> | undefined;
+    const handlers: EventHandlers = {
+      'video.uploaded': async (event, context) => {
+        holding ??= prisma.$transaction(async (tx) => {
+          await tx.$queryRaw`SELECT 1`;
+          await released;
+        }, { timeout: 30_000 });
+        return countedEffects(event, context.groupId);
+      },
+    };
     const { logger, lines } = capturingLogger();
-    const runtime = await bed.runtime({ handlers: handlersWithSlowEffects(slow.id, 1_500, 1), commitTimeoutMs: 500, logger });
-
-    await bed.publish([slow]);
-    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, slow.id)).length === 1, 20_000, 'the retried event to be committed');
-    await runtime.stop();
+    const runtime = await bed.runtime({ handlers, prisma, commitTimeoutMs: 500, logger });
+    try {
+      await bed.publish([blocked]);
+      await eventually(async () => (await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })) === 1, 20_000, 'the blocked commit to time out');
+      release();
+      await holding;
+      await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, blocked.id)).length === 1, 20_000, 'the retried event to be committed');
+    } finally {
+      release();
+      await runtime.stop();
+      await prisma.$disconnect();
+    }
 
     expect(await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })).toBe(1);
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
@@ -150,5 +172,33 @@ describe('the time a commit with effects may take', () => {
     expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
     const failure = lines.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string; message?: string } }).find((line) => line.msg === 'effects failed');
     expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: expect.stringMatching(/^the effects of an event did not commit within 500 ms \(commitTimeoutMs\): Transaction API error: /) });
+  });
+
+  it('fails an attempt whose effects never settle with commit_timeout, and commits the retry once', async () => {
+    const bed = await testbed('effects-hung');
+    const [hung, after] = [videoUploaded(), videoUploaded()];
+    let hangsLeft = 2; // in the shared transaction, then alone: the attempt has failed
+    const handlers: EventHandlers = {
+      'video.uploaded': async (event, context) => {
+        const counted = countedEffects(event, context.groupId);
+        return async (tx) => {
+          await counted(tx);
+          if (event.id === hung.id && hangsLeft-- > 0) await new Promise(() => undefined);
+        };
+      },
+    };
+    const { logger, lines } = capturingLogger();
+    const runtime = await bed.runtime({ handlers, commitTimeoutMs: 500, maxCommitDelayMs: 10_000, logger }); // one transaction for both, then one each
+
+    await bed.publish([hung, after]);
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, hung.id)).length === 1, 20_000, 'the retried event to be committed');
+    await runtime.stop();
+
+    expect(await appliedEffects(bed.prisma, bed.groupId, after.id)).toHaveLength(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })).toBe(1);
+    expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
+    expect(await counterValue(runtime.metrics.processed)).toBe(2);
+    const failure = lines.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string; message?: string } }).find((line) => line.msg === 'effects failed');
+    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: 'the effects of an event did not commit within 500 ms (commitTimeoutMs): the transaction was still running' });
   });
 });
