@@ -2,12 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, fromKafkaRecord, headerString, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { isPipelineError, type PipelineError } from '@video-pipeline/errors';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
+import { HandlerTimeLimit, type AbandonedAttemptListener, type AttemptLane } from './handler-time-limit';
 import { IdempotencyStore, mayHaveBeenProcessed, type Completion, type Origin } from './idempotency';
 import { WaitingRoom, type QueuePlace } from './waiting-room';
 import { ConsumerMetrics } from './metrics';
@@ -33,6 +35,15 @@ export interface ConsumerGroupOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to finish their batch: sized for the longest handler. Default 15 min. */
   rebalanceTimeoutMs?: number;
+  /**
+   * How long one attempt of a handler may run. Past it the attempt is
+   * abandoned: its signal is aborted, it fails with `handler_timeout`, and
+   * the event moves to the next retry tier at once (no retry in place), so a
+   * hung handler holds its partition for this long at most. Whatever the
+   * abandoned attempt returns later is dropped. At most `rebalanceTimeoutMs`,
+   * and by default the same.
+   */
+  handlerTimeoutMs?: number;
   /**
    * How long `stop()` may take. In-flight work gets this less a short reserve
    * (a quarter, at most 2 s); then its handlers are aborted and it is
@@ -148,6 +159,7 @@ export class ConsumerGroupRuntime {
   readonly metrics: ConsumerMetrics;
   private readonly logger: Logger;
   private readonly shutdown = new AbortController();
+  private readonly handlerTimeLimit: HandlerTimeLimit;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly tierByTopic = new Map<string, number>();
   private readonly durationSeries = new Map<EventType, { success: HistogramSeries; failure: HistogramSeries }>();
@@ -157,11 +169,15 @@ export class ConsumerGroupRuntime {
 
   constructor(options: ConsumerGroupOptions) {
     this.options = { ...defaults, ...options };
-    const { group, topicPrefix, retryPolicy, sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs } = this.options;
+    const { group, topicPrefix, retryPolicy, sessionTimeoutMs, heartbeatIntervalMs, rebalanceTimeoutMs, handlerTimeoutMs = rebalanceTimeoutMs } = this.options;
     validateRetryPolicy(retryPolicy, retryTierDelaysMs.length);
     if (heartbeatIntervalMs >= sessionTimeoutMs / 3) {
       throw new Error(`heartbeatIntervalMs (${heartbeatIntervalMs}) must be under a third of sessionTimeoutMs (${sessionTimeoutMs}) so one lost heartbeat does not cost the membership`);
     }
+    if (!(handlerTimeoutMs > 0 && handlerTimeoutMs <= rebalanceTimeoutMs)) {
+      throw new Error(`handlerTimeoutMs (${handlerTimeoutMs}) must be above 0 and at most rebalanceTimeoutMs (${rebalanceTimeoutMs}): a member still in a handler when a rebalance times out loses its partitions`);
+    }
+    this.handlerTimeLimit = new HandlerTimeLimit(handlerTimeoutMs, heartbeatIntervalMs);
 
     this.groupId = topicPrefix + group;
     this.logger = options.logger.child({ group: this.groupId });
@@ -205,6 +221,7 @@ export class ConsumerGroupRuntime {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     this.running = true;
+    this.handlerTimeLimit.start();
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
       eachBatchAutoResolve: false,
@@ -260,6 +277,7 @@ export class ConsumerGroupRuntime {
         this.logger.warn({ reserveMs }, 'aborted work did not stop in time; its partitions move once the session times out');
       }
     }
+    this.handlerTimeLimit.stop();
     await this.producer.disconnect().catch(() => undefined);
   }
 
@@ -280,6 +298,7 @@ export class ConsumerGroupRuntime {
       this.options.maxCommitBatch,
       this.options.maxCommitDelayMs,
     );
+    const lane = this.handlerTimeLimit.lane();
     // One heartbeat timer for the whole batch, so long handlers and back-offs keep the membership.
     const heartbeats = setInterval(() => {
       heartbeat().catch((error: unknown) => this.logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
@@ -318,7 +337,7 @@ export class ConsumerGroupRuntime {
         if (earlier) await earlier;
 
         if (index === HEAD_LOOKUP) for (const id of await lookingUpTail) processed.add(id);
-        const outcome = await this.deliver(message, key, source, processed);
+        const outcome = await this.deliver(message, key, source, processed, lane);
         if (outcome.kind === 'handled') {
           const { event, completion, attempt, place } = outcome;
           const full = commits.add({ message, key, event, completion, attempt, place });
@@ -343,6 +362,7 @@ export class ConsumerGroupRuntime {
       throw error;
     } finally {
       clearInterval(heartbeats);
+      lane.close();
       commits.dispose();
       if (lastOffset !== undefined) {
         this.metrics.lag.set({ group: this.groupId, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1));
@@ -374,9 +394,9 @@ export class ConsumerGroupRuntime {
   /**
    * One delivery of one record: wait behind its key's earlier events if they
    * are in the retry tiers, decode, skip duplicates, attempt, and on failure
-   * retry later or park it.
+   * retry later or park it. Its attempts run in `lane`, within the time limit.
    */
-  private async deliver(message: KafkaMessage, key: string, source: Source, processed: Set<string>): Promise<Outcome> {
+  private async deliver(message: KafkaMessage, key: string, source: Source, processed: Set<string>, lane: AttemptLane): Promise<Outcome> {
     const priorAttempts = headerNumber(message.headers, deliveryHeaders.attempts) ?? 0;
     if (source.held?.has(key)) {
       await this.waitingRoom.enqueue({ topic: source.topic, key, offset: message.offset }, headerString(message.headers, 'ce_id'));
@@ -418,21 +438,24 @@ export class ConsumerGroupRuntime {
     for (let attemptInDelivery = 1; ; attemptInDelivery++) {
       const attempt = priorAttempts + attemptInDelivery;
       const started = performance.now();
+      context.attempt = attempt;
       try {
-        context.attempt = attempt;
-        const effects = await (handler as EventHandler<EventType>)(event, context);
+        const effects = await lane.run((handler as EventHandler<EventType>)(event, context), context, started);
+        context.endAttempt();
         this.durations(event.type).success.observe(secondsSince(started));
         // Pending events keep only their facts, so the data they were parsed into dies young.
         const completion = { eventId: event.id, effects: effects ?? undefined, origin: firstPublished(message, source) };
         return { kind: 'handled', event: { id: event.id, type: event.type, subject: event.subject }, attempt, place, completion };
       } catch (error) {
+        context.endAttempt();
         this.durations(event.type).failure.observe(secondsSince(started));
         const verdict = classifyFailure(error);
         this.metrics.failed.inc({ group: this.groupId, type: event.type, code: verdict.code });
         context.logger.warn({ err: error, attempt, retriable: verdict.retriable }, 'handler failed');
         if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
 
-        if (verdict.retriable && attemptInDelivery < attemptsPerDelivery) {
+        // An attempt that ran out of time has held the partition for the whole limit already: the next one waits in a retry tier.
+        if (verdict.retriable && attemptInDelivery < attemptsPerDelivery && !isHandlerTimeout(error)) {
           await sleep(backoffDelayMs(attemptInDelivery, inPlaceBackoff, jitter), undefined, { signal: this.shutdown.signal });
           continue;
         }
@@ -592,14 +615,19 @@ export class ConsumerGroupRuntime {
   }
 }
 
-/** What a handler gets; its logger, with the event's facts on every line, is made on first use. */
-class EventContext implements HandlerContext {
+/**
+ * What a handler gets. Its logger, with the event's facts on every line, and
+ * its attempt's signal are made on first use: most handlers of a busy
+ * stream need neither, and this is made for every event.
+ */
+class EventContext implements HandlerContext, AbandonedAttemptListener {
   attempt = 1;
   private eventLogger?: Logger;
+  private attemptAbort?: AbortController;
 
   constructor(
     readonly groupId: string,
-    readonly signal: AbortSignal,
+    private readonly shutdown: AbortSignal,
     private readonly makeLogger: () => Logger,
   ) {}
 
@@ -607,8 +635,41 @@ class EventContext implements HandlerContext {
     this.eventLogger ??= this.makeLogger();
     return this.eventLogger;
   }
+
+  /** Aborted when this attempt runs out of time or shutdown's grace period runs out. */
+  get signal(): AbortSignal {
+    if (!this.attemptAbort) {
+      this.attemptAbort = new AbortController();
+      if (this.shutdown.aborted) this.attemptAbort.abort(this.shutdown.reason);
+      else this.shutdown.addEventListener('abort', this, { once: true });
+    }
+    return this.attemptAbort.signal;
+  }
+
+  /** Shutdown's abort, passed on to the attempt's signal (the context listens as an object: no closure per event). */
+  handleEvent(): void {
+    this.attemptAbort?.abort(this.shutdown.reason);
+  }
+
+  abandoned(error: PipelineError): void {
+    this.shutdown.removeEventListener('abort', this);
+    (this.attemptAbort ??= new AbortController()).abort(error);
+  }
+
+  settledLate(ms: number): void {
+    this.logger.warn({ attempt: this.attempt, durationMs: Math.round(ms) }, 'abandoned handler attempt settled late; its result is dropped');
+  }
+
+  /** The next attempt gets a signal of its own. */
+  endAttempt(): void {
+    // An abandoned attempt's handler may run on and read its signal later: that one stays aborted.
+    if (!this.attemptAbort || this.attemptAbort.signal.aborted) return;
+    this.shutdown.removeEventListener('abort', this);
+    this.attemptAbort = undefined;
+  }
 }
 
+const isHandlerTimeout = (error: unknown) => isPipelineError(error) && error.code === 'handler_timeout';
 
 /** The ids of the records that can be events (malformed ones are dead-lettered when their turn comes). */
 function eventIds(messages: readonly KafkaMessage[]): string[] {

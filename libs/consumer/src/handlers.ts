@@ -9,7 +9,11 @@ export interface HandlerContext {
   attempt: number;
   /** Carries the event id, video id and group on every line. */
   logger: Logger;
-  /** Aborted when shutdown's grace period runs out; long work should stop and throw. */
+  /**
+   * Aborted when this attempt runs past the group's `handlerTimeoutMs` or
+   * shutdown's grace period runs out; long work (an ffmpeg run, a request)
+   * should stop and throw. Its `reason` says which.
+   */
   signal: AbortSignal;
 }
 

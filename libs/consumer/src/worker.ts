@@ -15,7 +15,7 @@ export interface WorkerDeps {
 
 /** Runtime settings a service may tune; the rest come from the config. */
 export type WorkerTuning = Partial<
-  Pick<ConsumerGroupOptions, 'retryPolicy' | 'partitionsConcurrently' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'shutdownGraceMs' | 'fetchMaxWaitMs' | 'commitTimeoutMs'>
+  Pick<ConsumerGroupOptions, 'retryPolicy' | 'partitionsConcurrently' | 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'handlerTimeoutMs' | 'shutdownGraceMs' | 'fetchMaxWaitMs' | 'commitTimeoutMs'>
 >;
 
 /**

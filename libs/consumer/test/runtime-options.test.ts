@@ -31,6 +31,16 @@ describe('ConsumerGroupRuntime options', () => {
     );
   });
 
+  it('refuses a handler time limit the rebalance timeout cannot wait for, or none at all', () => {
+    expect(() => new ConsumerGroupRuntime({ ...base, rebalanceTimeoutMs: 60_000, handlerTimeoutMs: 60_001 })).toThrow(
+      'handlerTimeoutMs (60001) must be above 0 and at most rebalanceTimeoutMs (60000): a member still in a handler when a rebalance times out loses its partitions',
+    );
+    expect(() => new ConsumerGroupRuntime({ ...base, handlerTimeoutMs: 0 })).toThrow('handlerTimeoutMs (0) must be above 0');
+    expect(() => new ConsumerGroupRuntime({ ...base, handlerTimeoutMs: Number.NaN })).toThrow('handlerTimeoutMs (NaN) must be above 0');
+    // By default the limit is the rebalance timeout, so tuning that one alone stays valid.
+    expect(() => new ConsumerGroupRuntime({ ...base, rebalanceTimeoutMs: 60_000 })).not.toThrow();
+  });
+
   it('refuses an invalid retry policy', () => {
     expect(() => new ConsumerGroupRuntime({ ...base, retryPolicy: { ...defaultRetryPolicy, attemptsPerDelivery: 0 } })).toThrow('invalid retry policy');
   });

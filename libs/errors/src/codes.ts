@@ -34,6 +34,8 @@ export const errorCodes = {
   temporarily_unavailable: { status: 503, retriable: true },
   /** The transaction applying handlers' effects ran past the group's commit timeout (or could not start within it). */
   commit_timeout: { status: 503, retriable: true },
+  /** A handler's attempt ran past the group's handler time limit and was abandoned. */
+  handler_timeout: { status: 503, retriable: true },
 
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
