@@ -32,6 +32,8 @@ export interface PipelineConfig {
   storage: StorageConfig;
   api: ApiConfig;
   metricsPort: number;
+  /** How often a consumer worker prunes its group's idempotency records; 0: never. */
+  idempotencyPruneEveryHours: number;
   logLevel: string;
 }
 
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
     },
     api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES },
     metricsPort: e.METRICS_PORT,
+    idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,
   };
 }

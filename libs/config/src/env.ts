@@ -39,6 +39,8 @@ export const envSchema = z.object({
   MAX_UPLOAD_BYTES: bytes.default(5 * 1024 ** 3),
   /** Port of a consumer worker's health and metrics server; 0 picks a free one. */
   METRICS_PORT: port.default(0),
+  /** Hours between two prunings of a consumer group's idempotency records by each of its workers; 0 leaves pruning to `ops prune`. */
+  IDEMPOTENCY_PRUNE_HOURS: z.coerce.number().min(0).default(6),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

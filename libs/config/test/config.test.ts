@@ -17,6 +17,14 @@ describe('loadConfig', () => {
     expect(config.api.maxUploadBytes).toBe(1024);
   });
 
+  it('has workers prune their idempotency records every 6 hours unless told another period, or 0 for never', () => {
+    expect(loadConfig({}).idempotencyPruneEveryHours).toBe(6);
+    expect(loadConfig({ IDEMPOTENCY_PRUNE_HOURS: '0' }).idempotencyPruneEveryHours).toBe(0);
+    expect(loadConfig({ IDEMPOTENCY_PRUNE_HOURS: '0.5' }).idempotencyPruneEveryHours).toBe(0.5);
+    expect(() => loadConfig({ IDEMPOTENCY_PRUNE_HOURS: '-1' })).toThrow(/IDEMPOTENCY_PRUNE_HOURS/);
+    expect(() => loadConfig({ IDEMPOTENCY_PRUNE_HOURS: 'daily' })).toThrow(/IDEMPOTENCY_PRUNE_HOURS/);
+  });
+
   it('lists every problem at once', () => {
     let thrown: unknown;
     try {

@@ -124,16 +124,18 @@ export class IdempotencyStore {
    * a commit's records at a time, `batchSize` sets per statement (so none
    * holds locks for long), and returns how many records. An event id tells
    * its age only if it is time-ordered (UUIDv7, as every id the pipeline
-   * makes); sets holding any other id are kept.
+   * makes); sets holding any other id are kept. An aborted `signal` stops
+   * it between statements.
    */
-  async prune(madeBefore: Date, { batchSize = 100, onProgress }: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
+  async prune(madeBefore: Date, { batchSize = 100, onProgress, signal }: { batchSize?: number; onProgress?: (deleted: number) => void; signal?: AbortSignal } = {}): Promise<number> {
     let deleted = 0;
-    for (;;) {
+    while (!signal?.aborted) {
       const [row] = await queryRows<{ sets: number; records: number }>(this.prisma, pruneSql, [this.groupId, lowestEventIdAt(madeBefore), batchSize]);
       deleted += row?.records ?? 0;
       if ((row?.sets ?? 0) > 0) onProgress?.(deleted);
-      if ((row?.sets ?? 0) < batchSize) return deleted;
+      if ((row?.sets ?? 0) < batchSize) break;
     }
+    return deleted;
   }
 
   /**

@@ -5,7 +5,9 @@ import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
 import type { EventHandlers } from './handlers';
+import { IdempotencyStore } from './idempotency';
 import { ConsumerMetrics } from './metrics';
+import { RecordPruner } from './record-pruning';
 
 export interface WorkerDeps {
   config: PipelineConfig;
@@ -21,7 +23,8 @@ export type WorkerTuning = Partial<
 /**
  * The whole `main` of a consumer-group service: reads the config, runs the
  * group's handlers on the shared runtime, serves /healthz, /readyz and
- * /metrics, and stops cleanly on SIGTERM or SIGINT.
+ * /metrics, prunes the group's idempotency records now and then, and stops
+ * cleanly on SIGTERM or SIGINT.
  */
 export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
   const config = loadConfig(process.env, group);
@@ -64,11 +67,15 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
     },
   });
 
+  const pruneEveryMs = config.idempotencyPruneEveryHours * 60 * 60 * 1000;
+  const pruner = pruneEveryMs > 0 ? new RecordPruner({ store: new IdempotencyStore(prisma, runtime.groupId), group, logger, everyMs: pruneEveryMs }) : undefined;
+
   stopOnSignals(logger, 'letting in-flight events finish', async () => {
-    await runtime.stop();
+    await Promise.all([runtime.stop(), pruner?.stop()]);
     await Promise.allSettled([health.close(), prisma.$disconnect()]);
   });
 
   await runtime.start();
+  pruner?.start();
   logger.info({ healthPort: health.port, topics: runtime.topics }, 'worker running');
 }

@@ -46,3 +46,14 @@ export const topicSpecs: readonly TopicSpec[] = [
     },
   ]),
 ];
+
+/**
+ * The longest time a topic that brings events to `group` keeps them: its
+ * events' topics (an offset reset), its retry tiers, and its dead-letter
+ * topic (a replay). Infinity if one keeps them for ever.
+ */
+export function longestRetentionMs(group: ConsumerGroupName): number {
+  const eventTopics = new Set(Object.values(eventCatalog).map((entry) => entry.topic));
+  const read = new Set([...eventTopics, ...retryTierDelaysMs.map((_, index) => retryTopic(group, index + 1)), deadLetterTopic(group)]);
+  return Math.max(...topicSpecs.filter((spec) => read.has(spec.name)).map((spec) => (spec.retentionMs < 0 ? Infinity : spec.retentionMs)));
+}

@@ -1,10 +1,7 @@
-import { deadLetterTopic, topicSpecs, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { defaultRecordsKeptDays, recordsNeededDays } from '@video-pipeline/consumer';
 import { groupTopology, parseGroup, RefusedError, UsageError, withIdempotencyStore, type OpsContext } from '../context';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Days past the longest retention that records are kept by default: room for a replay started just before a dead letter expires. */
-const DEFAULT_MARGIN_DAYS = 5;
 
 /**
  * `ops prune <group> [--older-than DAYS]`: deletes the group's idempotency
@@ -17,9 +14,9 @@ const DEFAULT_MARGIN_DAYS = 5;
  */
 export async function pruneProcessed(context: Pick<OpsContext, 'config' | 'out'>, name: string | undefined, options: { olderThan?: string } = {}): Promise<void> {
   const group = parseGroup(name);
-  const keptDays = longestRetentionDays(context, group);
+  const keptDays = recordsNeededDays(group);
   if (!Number.isFinite(keptDays)) throw new RefusedError(`refusing to prune ${group}'s records: one of its topics keeps events for ever`);
-  const days = options.olderThan === undefined ? keptDays + DEFAULT_MARGIN_DAYS : parseDays(options.olderThan);
+  const days = options.olderThan === undefined ? defaultRecordsKeptDays(group) : parseDays(options.olderThan);
   if (days < keptDays) {
     throw new RefusedError(
       `refusing to prune ${group}'s records younger than ${keptDays} days: its topics keep events that long, and a replay or an offset reset would run them again`,
@@ -32,14 +29,6 @@ export async function pruneProcessed(context: Pick<OpsContext, 'config' | 'out'>
     store.prune(madeBefore, { onProgress: (soFar) => context.out.progress(`  ${soFar} deleted so far`) }),
   );
   context.out.result({ group, olderThanDays: days, madeBefore: madeBefore.toISOString(), deleted }, () => `${group}: deleted ${deleted} record(s) of events made before ${madeBefore.toISOString()}`);
-}
-
-/** The longest time, in whole days, that a topic the group reads (or replays from) keeps an event; Infinity if one keeps them for ever. */
-function longestRetentionDays(context: Pick<OpsContext, 'config'>, group: ConsumerGroupName): number {
-  const prefix = context.config.kafka.topicPrefix;
-  const read = new Set([...groupTopology(context, group).topics, prefix + deadLetterTopic(group)]);
-  const retentions = topicSpecs.filter((spec) => read.has(prefix + spec.name)).map((spec) => (spec.retentionMs < 0 ? Infinity : spec.retentionMs));
-  return Math.ceil(Math.max(...retentions) / DAY_MS);
 }
 
 function parseDays(raw: string): number {

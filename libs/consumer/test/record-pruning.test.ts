@@ -1,0 +1,94 @@
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { IdempotencyStore, RecordPruner, defaultRecordsKeptDays, recordsNeededDays } from '../src';
+import { eventIdMadeAt } from '../../../test/support/events';
+import { eventually } from '../../../test/support/pipeline';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
+import { capturingLogger } from './support/harness';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+interface LogLine {
+  msg: string;
+  deleted?: number;
+  err?: { message?: string };
+}
+
+describe('pruning idempotency records', () => {
+  let prisma: PrismaClient;
+  const pruners: RecordPruner[] = [];
+  beforeAll(() => {
+    prisma = createPrismaClient({ databaseUrl: testConfig('prune.').database.url, poolMax: 2 });
+  });
+  afterEach(() => Promise.all(pruners.splice(0).map((pruner) => pruner.stop())));
+  afterAll(() => prisma.$disconnect());
+
+  /** A fresh group's store and a way to record events made `daysAgo`, a set each, as if committed apart. */
+  const groupRecords = () => {
+    const groupId = uniquePrefix('prune') + 'analytics';
+    const store = new IdempotencyStore(prisma, groupId);
+    const record = async (...daysAgo: number[]) => {
+      const ids = daysAgo.map((days) => eventIdMadeAt(Date.now() - days * DAY_MS));
+      for (const eventId of ids) await store.complete([{ eventId }]);
+      return ids;
+    };
+    const left = async () => (await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, select: { eventIds: true } })).flatMap((set) => set.eventIds).sort();
+    return { store, record, left };
+  };
+
+  const startPruner = (options: Omit<ConstructorParameters<typeof RecordPruner>[0], 'group' | 'logger'>) => {
+    const { logger, lines } = capturingLogger('info');
+    const pruner = new RecordPruner({ group: 'analytics', logger, ...options });
+    pruners.push(pruner);
+    pruner.start();
+    const logged = (msg: string) => lines.map((line) => JSON.parse(line) as LogLine).filter((line) => line.msg === msg);
+    return { pruner, logged };
+  };
+
+  it('keeps records as long as a replay can bring an event back, plus a margin', () => {
+    // analytics.dlq keeps dead letters 30 days, the longest of the topics that bring events to the group.
+    expect(recordsNeededDays('analytics')).toBe(30);
+    expect(defaultRecordsKeptDays('analytics')).toBe(35);
+  });
+
+  it('prunes what is older than that at its first run and on schedule, keeps the rest, and stops when told', async () => {
+    const { store, record, left } = groupRecords();
+    await record(40, 36);
+    const kept = await record(34, 1);
+    const { pruner, logged } = startPruner({ store, everyMs: 300, firstInMs: 0 });
+
+    await eventually(async () => logged('pruned idempotency records').length >= 1, 10_000, 'the first pruning');
+    expect(logged('pruned idempotency records')[0]).toMatchObject({ deleted: 2 });
+    expect(await left()).toEqual([...kept].sort());
+
+    await record(50); // aged past the limit since the last run, say
+    await eventually(async () => (await left()).length === kept.length, 10_000, 'the next pruning');
+
+    await pruner.stop();
+    await record(60);
+    const runs = logged('pruned idempotency records').length;
+    await new Promise((resolve) => setTimeout(resolve, 700)); // two periods
+    expect(logged('pruned idempotency records')).toHaveLength(runs);
+    expect(await left()).toHaveLength(kept.length + 1);
+  });
+
+  it('logs a failed pruning and tries again next time', async () => {
+    const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/none', poolMax: 1 });
+    try {
+      const { logged } = startPruner({ store: new IdempotencyStore(unreachable, uniquePrefix('prune') + 'analytics'), everyMs: 200, firstInMs: 0 });
+      await eventually(async () => logged('could not prune idempotency records; trying again next time').length >= 2, 10_000, 'two failed prunings');
+      expect(logged('could not prune idempotency records; trying again next time')[0]!.err?.message).toBeTruthy();
+    } finally {
+      await Promise.all(pruners.splice(0).map((pruner) => pruner.stop()));
+      await unreachable.$disconnect();
+    }
+  });
+
+  it('stops a pruning under way between its statements', async () => {
+    const { store, record, left } = groupRecords();
+    await record(40, 39, 38);
+    const stopping = new AbortController();
+    const deleted = await store.prune(new Date(Date.now() - 35 * DAY_MS), { batchSize: 1, signal: stopping.signal, onProgress: () => stopping.abort() });
+    expect(deleted).toBe(1);
+    expect(await left()).toHaveLength(2);
+  });
+});
