@@ -69,7 +69,8 @@ export class IdempotencyStore {
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly groupId: string,
+    /** The Kafka group id: the records' scope. */
+    readonly groupId: string,
     { commitTimeoutMs = DEFAULT_COMMIT_TIMEOUT_MS }: { commitTimeoutMs?: number } = {},
   ) {
     this.commitTimeoutMs = commitTimeoutMs;

@@ -12,6 +12,8 @@ export class ConsumerMetrics {
   readonly held: Counter<'group' | 'tier'>;
   readonly handlerDuration: SeriesHistogram<'group' | 'type' | 'outcome'>;
   readonly lag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly recordsPruned: Counter<'group'>;
+  readonly lastPrune: Gauge<'group'>;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -32,5 +34,8 @@ export class ConsumerMetrics {
       registry,
     );
     this.lag = new Gauge({ name: 'pipeline_consumer_lag', help: 'Records behind the high watermark, per partition, as last seen by this instance.', labelNames: ['group', 'topic', 'partition'], registers });
+    this.recordsPruned = new Counter({ name: 'pipeline_idempotency_records_pruned_total', help: 'Idempotency records (event ids) this instance deleted as too old to be needed.', labelNames: ['group'], registers });
+    // Alert on its age: records grow for ever while pruning keeps failing.
+    this.lastPrune = new Gauge({ name: 'pipeline_idempotency_last_prune_timestamp_seconds', help: 'When this instance last finished pruning its group\'s idempotency records (Unix time).', labelNames: ['group'], registers });
   }
 }

@@ -1,6 +1,7 @@
 import { longestRetentionMs, type ConsumerGroupName } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import type { IdempotencyStore } from './idempotency';
+import type { ConsumerMetrics } from './metrics';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -26,6 +27,7 @@ export interface RecordPrunerOptions {
   store: IdempotencyStore;
   group: ConsumerGroupName;
   logger: Logger;
+  metrics?: ConsumerMetrics;
   /** How often to prune. */
   everyMs: number;
   /** When the first pruning runs; by default at a random time within the first minute, so instances started together spread out. */
@@ -67,13 +69,15 @@ export class RecordPruner {
   }
 
   private async prune(): Promise<void> {
-    const { store, group, logger } = this.options;
+    const { store, group, logger, metrics } = this.options;
     const keptDays = defaultRecordsKeptDays(group);
     if (!Number.isFinite(keptDays)) return; // a topic keeps events for ever: so must the records
     const madeBefore = new Date(Date.now() - keptDays * DAY_MS);
     const started = performance.now();
     try {
       const deleted = await store.prune(madeBefore, { signal: this.stopped.signal });
+      metrics?.recordsPruned.inc({ group: store.groupId }, deleted);
+      metrics?.lastPrune.set({ group: store.groupId }, Date.now() / 1000);
       logger.info({ deleted, madeBefore: madeBefore.toISOString(), durationMs: Math.round(performance.now() - started) }, 'pruned idempotency records');
     } catch (error) {
       logger.warn({ err: error, madeBefore: madeBefore.toISOString() }, 'could not prune idempotency records; trying again next time');

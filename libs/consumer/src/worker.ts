@@ -68,7 +68,7 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
   });
 
   const pruneEveryMs = config.idempotencyPruneEveryHours * 60 * 60 * 1000;
-  const pruner = pruneEveryMs > 0 ? new RecordPruner({ store: new IdempotencyStore(prisma, runtime.groupId), group, logger, everyMs: pruneEveryMs }) : undefined;
+  const pruner = pruneEveryMs > 0 ? new RecordPruner({ store: new IdempotencyStore(prisma, runtime.groupId), group, logger, metrics, everyMs: pruneEveryMs }) : undefined;
 
   stopOnSignals(logger, 'letting in-flight events finish', async () => {
     await Promise.all([runtime.stop(), pruner?.stop()]);

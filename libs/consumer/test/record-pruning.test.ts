@@ -1,9 +1,9 @@
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { IdempotencyStore, RecordPruner, defaultRecordsKeptDays, recordsNeededDays } from '../src';
+import { ConsumerMetrics, IdempotencyStore, RecordPruner, defaultRecordsKeptDays, recordsNeededDays } from '../src';
 import { eventIdMadeAt } from '../../../test/support/events';
 import { eventually } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
-import { capturingLogger } from './support/harness';
+import { capturingLogger, counterValue } from './support/harness';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -32,16 +32,17 @@ describe('pruning idempotency records', () => {
       return ids;
     };
     const left = async () => (await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, select: { eventIds: true } })).flatMap((set) => set.eventIds).sort();
-    return { store, record, left };
+    return { groupId, store, record, left };
   };
 
-  const startPruner = (options: Omit<ConstructorParameters<typeof RecordPruner>[0], 'group' | 'logger'>) => {
+  const startPruner = (options: Omit<ConstructorParameters<typeof RecordPruner>[0], 'group' | 'logger' | 'metrics'>) => {
     const { logger, lines } = capturingLogger('info');
-    const pruner = new RecordPruner({ group: 'analytics', logger, ...options });
+    const metrics = new ConsumerMetrics();
+    const pruner = new RecordPruner({ group: 'analytics', logger, metrics, ...options });
     pruners.push(pruner);
     pruner.start();
     const logged = (msg: string) => lines.map((line) => JSON.parse(line) as LogLine).filter((line) => line.msg === msg);
-    return { pruner, logged };
+    return { pruner, logged, metrics };
   };
 
   it('keeps records as long as a replay can bring an event back, plus a margin', () => {
@@ -51,17 +52,23 @@ describe('pruning idempotency records', () => {
   });
 
   it('prunes what is older than that at its first run and on schedule, keeps the rest, and stops when told', async () => {
-    const { store, record, left } = groupRecords();
+    const { groupId, store, record, left } = groupRecords();
     await record(40, 36);
     const kept = await record(34, 1);
-    const { pruner, logged } = startPruner({ store, everyMs: 300, firstInMs: 0 });
+    const startedAt = Date.now();
+    const { pruner, logged, metrics } = startPruner({ store, everyMs: 300, firstInMs: 0 });
 
     await eventually(async () => logged('pruned idempotency records').length >= 1, 10_000, 'the first pruning');
     expect(logged('pruned idempotency records')[0]).toMatchObject({ deleted: 2 });
     expect(await left()).toEqual([...kept].sort());
+    expect(await counterValue(metrics.recordsPruned, { group: groupId })).toBe(2);
+    const [lastPrune] = (await metrics.lastPrune.get()).values;
+    expect(lastPrune).toMatchObject({ labels: { group: groupId } });
+    expect(lastPrune!.value * 1000).toBeGreaterThanOrEqual(startedAt);
 
     await record(50); // aged past the limit since the last run, say
     await eventually(async () => (await left()).length === kept.length, 10_000, 'the next pruning');
+    await eventually(async () => (await counterValue(metrics.recordsPruned, { group: groupId })) === 3, 5_000, 'the count to include it');
 
     await pruner.stop();
     await record(60);
@@ -74,9 +81,11 @@ describe('pruning idempotency records', () => {
   it('logs a failed pruning and tries again next time', async () => {
     const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/none', poolMax: 1 });
     try {
-      const { logged } = startPruner({ store: new IdempotencyStore(unreachable, uniquePrefix('prune') + 'analytics'), everyMs: 200, firstInMs: 0 });
+      const { logged, metrics } = startPruner({ store: new IdempotencyStore(unreachable, uniquePrefix('prune') + 'analytics'), everyMs: 200, firstInMs: 0 });
       await eventually(async () => logged('could not prune idempotency records; trying again next time').length >= 2, 10_000, 'two failed prunings');
       expect(logged('could not prune idempotency records; trying again next time')[0]!.err?.message).toBeTruthy();
+      // The age of the last pruning is what an alert watches: a failed one leaves it unset.
+      expect((await metrics.lastPrune.get()).values).toEqual([]);
     } finally {
       await Promise.all(pruners.splice(0).map((pruner) => pruner.stop()));
       await unreachable.$disconnect();
