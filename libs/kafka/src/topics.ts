@@ -44,6 +44,7 @@ async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix
         configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
       })),
     });
+    await Promise.all(missing.map((spec) => untilPartitionsServe(admin, prefix + spec.name)));
   }
 
   const present = specs.filter((spec) => existing.has(prefix + spec.name));
@@ -63,7 +64,12 @@ async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix
   return { created: missing.map((spec) => prefix + spec.name), grown };
 }
 
-/** New partitions take a moment to get a serving leader; until then clients get NOT_LEADER_FOR_PARTITION. */
+/**
+ * New partitions take a moment to get a serving leader, even once metadata
+ * names one; until then clients get NOT_LEADER_FOR_PARTITION. A produce that
+ * gets it for one partition is retried whole by kafkajs, so the records of
+ * the partitions that took it are written twice.
+ */
 async function untilPartitionsServe(admin: Admin, topic: string, attempts = 25): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
