@@ -47,13 +47,21 @@ export const topicSpecs: readonly TopicSpec[] = [
   ]),
 ];
 
+/** The topics (unprefixed) a pipeline group consumes: every event topic, and its retry tiers. */
+export function groupTopics(group: ConsumerGroupName): { eventTopics: string[]; retryTopics: string[] } {
+  return {
+    eventTopics: [...new Set(Object.values(eventCatalog).map((entry) => entry.topic))],
+    retryTopics: retryTierDelaysMs.map((_, index) => retryTopic(group, index + 1)),
+  };
+}
+
 /**
  * The longest time a topic that brings events to `group` keeps them: its
  * events' topics (an offset reset), its retry tiers, and its dead-letter
  * topic (a replay). Infinity if one keeps them for ever.
  */
 export function longestRetentionMs(group: ConsumerGroupName): number {
-  const eventTopics = new Set(Object.values(eventCatalog).map((entry) => entry.topic));
-  const read = new Set([...eventTopics, ...retryTierDelaysMs.map((_, index) => retryTopic(group, index + 1)), deadLetterTopic(group)]);
+  const { eventTopics, retryTopics } = groupTopics(group);
+  const read = new Set([...eventTopics, ...retryTopics, deadLetterTopic(group)]);
   return Math.max(...topicSpecs.filter((spec) => read.has(spec.name)).map((spec) => (spec.retentionMs < 0 ? Infinity : spec.retentionMs)));
 }

@@ -2,8 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { IdempotencyStore, WaitingRoom } from '@video-pipeline/consumer';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { consumerGroups, retryTopic, retryTierDelaysMs, type ConsumerGroupName } from '@video-pipeline/kafka';
-import { eventCatalog } from '@video-pipeline/events';
+import { consumerGroups, groupTopics, type ConsumerGroupName } from '@video-pipeline/kafka';
 import type { Output } from './output';
 
 /** What every command gets: configuration, a connected admin client, and where to write. */
@@ -34,9 +33,9 @@ export function parseGroup(name: string | undefined): ConsumerGroupName {
 /** The Kafka group id and the topics a pipeline group consumes: its events and (also listed apart) its retry tiers. */
 export function groupTopology(context: Pick<OpsContext, 'config'>, group: ConsumerGroupName): { groupId: string; topics: string[]; retryTopics: string[] } {
   const prefix = context.config.kafka.topicPrefix;
-  const eventTopics = [...new Set(Object.values(eventCatalog).map((entry) => prefix + entry.topic))];
-  const retryTopics = retryTierDelaysMs.map((_, index) => prefix + retryTopic(group, index + 1));
-  return { groupId: prefix + group, topics: [...eventTopics, ...retryTopics], retryTopics };
+  const { eventTopics, retryTopics } = groupTopics(group);
+  const prefixed = (topics: string[]) => topics.map((topic) => prefix + topic);
+  return { groupId: prefix + group, topics: prefixed([...eventTopics, ...retryTopics]), retryTopics: prefixed(retryTopics) };
 }
 
 /** Runs `work` on a database connection of its own that is closed after. */
