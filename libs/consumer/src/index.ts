@@ -2,7 +2,7 @@ export { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-grou
 export type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 export type { Effects } from './idempotency';
 export { IdempotencyStore } from './idempotency';
-export { RecordPruner, defaultRecordsKeptDays, recordsNeededDays, type RecordPrunerOptions } from './record-pruning';
+export { RecordPruner, defaultRecordsKeptDays, madeDaysAgo, recordsNeededDays, type RecordPrunerOptions } from './record-pruning';
 export { WaitingRoom, type WaitingEvent } from './waiting-room';
 export { ConsumerMetrics } from './metrics';
 export { classifyFailure, type FailureVerdict } from './failure';

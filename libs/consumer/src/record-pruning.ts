@@ -23,6 +23,11 @@ export function defaultRecordsKeptDays(group: ConsumerGroupName): number {
   return recordsNeededDays(group) + MARGIN_DAYS;
 }
 
+/** The time before which events are more than `days` old: what pruning `days` passes to `IdempotencyStore.prune`. */
+export function madeDaysAgo(days: number, now = Date.now()): Date {
+  return new Date(now - days * DAY_MS);
+}
+
 export interface RecordPrunerOptions {
   store: IdempotencyStore;
   group: ConsumerGroupName;
@@ -72,7 +77,7 @@ export class RecordPruner {
     const { store, group, logger, metrics } = this.options;
     const keptDays = defaultRecordsKeptDays(group);
     if (!Number.isFinite(keptDays)) return; // a topic keeps events for ever: so must the records
-    const madeBefore = new Date(Date.now() - keptDays * DAY_MS);
+    const madeBefore = madeDaysAgo(keptDays);
     const started = performance.now();
     try {
       const deleted = await store.prune(madeBefore, { signal: this.stopped.signal });

@@ -1,7 +1,5 @@
-import { defaultRecordsKeptDays, recordsNeededDays } from '@video-pipeline/consumer';
+import { defaultRecordsKeptDays, madeDaysAgo, recordsNeededDays } from '@video-pipeline/consumer';
 import { groupTopology, parseGroup, RefusedError, UsageError, withIdempotencyStore, type OpsContext } from '../context';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * `ops prune <group> [--older-than DAYS]`: deletes the group's idempotency
@@ -23,7 +21,7 @@ export async function pruneProcessed(context: Pick<OpsContext, 'config' | 'out'>
     );
   }
 
-  const madeBefore = new Date(Date.now() - days * DAY_MS);
+  const madeBefore = madeDaysAgo(days);
   context.out.progress(`${group}: deleting the records of events made before ${madeBefore.toISOString()} ...`);
   const deleted = await withIdempotencyStore(context, groupTopology(context, group).groupId, (store) =>
     store.prune(madeBefore, { onProgress: (soFar) => context.out.progress(`  ${soFar} deleted so far`) }),
