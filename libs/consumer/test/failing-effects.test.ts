@@ -152,7 +152,7 @@ describe('the time a commit with effects may take', () => {
         return countedEffects(event, context.groupId);
       },
     };
-    const { logger, lines } = capturingLogger();
+    const { logger, logged } = capturingLogger();
     const runtime = await bed.runtime({ handlers, prisma, commitTimeoutMs: 500, logger });
     try {
       await bed.publish([blocked]);
@@ -170,7 +170,7 @@ describe('the time a commit with effects may take', () => {
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
     expect(await counterValue(runtime.metrics.processed)).toBe(1);
     expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
-    const failure = lines.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string; message?: string } }).find((line) => line.msg === 'effects failed');
+    const [failure] = logged('effects failed');
     expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: expect.stringMatching(/^the effects of an event did not commit within 500 ms \(commitTimeoutMs\): Transaction API error: /) });
   });
 
@@ -187,7 +187,7 @@ describe('the time a commit with effects may take', () => {
         };
       },
     };
-    const { logger, lines } = capturingLogger();
+    const { logger, logged } = capturingLogger();
     const runtime = await bed.runtime({ handlers, commitTimeoutMs: 500, maxCommitDelayMs: 10_000, logger }); // one transaction for both, then one each
 
     await bed.publish([hung, after]);
@@ -198,7 +198,7 @@ describe('the time a commit with effects may take', () => {
     expect(await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })).toBe(1);
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
     expect(await counterValue(runtime.metrics.processed)).toBe(2);
-    const failure = lines.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string; message?: string } }).find((line) => line.msg === 'effects failed');
+    const [failure] = logged('effects failed');
     expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: 'the effects of an event did not commit within 500 ms (commitTimeoutMs): the transaction was still running' });
   });
 });

@@ -7,12 +7,6 @@ import { capturingLogger, counterValue } from './support/harness';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-interface LogLine {
-  msg: string;
-  deleted?: number;
-  err?: { message?: string };
-}
-
 describe('pruning idempotency records', () => {
   let prisma: PrismaClient;
   const pruners: RecordPruner[] = [];
@@ -36,12 +30,11 @@ describe('pruning idempotency records', () => {
   };
 
   const startPruner = (options: Omit<ConstructorParameters<typeof RecordPruner>[0], 'group' | 'logger' | 'metrics'>) => {
-    const { logger, lines } = capturingLogger('info');
+    const { logger, logged } = capturingLogger('info');
     const metrics = new ConsumerMetrics();
     const pruner = new RecordPruner({ group: 'analytics', logger, metrics, ...options });
     pruners.push(pruner);
     pruner.start();
-    const logged = (msg: string) => lines.map((line) => JSON.parse(line) as LogLine).filter((line) => line.msg === msg);
     return { pruner, logged, metrics };
   };
 

@@ -13,10 +13,25 @@ import { fastMembership, fastRetryPolicy } from './policies';
 export { appliedEffects, countedEffects } from './effects';
 export { fastMembership, fastRetryPolicy } from './policies';
 
-/** A logger that keeps its lines (warn and above by default), for asserting that nothing went wrong quietly. */
-export function capturingLogger(level = 'warn'): { logger: Logger; lines: string[] } {
+/** A captured log line's fields that tests look at. */
+export interface LoggedLine {
+  msg: string;
+  err?: { code?: string; message?: string };
+  [field: string]: unknown;
+}
+
+/**
+ * A logger that keeps its lines (warn and above by default), for asserting
+ * that nothing went wrong quietly; `logged(msg)` gives those with a message,
+ * parsed.
+ */
+export function capturingLogger(level = 'warn'): { logger: Logger; lines: string[]; logged(msg: string): LoggedLine[] } {
   const lines: string[] = [];
-  return { lines, logger: createLogger('test', { level, destination: { write: (line: string) => void lines.push(line) } }) };
+  return {
+    lines,
+    logger: createLogger('test', { level, destination: { write: (line: string) => void lines.push(line) } }),
+    logged: (msg) => lines.map((line) => JSON.parse(line) as LoggedLine).filter((line) => line.msg === msg),
+  };
 }
 
 /**
