@@ -66,6 +66,9 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStat
   if (!pool) return prisma.$transaction((tx) => work(statementsIn(tx)));
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection lost while checked out fails its query and then emits 'error'; unheard, that would end the process.
+  const onLost = (error: Error) => (broken = error);
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await work(async <Row>(text: string, values: readonly unknown[]) => (await client.query(text, values as unknown[])).rows as Row[]);
@@ -76,6 +79,7 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStat
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
+    client.off('error', onLost);
     client.release(broken);
   }
 }

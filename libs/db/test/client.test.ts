@@ -185,6 +185,20 @@ describe('inTransaction: plain SQL in one transaction on the pool behind a Prism
     expect(await queryRows(prisma, 'SELECT now() = statement_timestamp() AS outside', [])).toEqual([{ outside: true }]);
   });
 
+  it('fails, and keeps the process alive, when the connection is lost mid-transaction', async () => {
+    const videoId = randomUUID();
+    // The server ends the session during the work: the statement fails, then the socket closes.
+    await expect(
+      inTransaction(prisma, async (run) => {
+        await run(insertReceipt, receipt(videoId));
+        await run('SELECT pg_terminate_backend(pg_backend_pid())', []);
+      }),
+    ).rejects.toMatchObject({ code: '57P01' });
+    expect(await receiptsOf(videoId)).toBe(0);
+    // The broken connection was dropped, not handed out again.
+    await Promise.all([queryRows(prisma, 'SELECT 1', []), queryRows(prisma, 'SELECT 1', [])]);
+  });
+
   it("falls back to Prisma's transaction for a client it did not make", async () => {
     const calls: unknown[][] = [];
     const tx = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) };
