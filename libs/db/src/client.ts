@@ -9,13 +9,49 @@ export interface CreatePrismaClientOptions {
   databaseUrl: string;
   /** Upper bound of the pg pool; defaults to pg's 10. */
   poolMax?: number;
+  /**
+   * How long a query may wait for a connection: for a new one to open, or
+   * for a busy pool to free one. Default 10 s, so that an unreachable
+   * database fails requests fast instead of after TCP's own timeout
+   * (minutes). The URL's `connect_timeout` (seconds, as libpq reads it)
+   * takes precedence.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Postgres' `lock_timeout` for the pool's sessions: how long a statement
+   * may wait for a lock before it fails (SQLSTATE 55P03). Default: as the
+   * server says (usually for ever).
+   */
+  lockTimeoutMs?: number;
+  /**
+   * Postgres' `idle_in_transaction_session_timeout`: a session left in an
+   * open transaction this long is ended, and its locks freed, so a frozen
+   * or cut-off process cannot hold rows that others wait for. Default 60 s.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
-/** The pool opens lazily on the first query and closes on `$disconnect()`. */
-export function createPrismaClient({ databaseUrl, poolMax }: CreatePrismaClientOptions): PrismaClient {
-  const pool = new pg.Pool({ connectionString: databaseUrl, ...(poolMax === undefined ? {} : { max: poolMax }) });
+/**
+ * The pool opens lazily on the first query and closes on `$disconnect()`.
+ * Settings the URL itself gives (`?lock_timeout=5000`, as pg reads them)
+ * override the options.
+ */
+export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs = DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS }: CreatePrismaClientOptions): PrismaClient {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    ...(poolMax === undefined ? {} : { max: poolMax }),
+    connectionTimeoutMillis: connectTimeoutFrom(databaseUrl) ?? connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...(lockTimeoutMs === undefined ? {} : { lock_timeout: lockTimeoutMs }),
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+    // A server that vanishes without closing the connection is noticed in minutes rather than hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   // An idle connection that breaks is dropped by the pool and the next query reconnects;
   // without a listener the 'error' event would end the process.
   pool.on('error', () => undefined);
@@ -28,6 +64,17 @@ export function createPrismaClient({ databaseUrl, poolMax }: CreatePrismaClientO
     if (!pool.ended) await pool.end();
   };
   return client;
+}
+
+/** The URL's `connect_timeout` in milliseconds, if it gives one (pg itself reads it only for its native driver). */
+function connectTimeoutFrom(databaseUrl: string): number | undefined {
+  let seconds: number;
+  try {
+    seconds = Number(new URL(databaseUrl).searchParams.get('connect_timeout') ?? Number.NaN);
+  } catch {
+    return undefined; // not a URL pg would take either: its own error says so on the first query
+  }
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 /**

@@ -32,3 +32,30 @@ export function sqlState(error: unknown): string | undefined {
 export function isTransactionTimeout(error: unknown): boolean {
   return errorCode(error) === 'P2028';
 }
+
+/**
+ * Whether an error from a database call says the database could not be
+ * reached or dropped the connection, rather than refusing the statement:
+ * a moment's outage, worth a 503 and a retry, not a bug. Covers Postgres'
+ * connection and shutdown SQLSTATEs, Prisma's "can't reach" codes, and pg's
+ * own connection errors (which carry only a message, or a Node socket code
+ * that errors from anything else on the network carry too: hence "from a
+ * database call").
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state) return state.startsWith('08') || UNAVAILABLE_SQLSTATES.has(state);
+  const code = errorCode(error);
+  if (code) return UNREACHABLE_CODES.has(code);
+  const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : '';
+  return PG_CONNECTION_ERRORS.test(message);
+}
+
+/** too_many_connections, admin_shutdown, crash_shutdown, cannot_connect_now (starting up, shutting down). Class 08 is connection_exception. */
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+
+/** Prisma's P1001 (can't reach), P1002 (timed out), P1017 (closed the connection), P2024 (no pool connection in time); Node's socket errors. */
+const UNREACHABLE_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** pg's errors for a connection that timed out, broke, or never came from a busy pool. */
+const PG_CONNECTION_ERRORS = /^(Connection terminated\b|timeout exceeded when trying to connect$|Client has encountered a connection error and is not queryable$)/;

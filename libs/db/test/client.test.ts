@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Notification } from 'pg';
-import { applyMigrations, createPrismaClient, inTransaction, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
+import { applyMigrations, createPrismaClient, inTransaction, isDatabaseUnavailable, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
 import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
 
 const databaseUrl = throwawayDatabaseUrl('client');
@@ -205,5 +207,155 @@ describe('inTransaction: plain SQL in one transaction on the pool behind a Prism
     const standIn = { $transaction: async (work: (client: typeof tx) => Promise<unknown>) => work(tx) } as unknown as PrismaClient;
     expect(await inTransaction(standIn, (run) => run('SELECT $1', [7]))).toEqual([{ ok: true }]);
     expect(calls).toEqual([['SELECT $1', 7]]);
+  });
+});
+
+describe('how long a pipeline client waits for the database', () => {
+  /** A server that accepts connections and never says a word: a database host that hangs. */
+  async function silentServer(): Promise<{ url: string; close: () => Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      url: `postgresql://postgres@127.0.0.1:${port}/silent`,
+      close: async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  it('gives up on a database that never answers after connectTimeoutMs, through Prisma and plain SQL alike', async () => {
+    const silent = await silentServer();
+    const client = createPrismaClient({ databaseUrl: silent.url, connectTimeoutMs: 200 });
+    try {
+      const failures = [await queryRows(client, 'SELECT 1', []).catch((error: unknown) => error), await client.video.count().catch((error: unknown) => error)];
+      for (const failure of failures) {
+        expect(failure).toMatchObject({ message: expect.stringMatching(/connection timeout/) });
+        expect(isDatabaseUnavailable(failure)).toBe(true);
+      }
+    } finally {
+      await client.$disconnect();
+      await silent.close();
+    }
+  });
+
+  it("takes the URL's connect_timeout (in seconds, as libpq reads it) over the option", async () => {
+    const silent = await silentServer();
+    const client = createPrismaClient({ databaseUrl: `${silent.url}?connect_timeout=1`, connectTimeoutMs: 60_000 });
+    try {
+      await expect(queryRows(client, 'SELECT 1', [])).rejects.toThrow(/connection timeout/);
+    } finally {
+      await client.$disconnect();
+      await silent.close();
+    }
+  });
+
+  it("sets the sessions' lock and idle-in-transaction timeouts, and lets the URL's own settings win", async () => {
+    const settingsOf = async (client: PrismaClient) =>
+      (await queryRows<{ lock: string; idle: string }>(client, "SELECT current_setting('lock_timeout') AS lock, current_setting('idle_in_transaction_session_timeout') AS idle", []))[0];
+    const defaults = createPrismaClient({ databaseUrl, poolMax: 1 });
+    const tuned = createPrismaClient({ databaseUrl, poolMax: 1, lockTimeoutMs: 1_500, idleInTransactionTimeoutMs: 2_500 });
+    const overridden = createPrismaClient({ databaseUrl: `${databaseUrl}?lock_timeout=700`, poolMax: 1, lockTimeoutMs: 1_500 });
+    try {
+      expect(await settingsOf(defaults)).toEqual({ lock: '0', idle: '1min' });
+      expect(await settingsOf(tuned)).toEqual({ lock: '1500ms', idle: '2500ms' });
+      expect(await settingsOf(overridden)).toEqual({ lock: '700ms', idle: '1min' });
+    } finally {
+      await Promise.all([defaults.$disconnect(), tuned.$disconnect(), overridden.$disconnect()]);
+    }
+  });
+
+  it('fails a statement that waits for a lock longer than lockTimeoutMs', async () => {
+    const impatient = createPrismaClient({ databaseUrl, poolMax: 1, lockTimeoutMs: 200 });
+    const lock = `SELECT pg_advisory_xact_lock(${Date.now() % 1_000_000})::text`;
+    let release!: () => void;
+    const holding = inTransaction(prisma, async (run) => {
+      await run(lock, []);
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    try {
+      await sleep(50);
+      await expect(inTransaction(impatient, (run) => run(lock, []))).rejects.toMatchObject({ code: '55P03' });
+    } finally {
+      release();
+      await holding;
+      await impatient.$disconnect();
+    }
+  });
+
+  it('ends a transaction its process left idle, so that its locks no longer hold others up', async () => {
+    const frozen = createPrismaClient({ databaseUrl, poolMax: 1, idleInTransactionTimeoutMs: 300 });
+    const lock = `SELECT pg_advisory_xact_lock(${(Date.now() % 1_000_000) + 1})::text`;
+    try {
+      let locked!: () => void;
+      const hasLock = new Promise<void>((resolve) => (locked = resolve));
+      // The transaction takes the lock, then its process stops talking to the database for far longer than the timeout.
+      const abandoned = frozen.$transaction(
+        async (tx) => {
+          await tx.$queryRawUnsafe(lock);
+          locked();
+          await sleep(2_000);
+          await tx.$queryRawUnsafe('SELECT 1');
+        },
+        { timeout: 10_000 },
+      );
+      await hasLock;
+      await inTransaction(prisma, (run) => run(lock, [])); // would wait for ever if the session lived on
+      await expect(abandoned).rejects.toThrow(/not queryable/); // its connection is gone
+      expect(await queryRows(frozen, 'SELECT 1 AS ok', [])).toEqual([{ ok: 1 }]); // the pool replaced the ended connection
+    } finally {
+      await frozen.$disconnect();
+    }
+  });
+});
+
+describe('isDatabaseUnavailable tells an outage from a refused statement (errors made by real connections)', () => {
+  const failureOf = (work: () => Promise<unknown>) =>
+    work().then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (error: unknown) => error,
+    );
+
+  it('takes an unreachable database for an outage, through Prisma and plain SQL alike', async () => {
+    const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nowhere', poolMax: 1 });
+    try {
+      expect(isDatabaseUnavailable(await failureOf(() => unreachable.video.count()))).toBe(true);
+      expect(isDatabaseUnavailable(await failureOf(() => unreachable.$transaction(async (tx) => tx.video.count())))).toBe(true);
+      expect(isDatabaseUnavailable(await failureOf(() => queryRows(unreachable, 'SELECT 1', [])))).toBe(true);
+    } finally {
+      await unreachable.$disconnect();
+    }
+  });
+
+  it('takes a session the server ended for an outage', async () => {
+    expect(isDatabaseUnavailable(await failureOf(() => inTransaction(prisma, (run) => run('SELECT pg_terminate_backend(pg_backend_pid())', []))))).toBe(true);
+  });
+
+  it('takes a pool that frees no connection in time for an outage', async () => {
+    const busy = createPrismaClient({ databaseUrl, poolMax: 1, connectTimeoutMs: 200 });
+    let release!: () => void;
+    const holding = inTransaction(busy, () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      await sleep(50);
+      expect(isDatabaseUnavailable(await failureOf(() => queryRows(busy, 'SELECT 1', [])))).toBe(true);
+    } finally {
+      release();
+      await holding;
+      await busy.$disconnect();
+    }
+  });
+
+  it('does not take errors of the statement itself for an outage', async () => {
+    const id = randomUUID();
+    await prisma.video.create({ data: videoData(id) });
+    expect(isDatabaseUnavailable(await failureOf(() => prisma.video.create({ data: videoData(id) })))).toBe(false);
+    expect(isDatabaseUnavailable(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', [])))).toBe(false);
+    expect(isDatabaseUnavailable(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', [])))).toBe(false);
+    expect(isDatabaseUnavailable(new Error('boom'))).toBe(false);
+    expect(isDatabaseUnavailable('boom')).toBe(false);
   });
 });
