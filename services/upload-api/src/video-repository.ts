@@ -1,4 +1,5 @@
-import type { PrismaClient, Video } from '@video-pipeline/db';
+import { isDatabaseUnavailable, type PrismaClient, type Video } from '@video-pipeline/db';
+import { PipelineError } from '@video-pipeline/errors';
 import { createEvent, toKafkaRecord } from '@video-pipeline/events';
 import type { StoredVideo } from '@video-pipeline/storage';
 import type { Cursor } from './cursor';
@@ -60,24 +61,32 @@ export class VideoRepository {
   }
 
   async findForOwner(ownerId: string, id: string): Promise<Video | null> {
-    return this.prisma.video.findFirst({ where: { id, ownerId } });
+    return this.prisma.video.findFirst({ where: { id, ownerId } }).catch(asOutage);
   }
 
   /** Newest first; `after` continues from the last item of a previous page. */
   async listForOwner(ownerId: string, limit: number, after?: Cursor): Promise<Video[]> {
-    return this.prisma.video.findMany({
-      where: {
-        ownerId,
-        ...(after && {
-          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-        }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
+    return this.prisma.video
+      .findMany({
+        where: {
+          ownerId,
+          ...(after && {
+            OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+          }),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+      })
+      .catch(asOutage);
   }
 
   async ping(): Promise<void> {
     await this.prisma.$queryRaw`SELECT 1`;
   }
+}
+
+/** A database outage, as the API answers it (503, retriable); any other error passes on as it is. */
+function asOutage(error: unknown): never {
+  if (isDatabaseUnavailable(error)) throw new PipelineError('database_unavailable', 'the database is unavailable; try again shortly', { cause: error });
+  throw error;
 }
