@@ -10,7 +10,7 @@ import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';
 import { HandlerTimeLimit, type AbandonedAttemptListener, type AttemptLane } from './handler-time-limit';
-import { IdempotencyStore, mayHaveBeenProcessed, type Completion, type Origin } from './idempotency';
+import { failedInEffects, IdempotencyStore, mayHaveBeenProcessed, type Completion, type Origin } from './idempotency';
 import { WaitingRoom, type QueuePlace } from './waiting-room';
 import { ConsumerMetrics } from './metrics';
 import type { HistogramSeries } from './series-histogram';
@@ -469,9 +469,42 @@ export class ConsumerGroupRuntime {
    * Commits handled events' effects with their idempotency records: all in
    * one transaction, or if that fails, one by one, so that effects that fail
    * count as a failed attempt of their own event alone (then retried later or
-   * parked, like a handler that threw) and the others still commit.
+   * parked, like a handler that threw) and the others still commit. An event
+   * that fails alone outside its effects shows the fault is the commit's (a
+   * lock held elsewhere, the database): the rest would only wait for it one
+   * by one, so they fail with it at once.
    */
   private async complete(entries: readonly Handled[], source: Source, processed: Set<string>): Promise<void> {
+    const failure = await this.tryCommit(entries, source, processed);
+    if (!failure) return;
+    if (entries.length === 1) return this.failCommit(entries, source, failure.error);
+    this.logger.warn({ err: failure.error, events: entries.length, topic: source.topic, partition: source.partition }, 'commit failed; committing its events one at a time');
+    for (const [index, entry] of entries.entries()) {
+      const alone = await this.tryCommit([entry], source, processed);
+      if (!alone) continue;
+      if (failedInEffects(alone.error)) {
+        await this.failCommit([entry], source, alone.error);
+        continue;
+      }
+      const rest = entries.slice(index);
+      if (rest.length > 1) this.logger.warn({ err: alone.error, events: rest.length, topic: source.topic, partition: source.partition }, 'an event failed to commit alone, not in its effects; failing the rest of the batch with it');
+      return this.failCommit(rest, source, alone.error);
+    }
+  }
+
+  /** Each event's failed commit, as a failed attempt: retried later or parked. */
+  private async failCommit(entries: readonly Handled[], source: Source, error: unknown): Promise<void> {
+    const verdict = classifyFailure(error);
+    for (const entry of entries) {
+      const logger = this.loggerFor(entry.event, entry.message, source);
+      this.metrics.failed.inc({ group: this.groupId, type: entry.event.type, code: verdict.code });
+      logger.warn({ err: error, attempt: entry.attempt, retriable: verdict.retriable }, 'effects failed');
+      await this.escalate(entry.message, entry.key, source, entry.event, entry.attempt, verdict, logger, entry.place);
+    }
+  }
+
+  /** One commit of `entries`; what it failed with, if it did. */
+  private async tryCommit(entries: readonly Handled[], source: Source, processed: Set<string>): Promise<{ error: unknown } | undefined> {
     // Every commit of the partition's events raises its version once, in the order commits start (this call's first step).
     const expectedVersion = source.nextVersion;
     if (expectedVersion !== undefined) source.nextVersion = expectedVersion + 1;
@@ -480,18 +513,7 @@ export class ConsumerGroupRuntime {
       fresh = await this.idempotency.complete(entries.map((entry) => entry.completion), expectedVersion);
     } catch (error) {
       if (this.shutdown.signal.aborted) throw error; // abandoned: leave it uncommitted for the next owner
-      if (entries.length > 1) {
-        this.logger.warn({ err: error, events: entries.length, topic: source.topic, partition: source.partition }, 'commit failed; committing its events one at a time');
-        for (const entry of entries) await this.complete([entry], source, processed);
-        return;
-      }
-      const [entry] = entries as [Handled];
-      const verdict = classifyFailure(error);
-      const logger = this.loggerFor(entry.event, entry.message, source);
-      this.metrics.failed.inc({ group: this.groupId, type: entry.event.type, code: verdict.code });
-      logger.warn({ err: error, attempt: entry.attempt, retriable: verdict.retriable }, 'effects failed');
-      await this.escalate(entry.message, entry.key, source, entry.event, entry.attempt, verdict, logger, entry.place);
-      return;
+      return { error };
     }
     const places = entries.flatMap((entry) => (entry.place ? [entry.place] : []));
     if (places.length > 0) await this.waitingRoom.dequeue(places);
@@ -509,6 +531,7 @@ export class ConsumerGroupRuntime {
       if (count.fresh > 0) this.metrics.processed.inc({ group: this.groupId, type }, count.fresh);
       if (count.duplicate > 0) this.metrics.duplicates.inc({ group: this.groupId, type }, count.duplicate);
     }
+    return undefined;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { inTransaction, isTransactionTimeout, Prisma, queryRows, statementsIn, type PrismaClient, type RunStatement } from '@video-pipeline/db';
+import { inTransaction, isTransactionTimeout, Prisma, queryRows, sqlState, statementsIn, type PrismaClient, type RunStatement } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import { lowestEventIdAt } from '@video-pipeline/events';
 
@@ -104,8 +104,21 @@ export class IdempotencyStore {
    * plus the commits of the partition made since. If the partition is still
    * at that version, they are recorded with one statement (the hot path);
    * otherwise (or without it) the commit locks its partitions and checks.
+   *
+   * An error that effects threw is passed on as it is (failedInEffects
+   * tells it); a wait for a lock that ran past the session's lock_timeout
+   * (set to commitTimeoutMs in workers) fails as `commit_timeout`.
    */
   async complete(completions: readonly Completion[], expectedVersion?: number): Promise<Set<string>> {
+    try {
+      return await this.record(completions, expectedVersion);
+    } catch (error) {
+      if (sqlState(error) !== LOCK_NOT_AVAILABLE || failedInEffects(error)) throw error;
+      throw new PipelineError('commit_timeout', `the commit of ${eventCount(completions.length)} waited longer than lock_timeout for a lock another transaction holds`, { cause: error });
+    }
+  }
+
+  private async record(completions: readonly Completion[], expectedVersion: number | undefined): Promise<Set<string>> {
     if (completions.length === 0) return new Set();
     // Ids are compared as text below, which orders them as Postgres orders uuids only in lowercase.
     const ids = completions.map((completion) => completion.eventId.toLowerCase());
@@ -147,10 +160,8 @@ export class IdempotencyStore {
   private completeLocked(completions: readonly Completion[], ids: readonly string[], marks: readonly Watermark[]): Promise<Set<string>> {
     if (!completions.some((completion) => completion.effects)) return inTransaction(this.prisma, (run) => this.recordLocked(run, ids, marks));
     const timeoutMs = this.commitTimeoutMs;
-    const timedOut = (reason: string, cause?: unknown) => {
-      const events = completions.length === 1 ? 'an event' : `${completions.length} events`;
-      return new PipelineError('commit_timeout', `the effects of ${events} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${reason}`, { cause });
-    };
+    const timedOut = (reason: string, cause?: unknown) =>
+      new PipelineError('commit_timeout', `the effects of ${eventCount(completions.length)} did not commit within ${timeoutMs} ms (commitTimeoutMs): ${reason}`, { cause });
     let deadline: NodeJS.Timeout | undefined;
     return this.prisma
       .$transaction(
@@ -163,7 +174,7 @@ export class IdempotencyStore {
           const fresh = await this.recordLocked(statementsIn(tx), ids, marks);
           const unapplied = new Set(fresh);
           for (const [index, completion] of completions.entries()) {
-            if (unapplied.delete(ids[index]!) && completion.effects) await Promise.race([completion.effects(tx), expired]);
+            if (unapplied.delete(ids[index]!) && completion.effects) await Promise.race([completion.effects(tx), expired]).catch(blameEffects);
           }
           return fresh;
         },
@@ -222,11 +233,34 @@ export class IdempotencyStore {
 }
 
 /**
+ * Errors that effects threw, or ran out of time in: the fault of their own
+ * event, where any other failure of a commit (its own statements, the
+ * connection, a lock held elsewhere) would fail any event committed alone.
+ */
+const effectsFailures = new WeakSet<object>();
+
+/** Whether `complete` failed in an event's effects rather than in the commit around them. */
+export function failedInEffects(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && effectsFailures.has(error);
+}
+
+function blameEffects(error: unknown): never {
+  const failure = typeof error === 'object' && error !== null ? error : new Error(String(error));
+  effectsFailures.add(failure);
+  throw failure;
+}
+
+/** Postgres' lock_not_available: a lock wait ran past lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+const eventCount = (count: number) => (count === 1 ? 'an event' : `${count} events`);
+
+/**
  * How long a transaction applying effects may take by default. Prisma's own
  * default (5 s) is too short for a full commit on a busy machine: 1 000
  * receipts (recordVideoReceipt) take about 1 s on an idle one.
  */
-const DEFAULT_COMMIT_TIMEOUT_MS = 60_000;
+export const DEFAULT_COMMIT_TIMEOUT_MS = 60_000;
 
 /**
  * Whether an id from a partition may have been processed, given the

@@ -8,7 +8,7 @@ export { ConsumerMetrics } from './metrics';
 export { classifyFailure, type FailureVerdict } from './failure';
 export { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 export { defaultRetryPolicy, backoffDelayMs, withJitter, type RetryPolicy, type BackoffPolicy } from './retry-policy';
-export { runConsumerWorker, type WorkerDeps, type WorkerTuning } from './worker';
+export { createWorkerPrismaClient, runConsumerWorker, type WorkerDeps, type WorkerTuning } from './worker';
 export { recordVideoReceipt } from './video-receipt';
 export {
   readDeadLetters,

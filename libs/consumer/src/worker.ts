@@ -5,7 +5,7 @@ import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
 import type { EventHandlers } from './handlers';
-import { IdempotencyStore } from './idempotency';
+import { DEFAULT_COMMIT_TIMEOUT_MS, IdempotencyStore } from './idempotency';
 import { ConsumerMetrics } from './metrics';
 import { RecordPruner } from './record-pruning';
 
@@ -29,7 +29,7 @@ export type WorkerTuning = Partial<
 export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
   const config = loadConfig(process.env, group);
   const logger = createLogger(group, { level: config.logLevel });
-  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const prisma = createWorkerPrismaClient(config.database.url, tuning);
   const kafka = createKafka(config.kafka, logger);
   const metrics = new ConsumerMetrics(undefined, { defaultMetrics: true });
   const runtime = new ConsumerGroupRuntime({
@@ -78,4 +78,15 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
   await runtime.start();
   pruner?.start();
   logger.info({ healthPort: health.port, topics: runtime.topics }, 'worker running');
+}
+
+/**
+ * A worker's database client. No statement of it waits for a lock, and no
+ * transaction of it stays open idle, for longer than a commit may take: a
+ * lock held elsewhere fails the commit (`commit_timeout`, retried later)
+ * instead of holding the partition, and a worker frozen mid-commit holds its
+ * locks for no longer than that.
+ */
+export function createWorkerPrismaClient(databaseUrl: string, { commitTimeoutMs = DEFAULT_COMMIT_TIMEOUT_MS }: Pick<WorkerTuning, 'commitTimeoutMs'> = {}, poolMax?: number): PrismaClient {
+  return createPrismaClient({ databaseUrl, poolMax, lockTimeoutMs: commitTimeoutMs, idleInTransactionTimeoutMs: commitTimeoutMs });
 }
