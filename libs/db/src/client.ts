@@ -55,6 +55,9 @@ export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, loc
   // An idle connection that breaks is dropped by the pool and the next query reconnects;
   // without a listener the 'error' event would end the process.
   pool.on('error', () => undefined);
+  // So would a connection lost while checked out (a Postgres restart): it fails its query, then emits 'error',
+  // even in the moment after it was handed out and before its user could listen. The pool drops it when it returns.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(client, pool);
   // Prisma ends the pool only if it used it; a client that only ran queryRows must end it too.
@@ -113,9 +116,6 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStat
   if (!pool) return prisma.$transaction((tx) => work(statementsIn(tx)));
   const client = await pool.connect();
   let broken: Error | undefined;
-  // A connection lost while checked out fails its query and then emits 'error'; unheard, that would end the process.
-  const onLost = (error: Error) => (broken = error);
-  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await work(async <Row>(text: string, values: readonly unknown[]) => (await client.query(text, values as unknown[])).rows as Row[]);
@@ -126,7 +126,6 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStat
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
-    client.off('error', onLost);
     client.release(broken);
   }
 }
