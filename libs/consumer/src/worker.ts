@@ -1,5 +1,5 @@
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
-import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { createPrismaClient, type CreatePrismaClientOptions, type PrismaClient } from '@video-pipeline/db';
 import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
 import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
@@ -29,7 +29,7 @@ export type WorkerTuning = Partial<
 export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
   const config = loadConfig(process.env, group);
   const logger = createLogger(group, { level: config.logLevel });
-  const prisma = createWorkerPrismaClient(config.database.url, tuning);
+  const prisma = createWorkerPrismaClient({ databaseUrl: config.database.url, commitTimeoutMs: tuning.commitTimeoutMs });
   const kafka = createKafka(config.kafka, logger);
   const metrics = new ConsumerMetrics(undefined, { defaultMetrics: true });
   const runtime = new ConsumerGroupRuntime({
@@ -87,6 +87,6 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
  * instead of holding the partition, and a worker frozen mid-commit holds its
  * locks for no longer than that.
  */
-export function createWorkerPrismaClient(databaseUrl: string, { commitTimeoutMs = DEFAULT_COMMIT_TIMEOUT_MS }: Pick<WorkerTuning, 'commitTimeoutMs'> = {}, poolMax?: number): PrismaClient {
-  return createPrismaClient({ databaseUrl, poolMax, lockTimeoutMs: commitTimeoutMs, idleInTransactionTimeoutMs: commitTimeoutMs });
+export function createWorkerPrismaClient({ commitTimeoutMs = DEFAULT_COMMIT_TIMEOUT_MS, ...options }: Omit<CreatePrismaClientOptions, 'lockTimeoutMs' | 'idleInTransactionTimeoutMs'> & Pick<WorkerTuning, 'commitTimeoutMs'>): PrismaClient {
+  return createPrismaClient({ ...options, lockTimeoutMs: commitTimeoutMs, idleInTransactionTimeoutMs: commitTimeoutMs });
 }

@@ -41,7 +41,7 @@ describe('a commit waiting for a lock that another transaction holds', () => {
     const bed = await testbed(name);
     const events = Array.from({ length: 5 }, () => videoUploaded());
     const calls = new Map<string, number>();
-    const prisma = createWorkerPrismaClient(testConfig(bed.prefix).database.url, { commitTimeoutMs: COMMIT_TIMEOUT_MS }, 4);
+    const prisma = createWorkerPrismaClient({ databaseUrl: testConfig(bed.prefix).database.url, commitTimeoutMs: COMMIT_TIMEOUT_MS, poolMax: 4 });
     const { logger, logged } = capturingLogger();
     const lock = await holdRecordsTable(bed);
     try {
