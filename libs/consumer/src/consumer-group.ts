@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type { PrismaClient } from '@video-pipeline/db';
+import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, fromKafkaRecord, headerString, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
-import { isPipelineError, type PipelineError } from '@video-pipeline/errors';
+import { isPipelineError, PipelineError } from '@video-pipeline/errors';
 import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
@@ -472,12 +472,13 @@ export class ConsumerGroupRuntime {
    * parked, like a handler that threw) and the others still commit. An event
    * that fails alone outside its effects shows the fault is the commit's (a
    * lock held elsewhere, the database): the rest would only wait for it one
-   * by one, so they fail with it at once.
+   * by one, so they fail with it at once. A database that is unavailable
+   * fails the batch instead (see `failCommit`).
    */
   private async complete(entries: readonly Handled[], source: Source, processed: Set<string>): Promise<void> {
     const failure = await this.tryCommit(entries, source, processed);
     if (!failure) return;
-    if (entries.length === 1) return this.failCommit(entries, source, failure.error);
+    if (entries.length === 1 || isDatabaseUnavailable(failure.error)) return this.failCommit(entries, source, failure.error);
     this.logger.warn({ err: failure.error, events: entries.length, topic: source.topic, partition: source.partition }, 'commit failed; committing its events one at a time');
     for (const [index, entry] of entries.entries()) {
       const alone = await this.tryCommit([entry], source, processed);
@@ -492,8 +493,18 @@ export class ConsumerGroupRuntime {
     }
   }
 
-  /** Each event's failed commit, as a failed attempt: retried later or parked. */
+  /**
+   * Each event's failed commit, as a failed attempt: retried later or parked.
+   * Unless the database is unavailable (a restart, a failover, a dropped
+   * connection): that is no fault of the events, and the retry tiers would
+   * only spend their attempts on it and park them. The batch fails instead,
+   * its events stay unresolved, and kafkajs fetches them again with growing
+   * back-off: the partition waits for the database, as it must.
+   */
   private async failCommit(entries: readonly Handled[], source: Source, error: unknown): Promise<void> {
+    if (isDatabaseUnavailable(error)) {
+      throw new PipelineError('database_unavailable', `could not commit ${entries.length} handled event(s) of ${source.topic}[${source.partition}]: the database is unavailable; they will be delivered again`, { cause: error });
+    }
     const verdict = classifyFailure(error);
     for (const entry of entries) {
       const logger = this.loggerFor(entry.event, entry.message, source);
