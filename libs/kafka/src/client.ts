@@ -21,9 +21,17 @@ export function createKafka(config: KafkaConfig, logger: Logger, overrides: Part
       () =>
       ({ level, namespace, log }: LogEntry) => {
         const { message, ...extra } = log;
-        kafkaLogger[levels[level] ?? 'info']({ namespace, ...extra }, message);
+        kafkaLogger[isThrownResponseError(namespace, message) ? 'debug' : (levels[level] ?? 'info')]({ namespace, ...extra }, message);
       },
     retry: { initialRetryTime: 300, retries: 8 },
     ...overrides,
   });
 }
+
+/**
+ * kafkajs logs every error response at ERROR where it reads it, then throws
+ * it to its caller, which retries it or reports it: a new topic's partitions
+ * alone gave a fresh `npm start` a screenful of "not the leader" lines while
+ * their leaders settled. The caller's word is the one that counts.
+ */
+const isThrownResponseError = (namespace: string, message: string) => namespace === 'Connection' && message.startsWith('Response ');
