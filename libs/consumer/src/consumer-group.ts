@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { KafkaJSError, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, fromKafkaRecord, headerString, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
 import { isPipelineError, PipelineError } from '@video-pipeline/errors';
@@ -14,7 +14,7 @@ import { failedInEffects, IdempotencyStore, mayHaveBeenProcessed, type Completio
 import { WaitingRoom, type QueuePlace } from './waiting-room';
 import { ConsumerMetrics } from './metrics';
 import type { HistogramSeries } from './series-histogram';
-import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type RetryPolicy } from './retry-policy';
+import { backoffDelayMs, defaultRetryPolicy, validateRetryPolicy, withJitter, type BackoffPolicy, type RetryPolicy } from './retry-policy';
 
 export interface ConsumerGroupOptions {
   /** The group's name, e.g. `transcoder`; names its retry and dead-letter topics. */
@@ -166,6 +166,8 @@ export class ConsumerGroupRuntime {
   private readonly sourceTopics: string[];
   private running = false;
   private stopping?: Promise<void>;
+  /** Batches the database failed since one last succeeded: sets the back-off before the next is fetched again. */
+  private outages = 0;
 
   constructor(options: ConsumerGroupOptions) {
     this.options = { ...defaults, ...options };
@@ -282,6 +284,40 @@ export class ConsumerGroupRuntime {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    try {
+      await this.runBatch(payload);
+    } catch (error) {
+      if (!this.running || !isDatabaseOutage(error)) throw error;
+      await this.waitOutOutage(payload, error);
+      return;
+    }
+    this.outages = 0;
+  }
+
+  /**
+   * Pauses a batch that the database failed, then ends it normally: its
+   * unresolved records are fetched again. Thrown to kafkajs instead, each
+   * failure would be logged as an error, its back-off would never reset
+   * (after a few blips in a worker's life, the next would stall it for up
+   * to 30 s), and once its retries ran out it would restart the consumer,
+   * rebalancing the whole group.
+   */
+  private async waitOutOutage({ batch, heartbeat, isRunning }: EachBatchPayload, error: unknown): Promise<void> {
+    this.outages += 1;
+    const delayMs = backoffDelayMs(this.outages, outageBackoff, this.options.retryPolicy.jitter);
+    this.logger.warn({ err: error, topic: batch.topic, partition: batch.partition, retryInMs: delayMs }, 'database unavailable; fetching the batch again after a pause');
+    const until = Date.now() + delayMs;
+    while (this.running && isRunning() && Date.now() < until) {
+      await sleep(Math.min(until - Date.now(), this.options.heartbeatIntervalMs));
+      try {
+        await heartbeat();
+      } catch {
+        return; // a rebalance: kafkajs rejoins once the batch ends
+      }
+    }
+  }
+
+  private async runBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
     const tier = this.tierByTopic.get(batch.topic) ?? 0;
     const { lookingUpHead, lookingUpTail } = this.lookUp(batch, tier);
@@ -358,7 +394,9 @@ export class ConsumerGroupRuntime {
     } catch (error) {
       // Whatever broke off the batch (a rebalance seen by a heartbeat, a lost connection, shutdown),
       // the events already handled are done: record them, so no owner of the partition runs them again.
-      await commits.flush().catch((commitError: unknown) => this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again'));
+      await commits.flush().catch((commitError: unknown) => {
+        if (commitError !== error) this.logger.warn({ err: commitError }, 'could not record handled events; they will be handled again');
+      });
       throw error;
     } finally {
       clearInterval(heartbeats);
@@ -704,6 +742,12 @@ class EventContext implements HandlerContext, AbandonedAttemptListener {
 }
 
 const isHandlerTimeout = (error: unknown) => isPipelineError(error) && error.code === 'handler_timeout';
+
+/** A batch's failure that is the database's: a commit that could not reach it, or the runtime's own lookups (kafkajs' errors can carry the same socket codes). */
+const isDatabaseOutage = (error: unknown) => (isPipelineError(error) ? error.code === 'database_unavailable' : !(error instanceof KafkaJSError) && isDatabaseUnavailable(error));
+
+/** Pauses between fetches of a batch while the database is unavailable: soon after a blip, every 5 s in a long outage. */
+const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier: 2 };
 
 /** The ids of the records that can be events (malformed ones are dead-lettered when their turn comes). */
 function eventIds(messages: readonly KafkaMessage[]): string[] {

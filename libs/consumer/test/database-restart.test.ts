@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { createPrismaClient } from '@video-pipeline/db';
+import { createKafka } from '@video-pipeline/kafka';
 import type { EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
+import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { testConfig } from '../../../test/support/test-env';
 import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
 
@@ -41,8 +44,54 @@ describe('a consumer group whose database goes away', () => {
     expect(await counterValue(runtime.metrics.retried)).toBe(0);
     expect(await bed.recordCount(bed.retryTopic(1))).toBe(0);
     expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
-    const [warning] = capture.logged('could not record handled events; they will be handled again');
-    expect(warning?.err?.code).toBe('database_unavailable');
+    const [pause] = capture.logged('database unavailable; fetching the batch again after a pause');
+    expect(pause?.err?.code).toBe('database_unavailable');
+  });
+
+  it('waits out an outage in place: no attempt spent, no error logged, no consumer restart', async () => {
+    const bed = await testbed('db-outage', { sourcePartitions: 2 });
+    const { url } = testConfig(bed.prefix).database;
+    const proxy = new TcpProxy({ host: new URL(url).hostname, port: Number(new URL(url).port || 5432) });
+    await proxy.up();
+    const throughProxy = new URL(url);
+    throughProxy.port = String(proxy.port);
+    const prisma = createPrismaClient({ databaseUrl: throughProxy.toString(), poolMax: 4 });
+    // The group's kafkajs client logs to the same capture, so an eachBatch error or a crash would show.
+    const capture = capturingLogger();
+    const kafka = createKafka(testConfig(bed.prefix).kafka, capture.logger, { retry: { initialRetryTime: 100, retries: 8 } });
+    const handlers: EventHandlers = { 'video.uploaded': async (event, context) => countedEffects(event, context.groupId) };
+    try {
+      const runtime = await bed.runtime({ handlers, prisma, kafka, logger: capture.logger });
+      let joins = 0;
+      runtime.on(runtime.events.GROUP_JOIN, () => (joins += 1));
+      const before = Array.from({ length: 20 }, () => videoUploaded());
+      await bed.publish(before);
+      await eventually(async () => (await processedEventIds(bed.prisma, bed.groupId)).length === before.length, 20_000, 'the first events to be processed');
+      const joinsBefore = joins;
+
+      await proxy.down();
+      const during = Array.from({ length: 20 }, () => videoUploaded());
+      await bed.publish(during);
+      await eventually(async () => capture.logged('database unavailable; fetching the batch again after a pause').length >= 2, 10_000, 'the runtime to pause a batch twice');
+      await proxy.up();
+
+      const all = [...before, ...during].map((event) => event.id).sort();
+      await eventually(async () => (await processedEventIds(bed.prisma, bed.groupId)).length >= all.length, 20_000, 'every event to be processed');
+      expect((await processedEventIds(bed.prisma, bed.groupId)).sort()).toEqual(all);
+      expect((await appliedEffects(bed.prisma, bed.groupId)).map((effect) => effect.eventId).sort()).toEqual(all);
+      expect(await counterValue(runtime.metrics.failed)).toBe(0);
+      expect(await counterValue(runtime.metrics.retried)).toBe(0);
+      expect(joins).toBe(joinsBefore);
+      expect(capture.lines.map((line) => JSON.parse(line) as { level: string; msg: string }).filter((line) => line.level === 'error')).toEqual([]);
+      // Each pause waits longer than the one before (the test's policy has no jitter).
+      const pauses = capture.logged('database unavailable; fetching the batch again after a pause').map((line) => line.retryInMs as number);
+      expect(pauses.slice(0, 2)).toEqual([250, 500]);
+      expect(pauses).toEqual([...pauses].sort((a, b) => a - b));
+      await runtime.stop();
+    } finally {
+      await prisma.$disconnect();
+      await proxy.down();
+    }
   });
 
   it('survives its sessions being cut mid-drain, as in a Postgres restart, and applies every effect once', async () => {
