@@ -4,7 +4,7 @@ import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
 import type { EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
-import { TcpProxy } from '../../../test/support/tcp-proxy';
+import { TcpProxy } from '../../../test/support/network';
 import { testConfig } from '../../../test/support/test-env';
 import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
 

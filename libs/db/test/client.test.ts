@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Notification } from 'pg';
 import { applyMigrations, createPrismaClient, inTransaction, isDatabaseUnavailable, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
+import { silentServer } from '../../../test/support/network';
 import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
 
 const databaseUrl = throwawayDatabaseUrl('client');
@@ -211,23 +211,14 @@ describe('inTransaction: plain SQL in one transaction on the pool behind a Prism
 });
 
 describe('how long a pipeline client waits for the database', () => {
-  /** A server that accepts connections and never says a word: a database host that hangs. */
-  async function silentServer(): Promise<{ url: string; close: () => Promise<void> }> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-      url: `postgresql://postgres@127.0.0.1:${port}/silent`,
-      close: async () => {
-        for (const socket of sockets) socket.destroy();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+  /** A database host that hangs: it accepts connections and never says a word. */
+  async function silentDatabase(): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = await silentServer();
+    return { url: `postgresql://postgres@127.0.0.1:${server.port}/silent`, close: server.close };
   }
 
   it('gives up on a database that never answers after connectTimeoutMs, through Prisma and plain SQL alike', async () => {
-    const silent = await silentServer();
+    const silent = await silentDatabase();
     const client = createPrismaClient({ databaseUrl: silent.url, connectTimeoutMs: 200 });
     try {
       const failures = [await queryRows(client, 'SELECT 1', []).catch((error: unknown) => error), await client.video.count().catch((error: unknown) => error)];
@@ -242,7 +233,7 @@ describe('how long a pipeline client waits for the database', () => {
   });
 
   it("takes the URL's connect_timeout (in seconds, as libpq reads it) over the option", async () => {
-    const silent = await silentServer();
+    const silent = await silentDatabase();
     const client = createPrismaClient({ databaseUrl: `${silent.url}?connect_timeout=1`, connectTimeoutMs: 60_000 });
     try {
       await expect(queryRows(client, 'SELECT 1', [])).rejects.toThrow(/connection timeout/);

@@ -1,7 +1,7 @@
 import { createKafka, topicSpecs } from '@video-pipeline/kafka';
 import { makeVideo } from '../../../test/support/fixtures';
 import { API_KEY, createTopics, eventually, startRelay, startUploadApi, testLogger, type RunningApi, type RunningRelay } from '../../../test/support/pipeline';
-import { TcpProxy } from '../../../test/support/tcp-proxy';
+import { TcpProxy } from '../../../test/support/network';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { uploadFile } from '../../../test/support/upload-client';
 

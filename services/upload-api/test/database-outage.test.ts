@@ -1,7 +1,7 @@
-import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { makeVideo } from '../../../test/support/fixtures';
+import { silentServer } from '../../../test/support/network';
 import { API_KEY, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { uploadFile } from '../../../test/support/upload-client';
@@ -13,23 +13,20 @@ import { uploadFile } from '../../../test/support/upload-client';
  * the URL's, 1 s).
  */
 describe('while the database does not answer, the API answers 503 database_unavailable and keeps nothing', () => {
-  const sockets = new Set<net.Socket>();
-  const silentDatabase = net.createServer((socket) => sockets.add(socket));
+  let silentDatabase: Awaited<ReturnType<typeof silentServer>>;
   let api: RunningApi;
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => silentDatabase.listen(0, '127.0.0.1', resolve));
-    const { port } = silentDatabase.address() as net.AddressInfo;
+    silentDatabase = await silentServer();
     const config = testConfig(uniquePrefix('outage'), {
-      DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/hung?connect_timeout=1`,
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:${silentDatabase.port}/hung?connect_timeout=1`,
       S3_BUCKET: `outage-${Date.now().toString(36)}`,
     });
     api = await startUploadApi(config);
   });
   afterAll(async () => {
     await api?.close();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silentDatabase.close(resolve));
+    await silentDatabase?.close();
   });
 
   const get = async (path: string) => {
