@@ -2,6 +2,7 @@
 // built-in driver: the adapter's pg.Pool does the I/O).
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { connectionOptions } from './connection';
 import { PrismaClient } from './generated/client';
 
 export interface CreatePrismaClientOptions {
@@ -31,7 +32,6 @@ export interface CreatePrismaClientOptions {
   idleInTransactionTimeoutMs?: number;
 }
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 const pools = new WeakMap<PrismaClient, pg.Pool>();
@@ -43,14 +43,10 @@ const pools = new WeakMap<PrismaClient, pg.Pool>();
  */
 export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs = DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS }: CreatePrismaClientOptions): PrismaClient {
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    ...connectionOptions(databaseUrl, connectTimeoutMs),
     ...(poolMax === undefined ? {} : { max: poolMax }),
-    connectionTimeoutMillis: connectTimeoutFrom(databaseUrl) ?? connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...(lockTimeoutMs === undefined ? {} : { lock_timeout: lockTimeoutMs }),
     idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
-    // A server that vanishes without closing the connection is noticed in minutes rather than hours.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle connection that breaks is dropped by the pool and the next query reconnects;
   // without a listener the 'error' event would end the process.
@@ -67,17 +63,6 @@ export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, loc
     if (!pool.ended) await pool.end();
   };
   return client;
-}
-
-/** The URL's `connect_timeout` in milliseconds, if it gives one (pg itself reads it only for its native driver). */
-function connectTimeoutFrom(databaseUrl: string): number | undefined {
-  let seconds: number;
-  try {
-    seconds = Number(new URL(databaseUrl).searchParams.get('connect_timeout') ?? Number.NaN);
-  } catch {
-    return undefined; // not a URL pg would take either: its own error says so on the first query
-  }
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 /**

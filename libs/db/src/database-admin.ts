@@ -1,6 +1,7 @@
 // Creating and dropping whole databases. These statements cannot run inside the target
 // database, so they go through the server's maintenance database (`postgres`).
 import { Client, escapeIdentifier } from 'pg';
+import { connectionOptions } from './connection';
 import { sqlState, UNIQUE_VIOLATION } from './error-code';
 
 const MAINTENANCE_DATABASE = 'postgres';
@@ -26,7 +27,7 @@ function hasSqlState(error: unknown, ...codes: string[]): boolean {
 }
 
 async function withMaintenanceClient<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: withDatabaseName(databaseUrl, MAINTENANCE_DATABASE) });
+  const client = new Client(connectionOptions(withDatabaseName(databaseUrl, MAINTENANCE_DATABASE)));
   await client.connect();
   try {
     return await work(client);
@@ -41,7 +42,7 @@ async function withMaintenanceClient<T>(databaseUrl: string, work: (client: Clie
  * Returns whether this call created it.
  */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean> {
-  const probe = new Client({ connectionString: databaseUrl });
+  const probe = new Client(connectionOptions(databaseUrl));
   try {
     await probe.connect();
     return false;

@@ -1,6 +1,7 @@
 // @video-pipeline/db: the Prisma client for the pipeline's Postgres schema, and migrations
 // that run without Prisma's native engines.
 export { createPrismaClient, inTransaction, queryRows, statementsIn, type CreatePrismaClientOptions, type RunStatement } from './client';
+export { connectionOptions } from './connection';
 export { createDatabase, dropDatabase, recreateDatabase } from './database-admin';
 export { applyMigrations, type ApplyMigrationsOptions, type ApplyMigrationsResult } from './migrate';
 export { MIGRATIONS_DIR } from './paths';

@@ -2,6 +2,7 @@
 // bookkeeping (_prisma_migrations rows, checksums) as `prisma migrate deploy`.
 import { stat } from 'node:fs/promises';
 import { Client } from 'pg';
+import { connectionOptions } from './connection';
 import { ensureDatabaseExists } from './database-admin';
 import { errorCode } from './error-code';
 import { readMigrationsList } from './migrations-directory';
@@ -86,7 +87,7 @@ async function withMigrationLock<T>(
   log: (message: string) => void,
   work: () => Promise<T>,
 ): Promise<T> {
-  const lockClient = new Client({ connectionString: databaseUrl });
+  const lockClient = new Client(connectionOptions(databaseUrl));
   await lockClient.connect();
   try {
     const { rows } = await lockClient.query<{ locked: boolean }>(

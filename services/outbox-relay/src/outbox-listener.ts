@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { connectionOptions } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
@@ -31,7 +32,7 @@ export class OutboxListener {
 
   private async connect(attempt: number): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.databaseUrl });
+    const client = new Client(connectionOptions(this.databaseUrl));
     client.on('notification', () => this.onNotify());
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'outbox listener lost its connection; reconnecting');
