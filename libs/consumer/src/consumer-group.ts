@@ -536,8 +536,8 @@ export class ConsumerGroupRuntime {
    * Unless the database is unavailable (a restart, a failover, a dropped
    * connection): that is no fault of the events, and the retry tiers would
    * only spend their attempts on it and park them. The batch fails instead,
-   * its events stay unresolved, and kafkajs fetches them again with growing
-   * back-off: the partition waits for the database, as it must.
+   * its events stay unresolved, and it pauses before they are fetched again
+   * (see `handleBatch`): the partition waits for the database, as it must.
    */
   private async failCommit(entries: readonly Handled[], source: Source, error: unknown): Promise<void> {
     if (isDatabaseUnavailable(error)) {
