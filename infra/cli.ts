@@ -33,9 +33,13 @@ async function main(argv: string[]): Promise<number> {
     case 'fetch':
       await ensureJars();
       return 0;
+    case 'help':
+    case '--help':
+      process.stdout.write(`${usage}\n`);
+      return 0;
     default:
       process.stderr.write(`${command ? `unknown command "${command}"\n` : ''}${usage}\n`);
-      return command === 'help' || command === '--help' ? 0 : 2;
+      return 2;
   }
 }
 
