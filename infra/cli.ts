@@ -5,7 +5,7 @@ import { devApiKey } from './pipeline/dev-api-key';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';
 import { Supervisor, type ServiceSpec } from './pipeline/supervisor';
-import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack } from './stack';
+import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack, type StackOptions } from './stack';
 
 const usage = `usage: npm start [-- --instances <group>=<n> ...]     the whole pipeline with its local stack
        npm run stack -- <command>
@@ -47,7 +47,8 @@ async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { instances: { type: 'string', multiple: true } } });
   const instances = parseInstances([...(process.env.PIPELINE_INSTANCES?.split(',') ?? []), ...(values.instances ?? [])]);
 
-  const preset = STACK_PRESETS.dev;
+  const stackOptions = devStack(process.env);
+  const metricsPorts = workerMetricsPorts(process.env);
   const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`));
   // We stop things in order ourselves, services first, then the stack; a signal
   // during start-up stops whatever has started so far.
@@ -64,8 +65,8 @@ async function start(args: string[]): Promise<number> {
   process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
   process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 
-  const stack = await startStack({ ...preset, handleSignals: false });
-  const apiKey = process.env.API_KEYS ? undefined : await devApiKey(preset.dataDir);
+  const stack = await startStack({ ...stackOptions, handleSignals: false });
+  const apiKey = process.env.API_KEYS ? undefined : await devApiKey(stackOptions.dataDir);
   const env: NodeJS.ProcessEnv = {
     // Node 20 is this project's runtime; the SDK's notice about its 2027 releases is noise in every service's log.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -82,7 +83,6 @@ async function start(args: string[]): Promise<number> {
     throw error;
   }
 
-  let metricsPort = 9400;
   const specs: ServiceSpec[] = [
     { name: 'upload-api', service: 'upload-api', env },
     { name: 'outbox-relay', service: 'outbox-relay', env },
@@ -90,7 +90,7 @@ async function start(args: string[]): Promise<number> {
       Array.from({ length: instances[group] }, (_, index) => ({
         name: instances[group] > 1 ? `${group}#${index + 1}` : group,
         service: group,
-        env: { ...env, METRICS_PORT: String(metricsPort++) },
+        env: { ...env, METRICS_PORT: String(metricsPorts()) },
       })),
     ),
   ];
@@ -116,6 +116,35 @@ async function setupWhenReachable(config: PipelineConfig, timeoutMs = 120_000): 
       await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
     }
   }
+}
+
+/**
+ * The local stack: the dev preset, unless STACK_DATA_DIR, STACK_KAFKA_PORT
+ * (its controller takes the next port) or STACK_S3_PORT move it, so that a
+ * second pipeline can run beside the first.
+ */
+function devStack(env: NodeJS.ProcessEnv): StackOptions & { dataDir: string } {
+  const preset = STACK_PRESETS.dev;
+  const kafkaPort = portFrom(env, 'STACK_KAFKA_PORT', preset.kafka.port);
+  return {
+    dataDir: env.STACK_DATA_DIR || preset.dataDir,
+    kafka: { port: kafkaPort, controllerPort: kafkaPort + 1 },
+    s3: { port: portFrom(env, 'STACK_S3_PORT', preset.s3.port) },
+  };
+}
+
+/** Each worker's health and metrics port in turn: 9400 upward, or METRICS_PORT upward; 0 gives each any free port. */
+function workerMetricsPorts(env: NodeJS.ProcessEnv): () => number {
+  let next = env.METRICS_PORT === '0' ? 0 : portFrom(env, 'METRICS_PORT', 9400);
+  return () => (next === 0 ? 0 : next++);
+}
+
+function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65_000) throw new ConfigError([`${name}: expected a port number (1..65000), got "${text}"`]);
+  return port;
 }
 
 function parseInstances(pairs: string[]): Record<ConsumerGroupName, number> {
@@ -168,7 +197,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
 
 async function stackOnly(): Promise<number> {
   installSignalHandlers();
-  const stack = await startStack(STACK_PRESETS.dev);
+  const stack = await startStack(devStack(process.env));
   log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}; Ctrl-C stops them`);
   await new Promise(() => undefined);
   return 0;
