@@ -1,6 +1,6 @@
 # One image for every service and for the one-shot setup; docker-compose.yml
 # picks the entry point with `command`, e.g.
-#   npx tsx services/upload-api/src/main.ts
+#   node --import tsx services/upload-api/src/main.ts
 
 # Only the package manifests, so that `npm ci` below reruns when a manifest
 # changes, not on every source edit (COPY --from is cached by content).
@@ -28,4 +28,4 @@ COPY . .
 RUN if [ -f libs/db/scripts/generate.mjs ]; then node libs/db/scripts/generate.mjs; fi
 
 USER node
-CMD ["npx", "tsx", "services/upload-api/src/main.ts"]
+CMD ["node", "--import", "tsx", "services/upload-api/src/main.ts"]
