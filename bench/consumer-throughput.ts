@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks';
 import type { ConsumerConfig, Kafka } from 'kafkajs';
 import { ConsumerGroupRuntime, ConsumerMetrics } from '@video-pipeline/consumer';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
@@ -32,28 +33,44 @@ interface VariantRun {
   postgresCpuMicrosPerEvent: number;
   /** Cores the whole machine kept busy meanwhile (2 = saturated). */
   machineBusyCores: number;
+  /** Share of the drain this process' event loop was busy (1 = it never waited for I/O). */
+  eventLoopBusy: number;
+  /** Garbage-collection pauses of this process per event. */
+  gcMicrosPerEvent: number;
 }
 
 interface Drain {
   elapsedMs: number;
   cpu: Record<string, CpuUse>;
+  eventLoopBusy: number;
+  gcMs: number;
 }
 
-/** Wall time and CPU from the first record handled to the last. */
+/** Wall time, CPU, event-loop use and GC pauses from the first record handled to the last. */
 class DrainClock {
   private startedAt?: number;
   private meter?: CpuMeter;
+  private eventLoop?: EventLoopUtilization;
+  private gcMs = 0;
+  private readonly gcPauses = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcMs += entry.duration;
+  });
 
   /** Call for every record (or batch) handled; only the first call counts. */
   start(at = performance.now()): void {
     if (this.startedAt !== undefined) return;
     this.startedAt = at;
     this.meter = new CpuMeter({}, { postgres: 'postgres' });
+    this.eventLoop = performance.eventLoopUtilization();
+    this.gcPauses.observe({ entryTypes: ['gc'] });
   }
 
   finish(at = performance.now()): Drain {
     if (this.startedAt === undefined || !this.meter) throw new Error('no record was handled');
-    return { elapsedMs: at - this.startedAt, cpu: this.meter.stop() };
+    // Entries still queued for the observer's callback are taken here, so none is lost.
+    for (const entry of this.gcPauses.takeRecords()) this.gcMs += entry.duration;
+    this.gcPauses.disconnect();
+    return { elapsedMs: at - this.startedAt, cpu: this.meter.stop(), eventLoopBusy: performance.eventLoopUtilization(this.eventLoop).utilization, gcMs: this.gcMs };
   }
 }
 
@@ -104,7 +121,7 @@ export const consumerThroughput: Benchmark = {
         const order = names.map((_, index) => names[(index + pass) % names.length]!);
         for (const variant of order) {
           env.progress(`consumer-throughput: round ${pass + 1}/${options.consumerRounds}, ${variant}`);
-          const { elapsedMs, cpu } = await variants[variant](pass);
+          const { elapsedMs, cpu, eventLoopBusy, gcMs } = await variants[variant](pass);
           runs.push({
             variant,
             round: pass,
@@ -113,13 +130,16 @@ export const consumerThroughput: Benchmark = {
             cpuMicrosPerEvent: round((cpu.self!.cpuSeconds * 1e6) / options.consumerEvents),
             postgresCpuMicrosPerEvent: round((cpu.postgres!.cpuSeconds * 1e6) / options.consumerEvents),
             machineBusyCores: round(cpu.machine!.cores),
+            eventLoopBusy: round(eventLoopBusy),
+            gcMicrosPerEvent: round((gcMs * 1e3) / options.consumerEvents),
           });
         }
       }
 
-      const rate = (variant: VariantName) => median(runs.filter((run) => run.variant === variant).map((run) => run.eventsPerSecond));
-      const cpuPerEvent = (variant: VariantName) => median(runs.filter((run) => run.variant === variant).map((run) => run.cpuMicrosPerEvent));
-      const postgresCpuPerEvent = median(runs.filter((run) => run.variant === 'runtime').map((run) => run.postgresCpuMicrosPerEvent));
+      const medianOf = (variant: VariantName, figure: (run: VariantRun) => number) => median(runs.filter((run) => run.variant === variant).map(figure));
+      const rate = (variant: VariantName) => medianOf(variant, (run) => run.eventsPerSecond);
+      const cpuPerEvent = (variant: VariantName) => medianOf(variant, (run) => run.cpuMicrosPerEvent);
+      const postgresCpuPerEvent = medianOf('runtime', (run) => run.postgresCpuMicrosPerEvent);
       const bare = rate('bare-eachMessage');
       const runtime = rate('runtime');
       const rounds = options.consumerRounds > 1 ? `, median of ${options.consumerRounds}` : '';
@@ -141,6 +161,7 @@ export const consumerThroughput: Benchmark = {
           `runtime without idempotency DB: the runtime is given an in-memory stand-in for Prisma (no processed-ids lookup, no recording transaction). A handler map with 'ignore' cannot measure this: the runtime does not subscribe to ignored event types`,
           `runs: ${runs.map((run) => `${run.variant} ${run.eventsPerSecond}`).join(', ')} events/s; the machine kept ${median(runs.map((run) => run.machineBusyCores)).toFixed(2)} cores busy (median)`,
           roundRatios(runs),
+          `event loop busy, and GC pauses per event (medians): ${names.map((name) => `${name} ${medianOf(name, (run) => run.eventLoopBusy).toFixed(2)}, ${medianOf(name, (run) => run.gcMicrosPerEvent).toFixed(2)} µs`).join('; ')}`,
           `CPU rows: "this process" is kafkajs, the runtime and the database client; "Postgres" is every Postgres process, which takes its CPU from the same ${os.cpus().length} cores`,
         ],
         details: { events: options.consumerEvents, partitions: videoUploadedSpec.partitions, runs },
