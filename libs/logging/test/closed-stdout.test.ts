@@ -1,16 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { eventually } from '../../../test/support/pipeline';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-
-/** `promise`'s outcome, or `'timed out'` after `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timed out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed out'), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 describe('a process whose stdout is closed', () => {
   it('still exits when it is done, though its last lines have nowhere to go', async () => {
@@ -20,17 +12,19 @@ describe('a process whose stdout is closed', () => {
       env: { ...process.env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let firstLine: string | undefined;
+    let exit: { code: number | null } | undefined;
+    child.stdout!.once('data', (chunk: Buffer) => (firstLine = chunk.toString()));
+    child.once('exit', (code) => (exit = { code }));
     try {
-      const firstLine = new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString())));
-      expect(await within(firstLine, 20_000)).toContain('"msg":"started"');
+      expect(await eventually(async () => firstLine, 20_000, "the child's first log line")).toContain('"msg":"started"');
 
       // What the death of a supervisor does to the logs of the services it started.
       child.stdout!.destroy();
       child.stderr!.destroy();
       child.kill('SIGTERM');
 
-      expect(await within(exited, 10_000)).toBe(0);
+      expect(await eventually(async () => exit, 10_000, 'the child to exit after SIGTERM')).toEqual({ code: 0 });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
