@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
+import { compilePattern } from './fixed-width-pattern';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = compilePattern('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$');
 
 /** Event ids and video ids are UUIDs; anything else is refused before it reaches a uuid column. */
 export function isUuid(value: string | undefined): value is string {
