@@ -211,12 +211,21 @@ export async function describeMembers(runtime: ConsumerGroupRuntime, topic: stri
   return { state: description.state, assignments };
 }
 
+/**
+ * One handler call, timed on both of the runtime's clocks: retry tiers are
+ * kept on the wall clock (`Date.now()`: their due times cross processes),
+ * in-place backoff and time limits on the monotonic one (`performance.now()`).
+ * The two need not advance alike (the wall clock may be slewed or stepped),
+ * so a check reads the clock its rule is kept on.
+ */
 export interface HandlerCall {
   eventId: string;
   videoId: string;
   attempt: number;
   startedAt: number;
   endedAt?: number;
+  startedAtMonotonic: number;
+  endedAtMonotonic?: number;
   outcome?: 'success' | 'failure';
 }
 
@@ -233,15 +242,15 @@ export function recordingHandler(
     callsFor: (eventId) => calls.filter((call) => call.eventId === eventId),
     handlers: {
       'video.uploaded': async (event, context) => {
-        const call: HandlerCall = { eventId: event.id, videoId: event.data.videoId, attempt: context.attempt, startedAt: Date.now() };
+        const call: HandlerCall = { eventId: event.id, videoId: event.data.videoId, attempt: context.attempt, startedAt: Date.now(), startedAtMonotonic: performance.now() };
         calls.push(call);
         try {
           await behaviour(event, context);
         } catch (error) {
-          Object.assign(call, { endedAt: Date.now(), outcome: 'failure' });
+          Object.assign(call, { endedAt: Date.now(), endedAtMonotonic: performance.now(), outcome: 'failure' });
           throw error;
         }
-        Object.assign(call, { endedAt: Date.now(), outcome: 'success' });
+        Object.assign(call, { endedAt: Date.now(), endedAtMonotonic: performance.now(), outcome: 'success' });
         return countedEffects(event, context.groupId);
       },
     },
