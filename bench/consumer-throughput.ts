@@ -142,9 +142,12 @@ export const consumerThroughput: Benchmark = {
       const postgresCpuPerEvent = medianOf('runtime', (run) => run.postgresCpuMicrosPerEvent);
       const bare = rate('bare-eachMessage');
       const runtime = rate('runtime');
+      // The verdict pairs runtime and bare within each round: the machine's speed drifts from round to round, and medians taken apart may come from different rounds.
+      const pairedRatio = median(perRound(runs, 'bare-eachMessage'));
       const rounds = options.consumerRounds > 1 ? `, median of ${options.consumerRounds}` : '';
       return {
         measurements: [
+          measurement(`runtime ÷ bare eachMessage, round by round${rounds}`, 'ratio', pairedRatio),
           measurement(`runtime, no-op handler${rounds}`, 'events/s', runtime, bare),
           measurement('runtime without idempotency DB (in-memory stand-in)', 'events/s', rate('runtime-no-idempotency-db'), bare),
           measurement('bare kafkajs eachBatch, no-op', 'events/s', rate('bare-eachBatch'), bare),
@@ -155,7 +158,7 @@ export const consumerThroughput: Benchmark = {
           measurement('CPU of this process: bare + fromKafkaRecord', 'µs/event', cpuPerEvent('bare-eachMessage-decoding'), cpuPerEvent('bare-eachMessage')),
           measurement('CPU of Postgres for the runtime (idempotency records)', 'µs/event', postgresCpuPerEvent, cpuPerEvent('bare-eachMessage')),
         ],
-        target: { description: `runtime / bare eachMessage ≥ ${TARGET_RATIO}`, met: runtime / bare >= TARGET_RATIO },
+        target: { description: `runtime ÷ bare eachMessage ≥ ${TARGET_RATIO}, the median of each round's own ratio`, met: pairedRatio >= TARGET_RATIO },
         findings: [
           `baseline column: bare kafkajs eachMessage; all consumers use maxBytesPerPartition ${SHARED_CONSUMER_SETTINGS.maxBytesPerPartition} and ${RUNTIME_PARTITIONS_CONCURRENTLY} partitions consumed concurrently, as the runtime does`,
           `runtime without idempotency DB: the runtime is given an in-memory stand-in for Prisma (no processed-ids lookup, no recording transaction). A handler map with 'ignore' cannot measure this: the runtime does not subscribe to ignored event types`,
