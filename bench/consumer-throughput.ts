@@ -143,7 +143,8 @@ export const consumerThroughput: Benchmark = {
       const bare = rate('bare-eachMessage');
       const runtime = rate('runtime');
       // The verdict pairs runtime and bare within each round: the machine's speed drifts from round to round, and medians taken apart may come from different rounds.
-      const pairedRatio = median(perRound(runs, 'bare-eachMessage'));
+      const ratiosToBare = perRound(runs, 'bare-eachMessage');
+      const pairedRatio = median(ratiosToBare);
       const rounds = options.consumerRounds > 1 ? `, median of ${options.consumerRounds}` : '';
       return {
         measurements: [
@@ -163,7 +164,7 @@ export const consumerThroughput: Benchmark = {
           `baseline column: bare kafkajs eachMessage; all consumers use maxBytesPerPartition ${SHARED_CONSUMER_SETTINGS.maxBytesPerPartition} and ${RUNTIME_PARTITIONS_CONCURRENTLY} partitions consumed concurrently, as the runtime does`,
           `runtime without idempotency DB: the runtime is given an in-memory stand-in for Prisma (no processed-ids lookup, no recording transaction). A handler map with 'ignore' cannot measure this: the runtime does not subscribe to ignored event types`,
           `runs: ${runs.map((run) => `${run.variant} ${run.eventsPerSecond}`).join(', ')} events/s; the machine kept ${median(runs.map((run) => run.machineBusyCores)).toFixed(2)} cores busy (median)`,
-          roundRatios(runs),
+          roundRatios(ratiosToBare),
           ratiosToValidatingBare(runs),
           `event loop busy, and GC pauses per event (medians): ${names.map((name) => `${name} ${medianOf(name, (run) => run.eventLoopBusy).toFixed(2)}, ${medianOf(name, (run) => run.gcMicrosPerEvent).toFixed(2)} µs`).join('; ')}`,
           `CPU rows: "this process" is kafkajs, the runtime and the database client; "Postgres" is every Postgres process, which takes its CPU from the same ${os.cpus().length} cores`,
@@ -175,8 +176,7 @@ export const consumerThroughput: Benchmark = {
 };
 
 /** Runtime ÷ bare of each round on its own: how far one round's ratio strays on this machine. */
-function roundRatios(runs: readonly VariantRun[]): string {
-  const ratios = perRound(runs, 'bare-eachMessage');
+function roundRatios(ratios: readonly number[]): string {
   const met = ratios.filter((ratio) => ratio >= TARGET_RATIO).length;
   return `runtime ÷ bare eachMessage per round: ${format(ratios)} (${met} of ${ratios.length} at or above ${TARGET_RATIO}; median ${median(ratios).toFixed(2)})`;
 }
