@@ -6,13 +6,7 @@ import { appliedEffects, capturingLogger, countedEffects, counterValue, fastRetr
 
 const LIMIT_MS = 1_000;
 
-/**
- * Times on both of the runtime's clocks: the limit is kept on the monotonic
- * one (`performance.now()`), retry tiers on the wall clock (`Date.now()`, as
- * their due times cross processes). The two need not advance alike (the wall
- * clock may be slewed or stepped), so each check reads the clock its rule is
- * kept on.
- */
+/** An attempt, timed on both clocks as `HandlerCall` (support/harness) says why. */
 interface Attempt {
   eventId: string;
   attempt: number;
