@@ -50,6 +50,8 @@ function sameInstalledVersions(installedLock) {
   return Object.entries(wanted).every(([location, entry]) => {
     if (location === '' || !location.includes('node_modules/')) return true; // root and workspace folders
     if (entry.optional && !installed[location]) return true; // other platforms' packages
+    // A workspace package (a new library) is a link with no version: it must be linked too.
+    if (entry.link) return installed[location]?.resolved === entry.resolved;
     return installed[location]?.version === entry.version;
   });
 }

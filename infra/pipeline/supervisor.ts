@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
+import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
 import { REPO_ROOT } from '../stack/paths';
 
 export interface ServiceSpec {
@@ -11,8 +12,8 @@ export interface ServiceSpec {
   env: NodeJS.ProcessEnv;
 }
 
-/** Restarts of a crashing service back off up to this; it never gives up while the pipeline runs. */
-const MAX_RESTART_DELAY_MS = 15_000;
+/** Restarts of a crashing service back off up to 15 s; it never gives up while the pipeline runs. */
+const restartBackoff: BackoffPolicy = { initialMs: 1_000, maxMs: 15_000, multiplier: 2, jitter: 0 };
 /** A service gets this long after SIGTERM (its own grace period is shorter) before SIGKILL. */
 const STOP_TIMEOUT_MS = 40_000;
 
@@ -60,7 +61,7 @@ export class Supervisor {
         this.exits.set(spec.name, { code, signal });
         resolve();
         if (this.stopping) return;
-        const delay = Math.min(1_000 * 2 ** Math.min(restarts, 4), MAX_RESTART_DELAY_MS);
+        const delay = backoffDelayMs(restartBackoff, restarts + 1);
         // A service that ran a while before crashing starts its back-off afresh.
         const nextRestarts = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
         this.note(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);

@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { retry, type BackoffPolicy } from '@video-pipeline/retry';
 import type { TopicSpec } from './topology';
 
 export interface TopicChanges {
@@ -18,18 +19,18 @@ export interface TopicChanges {
  */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], prefix = '', attempts = 5): Promise<TopicChanges> {
   const before = new Set(await admin.listTopics());
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const { grown } = await reconcileTopics(admin, specs, prefix);
-      const after = new Set(await admin.listTopics());
-      const created = specs.map((spec) => prefix + spec.name).filter((name) => after.has(name) && !before.has(name));
-      return { created, grown };
-    } catch (error) {
-      if (attempt >= attempts || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
+  const { grown } = await retry(() => reconcileTopics(admin, specs, prefix), {
+    attempts,
+    backoff: settlingBackoff,
+    retriable: (error) => (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION',
+  });
+  const after = new Set(await admin.listTopics());
+  const created = specs.map((spec) => prefix + spec.name).filter((name) => after.has(name) && !before.has(name));
+  return { created, grown };
 }
+
+/** How long a broker takes to agree with itself about a topic it has just created or grown: moments. */
+const settlingBackoff: BackoffPolicy = { initialMs: 200, maxMs: 1_000, multiplier: 2, jitter: 0 };
 
 async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix: string): Promise<TopicChanges> {
   const existing = new Set(await admin.listTopics());
@@ -70,14 +71,6 @@ async function reconcileTopics(admin: Admin, specs: readonly TopicSpec[], prefix
  * gets it for one partition is retried whole by kafkajs, so the records of
  * the partitions that took it are written twice.
  */
-async function untilPartitionsServe(admin: Admin, topic: string, attempts = 25): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.fetchTopicOffsets(topic);
-      return;
-    } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+async function untilPartitionsServe(admin: Admin, topic: string): Promise<void> {
+  await retry(() => admin.fetchTopicOffsets(topic), { attempts: 25, backoff: { initialMs: 200, maxMs: 200, multiplier: 1, jitter: 0 }, retriable: (error) => (error as { retriable?: boolean }).retriable === true });
 }

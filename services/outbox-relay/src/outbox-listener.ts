@@ -1,8 +1,12 @@
 import { Client } from 'pg';
 import { connectionOptions } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
+import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
+
+/** Reconnects soon after a blip, every 5 s in a long outage. */
+const reconnectBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier: 2, jitter: 0.2 };
 
 /**
  * Holds a `LISTEN outbox_events` connection and calls `onNotify` for every
@@ -57,6 +61,6 @@ export class OutboxListener {
     this.client = undefined;
     void old?.end().catch(() => undefined);
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(attempt), Math.min(250 * 2 ** attempt, 5_000));
+    this.retryTimer = setTimeout(() => void this.connect(attempt), backoffDelayMs(reconnectBackoff, attempt + 1));
   }
 }

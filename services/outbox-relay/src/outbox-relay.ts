@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
+import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -8,11 +9,11 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** Longest wait between polls when no notification arrives. */
   pollIntervalMs: number;
-  /** Longest back-off after a failed publish (Kafka or the database down). */
-  maxBackoffMs: number;
+  /** The wait after a failed publish (Kafka or the database down), growing while failures last; a NOTIFY cuts it short. */
+  backoff: BackoffPolicy;
 }
 
-export const defaultRelayOptions: OutboxRelayOptions = { batchSize: 500, pollIntervalMs: 1_000, maxBackoffMs: 5_000 };
+export const defaultRelayOptions: OutboxRelayOptions = { batchSize: 500, pollIntervalMs: 1_000, backoff: { initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 0.2 } };
 
 interface OutboxRow {
   position: bigint;
@@ -77,7 +78,7 @@ export class OutboxRelay {
         if (published < this.options.batchSize) await this.wakeup.wait(this.options.pollIntervalMs);
       } catch (error) {
         failures += 1;
-        const backoffMs = Math.min(100 * 2 ** failures, this.options.maxBackoffMs);
+        const backoffMs = backoffDelayMs(this.options.backoff, failures);
         this.logger.warn({ err: error, failures, backoffMs }, 'could not publish outbox events; they stay in the outbox and will be retried');
         await this.wakeup.wait(backoffMs);
       }

@@ -28,7 +28,7 @@ describe('the outbox relay while Postgres restarts', () => {
     const throughProxy = new URL(databaseUrl);
     throughProxy.port = String(proxy.port);
     api = await startUploadApi(config);
-    relay = await startRelay(testConfig(prefix, { DATABASE_URL: throughProxy.toString() }), { pollIntervalMs: 30_000, maxBackoffMs: 500 });
+    relay = await startRelay(testConfig(prefix, { DATABASE_URL: throughProxy.toString() }), { pollIntervalMs: 30_000, backoff: { initialMs: 200, maxMs: 500, multiplier: 2, jitter: 0 } });
   });
 
   afterAll(async () => {

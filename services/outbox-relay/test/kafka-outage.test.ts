@@ -24,7 +24,7 @@ describe('while Kafka is down', () => {
     await startFreshBroker();
     await createTopics(kafka, prefix, topicSpecs.filter((spec) => spec.name === 'video.uploaded'));
     api = await startUploadApi(config);
-    relay = await startRelay(config, { pollIntervalMs: 200, maxBackoffMs: 500 });
+    relay = await startRelay(config, { pollIntervalMs: 200, backoff: { initialMs: 200, maxMs: 500, multiplier: 2, jitter: 0 } });
   });
 
   afterAll(async () => {
