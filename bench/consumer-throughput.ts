@@ -4,8 +4,8 @@ import { PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
 import type { ConsumerConfig, Kafka } from 'kafkajs';
 import { ConsumerGroupRuntime, ConsumerMetrics } from '@video-pipeline/consumer';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { createEvent, fromKafkaRecord, toKafkaRecord } from '@video-pipeline/events';
-import { createKafka, createProducer, retryTierDelaysMs, retryTopic } from '@video-pipeline/kafka';
+import { createEvent, fromKafkaRecord, retryTierDelaysMs, retryTopic, toKafkaRecord } from '@video-pipeline/events';
+import { createKafka, createProducer } from '@video-pipeline/kafka';
 import { createTopics } from '../test/support/pipeline';
 import { withCleanup } from './support/cleanup';
 import { benchPrefix, type BenchEnv } from './support/environment';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
-import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { devApiKey } from './pipeline/dev-api-key';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';

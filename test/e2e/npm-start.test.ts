@@ -1,10 +1,10 @@
+import { consumerGroups } from '@video-pipeline/events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { consumerGroups } from '@video-pipeline/kafka';
 import { dropDatabase, withDatabaseName } from '../../libs/db/src/database-admin';
 import { makeVideo } from '../support/fixtures';
 import { eventually } from '../support/pipeline';

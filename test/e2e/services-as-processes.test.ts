@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { consumerGroups, createKafka } from '@video-pipeline/kafka';
+import { consumerGroups } from '@video-pipeline/events';
+import { createKafka } from '@video-pipeline/kafka';
 import { createPrismaClient } from '@video-pipeline/db';
 import { Supervisor, type ServiceSpec } from '../../infra/pipeline/supervisor';
 import { makeVideo } from '../support/fixtures';

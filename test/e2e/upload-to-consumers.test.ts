@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { ConsumerGroupRuntime, recordVideoReceipt } from '@video-pipeline/consumer';
-import { createKafka, consumerGroups } from '@video-pipeline/kafka';
+import { consumerGroups } from '@video-pipeline/events';
+import { createKafka } from '@video-pipeline/kafka';
 import { makeVideo } from '../support/fixtures';
 import { API_KEY, OTHER_API_KEY, createTopics, eventually, startRelay, startUploadApi, testLogger, type RunningApi, type RunningRelay } from '../support/pipeline';
 import { headersAsStrings, startProbeConsumer } from '../support/probe-consumer';

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaJSError, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
-import { eventCatalog, fromKafkaRecord, headerString, isUuid, type EventType, type PipelineEvent } from '@video-pipeline/events';
+import { deadLetterTopic, deliveryHeaders, eventCatalog, type EventType, fromKafkaRecord, headerNumber, headerString, isUuid, originalHeaders, type PipelineEvent, retryTierDelaysMs, retryTopic } from '@video-pipeline/events';
 import { isPipelineError, PipelineError } from '@video-pipeline/errors';
-import { createProducer, deadLetterTopic, retryTopic, retryTierDelaysMs } from '@video-pipeline/kafka';
+import { createProducer } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
-import { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 import { CommitQueue } from './commit-queue';
 import { classifyFailure, type FailureVerdict } from './failure';
 import type { EventHandler, EventHandlers, HandlerContext } from './handlers';

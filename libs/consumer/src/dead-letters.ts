@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { headerString } from '@video-pipeline/events';
-import { createProducer, deadLetterTopic, retryTopic } from '@video-pipeline/kafka';
+import { deadLetterTopic, deliveryHeaders, headerNumber, headerString, originalHeaders, retryTopic } from '@video-pipeline/events';
+import { createProducer } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
-import { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
 
 /** A record of a group's dead-letter topic, with the facts the runtime parked it with. */
 export interface DeadLetter {

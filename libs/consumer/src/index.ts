@@ -6,7 +6,7 @@ export { RecordPruner, defaultRecordsKeptDays, madeDaysAgo, recordsNeededDays, t
 export { WaitingRoom, type WaitingEvent } from './waiting-room';
 export { ConsumerMetrics } from './metrics';
 export { classifyFailure, type FailureVerdict } from './failure';
-export { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
+
 export { defaultRetryPolicy, backoffDelayMs, withJitter, type RetryPolicy, type BackoffPolicy } from './retry-policy';
 export { createWorkerPrismaClient, runConsumerWorker, type WorkerDeps, type WorkerTuning } from './worker';
 export { recordVideoReceipt } from './video-receipt';

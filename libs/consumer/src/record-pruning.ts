@@ -1,4 +1,5 @@
-import { longestRetentionMs, type ConsumerGroupName } from '@video-pipeline/kafka';
+import type { ConsumerGroupName } from '@video-pipeline/events';
+import { longestRetentionMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
 import type { IdempotencyStore } from './idempotency';
 import type { ConsumerMetrics } from './metrics';

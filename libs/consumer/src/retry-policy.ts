@@ -1,4 +1,4 @@
-import { retryTierDelaysMs } from '@video-pipeline/kafka';
+import { retryTierDelaysMs } from '@video-pipeline/events';
 
 export interface BackoffPolicy {
   /** Delay before the second attempt. */

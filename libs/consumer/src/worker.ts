@@ -1,7 +1,8 @@
+import type { ConsumerGroupName } from '@video-pipeline/events';
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type CreatePrismaClientOptions, type PrismaClient } from '@video-pipeline/db';
 import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
-import { createKafka, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { createKafka } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
 import type { EventHandlers } from './handlers';

@@ -2,7 +2,8 @@ import type { CloudEvent } from '@video-pipeline/events';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { eventually } from '../../../test/support/pipeline';
 import { headersAsStrings, startProbeConsumer } from '../../../test/support/probe-consumer';
-import { deliveryHeaders, readDeadLetters, replayDeadLetters, type DeadLetter, type ReplayProgress } from '../src';
+import { deliveryHeaders } from '@video-pipeline/events';
+import { readDeadLetters, replayDeadLetters, type DeadLetter, type ReplayProgress } from '../src';
 import { capturingLogger, useTestbeds, videoUploaded, type ConsumerTestbed } from './support/harness';
 
 /** Parks events in the group's dead-letter topic the way the runtime does. */

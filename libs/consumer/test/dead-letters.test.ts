@@ -2,7 +2,7 @@ import { PipelineError } from '@video-pipeline/errors';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { eventually } from '../../../test/support/pipeline';
 import { headersAsStrings, startProbeConsumer } from '../../../test/support/probe-consumer';
-import { deliveryHeaders } from '../src';
+import { deliveryHeaders } from '@video-pipeline/events';
 import { appliedEffects, counterValue, fastRetryPolicy, processedEventIds, recordingHandler, useTestbeds, videoUploaded, type ConsumerTestbed } from './support/harness';
 
 /** Reads the group's dead-letter topic until it holds `count` records. */

@@ -1,7 +1,7 @@
 import { PipelineError } from '@video-pipeline/errors';
 import { eventually } from '../../../test/support/pipeline';
 import { headersAsStrings, startProbeConsumer } from '../../../test/support/probe-consumer';
-import { deliveryHeaders } from '../src';
+import { deliveryHeaders } from '@video-pipeline/events';
 import { appliedEffects, counterValue, fastRetryPolicy, processedEventIds, recordingHandler, useTestbeds, videoUploaded } from './support/harness';
 
 describe('a failing event is retried without holding up its partition', () => {

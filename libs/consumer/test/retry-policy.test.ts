@@ -1,4 +1,4 @@
-import { retryTierDelaysMs } from '@video-pipeline/kafka';
+import { retryTierDelaysMs } from '@video-pipeline/events';
 import { backoffDelayMs, defaultRetryPolicy, withJitter, type BackoffPolicy } from '../src';
 import { validateRetryPolicy } from '../src/retry-policy';
 

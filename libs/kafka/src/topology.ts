@@ -1,8 +1,4 @@
-import { eventCatalog } from '@video-pipeline/events';
-
-/** The consumer groups of the pipeline; each is a service under `services/`. */
-export const consumerGroups = ['transcoder', 'thumbnailer', 'moderation', 'analytics', 'notifications'] as const;
-export type ConsumerGroupName = (typeof consumerGroups)[number];
+import { consumerGroups, deadLetterTopic, eventCatalog, retryTierDelaysMs, retryTopic, type ConsumerGroupName } from '@video-pipeline/events';
 
 export interface TopicSpec {
   name: string;
@@ -13,12 +9,6 @@ export interface TopicSpec {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Delays of a group's retry tiers, in order; see the consumer runtime. */
-export const retryTierDelaysMs = [5_000, 60_000, 10 * 60_000] as const;
-
-export const retryTopic = (group: string, tier: number) => `${group}.retry.${tier}`;
-export const deadLetterTopic = (group: string) => `${group}.dlq`;
 
 /**
  * Every topic the pipeline uses, declared once. Topics are created from this

@@ -2,7 +2,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { IdempotencyStore, WaitingRoom } from '@video-pipeline/consumer';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { consumerGroups, groupTopics, type ConsumerGroupName } from '@video-pipeline/kafka';
+import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
+import { groupTopics } from '@video-pipeline/kafka';
 import type { Output } from './output';
 
 /** What every command gets: configuration, a connected admin client, and where to write. */

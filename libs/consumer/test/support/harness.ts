@@ -1,8 +1,8 @@
 import { AssignerProtocol, type Admin, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
-import { createKafka, createProducer, deadLetterTopic, retryTopic, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
+import { deadLetterTopic, retryTopic, toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
+import { createKafka, createProducer, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, ConsumerMetrics, type ConsumerGroupOptions, type EventHandlers, type HandlerContext } from '../../src';
 import { createTopics, testLogger } from '../../../../test/support/pipeline';

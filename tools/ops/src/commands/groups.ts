@@ -1,4 +1,4 @@
-import { consumerGroups } from '@video-pipeline/kafka';
+import { consumerGroups } from '@video-pipeline/events';
 import { groupTopology, parseGroup, type OpsContext } from '../context';
 import { groupStatus, type GroupStatus } from '../group-status';
 import { table } from '../output';
