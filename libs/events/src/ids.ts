@@ -1,9 +1,8 @@
 import { randomFillSync } from 'node:crypto';
-import { compilePattern } from './fixed-width-pattern';
 
-const UUID = compilePattern('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Event ids and video ids are UUIDs; anything else is refused before it reaches a uuid column. */
+/** Event ids and video ids are UUIDs (any version); anything else is refused before it reaches a uuid column. */
 export function isUuid(value: string | undefined): value is string {
   return value !== undefined && UUID.test(value);
 }
@@ -12,11 +11,9 @@ export function isUuid(value: string | undefined): value is string {
  * A new event id: a UUIDv7 (RFC 9562). Its first 48 bits are the Unix time
  * in milliseconds, the next 12 a counter (seeded at random each millisecond,
  * RFC 9562's method 1), the rest random, so the ids one process makes only
- * grow. Every consumer group records the event ids of a commit as one row
- * found by the range of ids it spans (`processed_event_sets`): time-ordered
- * ids make that range short, and most of a partition's new ids lie above the
- * highest one the group recorded, which spares their lookups (see
- * IdempotencyStore). Random (v4) ids would each need a row of their own.
+ * grow: each consumer group's record of processed ids (a primary key on
+ * group and id) then grows at its end, and an id tells when its event was
+ * made.
  */
 export function newEventId(now: number = Date.now()): string {
   if (now > lastMillis) {

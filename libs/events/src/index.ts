@@ -3,6 +3,5 @@ export { createEvent, type CloudEvent, type PipelineEvent } from './envelope';
 export { toKafkaRecord, fromKafkaRecord, headerString, CONTENT_TYPE_JSON, type EventRecord, type RawHeaders } from './kafka-binding';
 export { videoUploadedV1, type VideoUploadedV1 } from './video-uploaded';
 export { isUuid, lowestEventIdAt, newEventId } from './ids';
-export { fixedWidthRegExpEngine } from './fixed-width-pattern';
 export { consumerGroups, deadLetterTopic, retryTierDelaysMs, retryTopic, type ConsumerGroupName } from './topics';
 export { deliveryHeaders, headerNumber, originalHeaders } from './delivery-headers';
