@@ -627,11 +627,11 @@ export class ConsumerGroupRuntime {
    */
   private async waitBehind(message: KafkaMessage, source: Source, attempts: number): Promise<void> {
     const tier = Math.min(source.tier + 1, this.options.retryPolicy.tierDelaysMs.length);
-    await this.sendToRetryTier(message, source, attempts, tier, heldVerdict);
+    await this.sendToRetryTier(message, source, attempts, tier); // it has not failed: no error headers
     this.metrics.held.inc({ group: this.groupId, tier: String(tier) });
   }
 
-  private async sendToRetryTier(message: KafkaMessage, source: Source, attempts: number, tier: number, verdict: FailureVerdict) {
+  private async sendToRetryTier(message: KafkaMessage, source: Source, attempts: number, tier: number, verdict?: FailureVerdict) {
     const delayMs = withJitter(this.options.retryPolicy.tierDelaysMs[tier - 1]!, this.options.retryPolicy.jitter);
     await this.forward(this.options.topicPrefix + retryTopic(this.options.group, tier), message, source, attempts, verdict, {
       [deliveryHeaders.tier]: String(tier),
@@ -654,7 +654,7 @@ export class ConsumerGroupRuntime {
   }
 
   /** Re-publishes the record as it came, with its origin, the attempts so far and the last error. */
-  private async forward(topic: string, message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict, extra: IHeaders): Promise<void> {
+  private async forward(topic: string, message: KafkaMessage, source: Source, attempts: number, verdict: FailureVerdict | undefined, extra: IHeaders): Promise<void> {
     await this.producer.send({
       topic,
       acks: -1,
@@ -665,8 +665,7 @@ export class ConsumerGroupRuntime {
           headers: {
             ...this.originOf(message, source),
             [deliveryHeaders.attempts]: String(attempts),
-            [deliveryHeaders.errorCode]: String(verdict.code),
-            [deliveryHeaders.errorMessage]: truncate(verdict.message),
+            ...(verdict ? { [deliveryHeaders.errorCode]: verdict.code, [deliveryHeaders.errorMessage]: truncate(verdict.message) } : {}),
             ...extra,
           },
         },
@@ -753,8 +752,6 @@ function eventIds(messages: readonly KafkaMessage[]): string[] {
   return messages.map((message) => headerString(message.headers, 'ce_id')).filter(isUuid);
 }
 
-/** Why an event that has not run went to a retry tier (its error headers say so): an earlier event of its key waits there. */
-const heldVerdict: FailureVerdict = { retriable: true, code: 'key_held', message: 'waiting behind an earlier event of its key' };
 
 /** The partition a record was first published to: its own, or for a retry tier's, the one the runtime noted when it forwarded it; unknown for an unkeyed record. */
 function firstPublished(message: KafkaMessage, source: Source): Origin | undefined {

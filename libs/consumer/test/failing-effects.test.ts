@@ -59,7 +59,7 @@ describe('effects that fail count as a failed attempt of their event alone', () 
     expect(await appliedEffects(bed.prisma, bed.groupId, after.id)).toHaveLength(1);
     expect(Object.fromEntries(calls)).toEqual({ [flaky.id]: 2, [after.id]: 1 });
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
-    expect(await counterValue(runtime.metrics.failed, { code: 'Error' })).toBe(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'internal' })).toBe(1);
   });
 
   it('commits at once, one by one, when only the shared transaction failed', async () => {
@@ -97,8 +97,8 @@ describe('effects that fail count as a failed attempt of their event alone', () 
 
     expect((await processedEventIds(bed.prisma, bed.groupId)).sort()).toEqual([before.id, after.id].sort());
     expect(await bed.recordCount(bed.deadLetterTopic)).toBe(1);
-    expect(await counterValue(runtime.metrics.deadLettered, { code: 'sqlstate_23505' })).toBe(1);
-    expect(await counterValue(runtime.metrics.failed, { code: 'sqlstate_23505' })).toBe(1);
+    expect(await counterValue(runtime.metrics.deadLettered, { code: 'database_rejected' })).toBe(1);
+    expect(await counterValue(runtime.metrics.failed, { code: 'database_rejected' })).toBe(1);
     expect(await counterValue(runtime.metrics.retried)).toBe(0);
   });
 });

@@ -14,22 +14,22 @@ describe('classifyFailure decides between retry and dead letter', () => {
   });
 
   it('follows the retriable flag of kafkajs errors', () => {
-    expect(classifyFailure(new KafkaJSError('broker went away', { retriable: true }))).toEqual({ retriable: true, code: 'kafka_error', message: 'broker went away' });
-    expect(classifyFailure(new KafkaJSNonRetriableError('topic is invalid'))).toEqual({ retriable: false, code: 'kafka_error', message: 'topic is invalid' });
+    expect(classifyFailure(new KafkaJSError('broker went away', { retriable: true }))).toEqual({ retriable: true, code: 'broker_unavailable', message: 'broker went away' });
+    expect(classifyFailure(new KafkaJSNonRetriableError('topic is invalid'))).toEqual({ retriable: false, code: 'internal', message: 'topic is invalid' });
   });
 
-  it('assumes anything unknown is transient, named after its class, so a bug still ends in the dead-letter topic after the retries', () => {
+  it('assumes anything unknown is a transient internal failure, its class in the message, so a bug still ends in the dead-letter topic after the retries', () => {
     expect(classifyFailure(new TypeError("Cannot read properties of undefined (reading 'id')"))).toEqual({
       retriable: true,
-      code: 'TypeError',
-      message: "Cannot read properties of undefined (reading 'id')",
+      code: 'internal',
+      message: "TypeError: Cannot read properties of undefined (reading 'id')",
     });
-    expect(classifyFailure(new Error('boom'))).toEqual({ retriable: true, code: 'Error', message: 'boom' });
+    expect(classifyFailure(new Error('boom'))).toEqual({ retriable: true, code: 'internal', message: 'boom' });
   });
 
   it('copes with things thrown that are not errors', () => {
-    expect(classifyFailure('just a string')).toEqual({ retriable: true, code: 'unknown', message: 'just a string' });
-    expect(classifyFailure(undefined)).toEqual({ retriable: true, code: 'unknown', message: 'undefined' });
+    expect(classifyFailure('just a string')).toEqual({ retriable: true, code: 'internal', message: 'just a string' });
+    expect(classifyFailure(undefined)).toEqual({ retriable: true, code: 'internal', message: 'undefined' });
   });
 });
 
@@ -45,23 +45,23 @@ describe('classifyFailure judges database errors by their SQLSTATE (errors made 
   it('dead-letters broken constraints at once, whether they come through Prisma or plain SQL', async () => {
     const receipt = { consumerGroup: `failure-${randomUUID()}`, videoId: randomUUID(), eventId: randomUUID() };
     await prisma.videoReceipt.create({ data: receipt });
-    expect(await failureOf(() => prisma.videoReceipt.create({ data: receipt }))).toMatchObject({ retriable: false, code: 'sqlstate_23505' });
-    expect(await failureOf(() => prisma.$transaction(async (tx) => tx.videoReceipt.create({ data: receipt })))).toMatchObject({ retriable: false, code: 'sqlstate_23505' });
+    expect(await failureOf(() => prisma.videoReceipt.create({ data: receipt }))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 23505)') });
+    expect(await failureOf(() => prisma.$transaction(async (tx) => tx.videoReceipt.create({ data: receipt })))).toMatchObject({ retriable: false, code: 'database_rejected' });
     const insert = 'INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES ($1, $2::uuid, $3::uuid)';
     expect(await failureOf(() => queryRows(prisma, insert, [receipt.consumerGroup, receipt.videoId, receipt.eventId]))).toMatchObject({
       retriable: false,
-      code: 'sqlstate_23505',
-      message: expect.stringContaining('duplicate key'),
+      code: 'database_rejected',
+      message: expect.stringMatching(/duplicate key.*\(SQLSTATE 23505\)$/),
     });
   });
 
   it('dead-letters bad data at once', async () => {
-    expect(await failureOf(() => prisma.videoReceipt.create({ data: { consumerGroup: 'x', videoId: 'not-a-uuid', eventId: randomUUID() } }))).toMatchObject({ retriable: false, code: 'sqlstate_22P02' });
-    expect(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', []))).toMatchObject({ retriable: false, code: 'sqlstate_22012' });
+    expect(await failureOf(() => prisma.videoReceipt.create({ data: { consumerGroup: 'x', videoId: 'not-a-uuid', eventId: randomUUID() } }))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 22P02)') });
+    expect(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', []))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 22012)') });
   });
 
-  it('retries other database errors, named by their SQLSTATE', async () => {
-    expect(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', []))).toMatchObject({ retriable: true, code: 'sqlstate_42P01' });
+  it('retries other database errors as internal ones, their SQLSTATE in the message', async () => {
+    expect(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', []))).toMatchObject({ retriable: true, code: 'internal', message: expect.stringContaining('(SQLSTATE 42P01)') });
   });
 
   it('retries an unreachable database', async () => {
@@ -76,6 +76,6 @@ describe('classifyFailure judges database errors by their SQLSTATE (errors made 
 
   it('does not take a Node error code for a SQLSTATE', () => {
     const pipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
-    expect(classifyFailure(pipe)).toEqual({ retriable: true, code: 'Error', message: 'write EPIPE' });
+    expect(classifyFailure(pipe)).toEqual({ retriable: true, code: 'internal', message: 'write EPIPE' });
   });
 });

@@ -51,7 +51,7 @@ describe('a failing event is retried without holding up its partition', () => {
       ce_id: flaky.id,
       [deliveryHeaders.attempts]: '1',
       [deliveryHeaders.tier]: '1',
-      [deliveryHeaders.errorCode]: 'Error',
+      [deliveryHeaders.errorCode]: 'internal',
       [deliveryHeaders.errorMessage]: 'dependency flaked',
       [deliveryHeaders.originalTopic]: bed.sourceTopic,
       [deliveryHeaders.originalPartition]: '0',
@@ -62,7 +62,7 @@ describe('a failing event is retried without holding up its partition', () => {
     const metrics = runtime.metrics;
     const type = 'video.uploaded';
     expect(await counterValue(metrics.processed, { group: bed.groupId, type })).toBe(2);
-    expect(await counterValue(metrics.failed, { group: bed.groupId, type, code: 'Error' })).toBe(2);
+    expect(await counterValue(metrics.failed, { group: bed.groupId, type, code: 'internal' })).toBe(2);
     expect(await counterValue(metrics.retried, { group: bed.groupId, type, tier: '1' })).toBe(1);
     expect(await counterValue(metrics.retried, { group: bed.groupId, type, tier: '2' })).toBe(1);
     expect(await counterValue(metrics.deadLettered)).toBe(0);

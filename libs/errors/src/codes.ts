@@ -36,6 +36,8 @@ export const errorCodes = {
   commit_timeout: { status: 503, retriable: true },
   /** A handler's attempt ran past the group's handler time limit and was abandoned. */
   handler_timeout: { status: 503, retriable: true },
+  /** The database refused an event's work for good: bad data or a broken constraint (SQLSTATE class 22 or 23). */
+  database_rejected: { status: 422, retriable: false },
 
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
