@@ -37,14 +37,15 @@ export function isTransactionTimeout(error: unknown): boolean {
  * Whether an error from a database call says the database could not be
  * reached or dropped the connection, rather than refusing the statement:
  * a moment's outage, worth a 503 and a retry, not a bug. Covers Postgres'
- * connection and shutdown SQLSTATEs, Prisma's "can't reach" codes, and pg's
- * own connection errors (which carry only a message, or a Node socket code
- * that errors from anything else on the network carry too: hence "from a
- * database call").
+ * connection and shutdown SQLSTATEs, Prisma's "can't reach" codes and its
+ * adapter's socket failures, and pg's own connection errors (which carry
+ * only a message, or a Node socket code that errors from anything else on
+ * the network carry too: hence "from a database call").
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   if (state) return state.startsWith('08') || UNAVAILABLE_SQLSTATES.has(state);
+  if (UNREACHABLE_ADAPTER_KINDS.has(driverAdapterErrorKind(error) ?? '')) return true;
   const code = errorCode(error);
   if (code) return UNREACHABLE_CODES.has(code);
   const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : '';
@@ -56,6 +57,18 @@ const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
 
 /** Prisma's P1001 (can't reach), P1002 (timed out), P1017 (closed the connection), P2024 (no pool connection in time); Node's socket errors. */
 const UNREACHABLE_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * What Prisma's pg adapter calls a socket that failed: a raw query reports it
+ * under a generic code (P2010), naming only this kind.
+ */
+const UNREACHABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+
+function driverAdapterErrorKind(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const kind = (error as { meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } }).meta?.driverAdapterError?.cause?.kind;
+  return typeof kind === 'string' ? kind : undefined;
+}
 
 /** pg's errors for a connection that timed out, broke, or never came from a busy pool. */
 const PG_CONNECTION_ERRORS = /^(Connection terminated\b|timeout exceeded when trying to connect$|Client has encountered a connection error and is not queryable$)/;
