@@ -1,4 +1,4 @@
-import { retry, type Clock } from '../src';
+import { retry, untilAborted, type Clock } from '../src';
 
 /** A clock whose sleeps return at once and are noted. */
 function recordingClock(): Clock & { slept: number[] } {
@@ -54,5 +54,20 @@ describe('retry', () => {
     const retrying = retry(async () => Promise.reject(new Error('still down')), { attempts: 5, backoff, clock: sleeping, signal: stopping.signal });
     stopping.abort();
     await expect(retrying).rejects.toThrow('still down');
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles as the work does while the signal stays quiet', async () => {
+    const signal = new AbortController().signal;
+    await expect(untilAborted(Promise.resolve('done'), signal)).resolves.toBe('done');
+    await expect(untilAborted(Promise.reject(new Error('failed')), signal)).rejects.toThrow('failed');
+  });
+
+  it('rejects with the reason once the signal aborts, however long the work would run', async () => {
+    await expect(untilAborted(new Promise(() => undefined), AbortSignal.timeout(10))).rejects.toMatchObject({ name: 'TimeoutError' });
+    const aborted = new AbortController();
+    aborted.abort(new Error('stopping'));
+    await expect(untilAborted(Promise.resolve('too late'), aborted.signal)).rejects.toThrow('stopping');
   });
 });
