@@ -3,6 +3,7 @@ import type { Admin, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { deadLetterTopic, deliveryHeaders, headerNumber, headerString, originalHeaders, retryTopic } from '@video-pipeline/events';
 import { createProducer } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
+import { retry } from '@video-pipeline/retry';
 
 /** A record of a group's dead-letter topic, with the facts the runtime parked it with. */
 export interface DeadLetter {
@@ -227,16 +228,8 @@ async function scanDeadLetters(source: DeadLetterSource, onBatch: (deadLetters: 
 }
 
 /** kafkajs gives up at once unless the coordinator moved; a leave still settling deserves a few more tries. */
-async function deleteGroup(admin: Admin, groupId: string, attempts = 5): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.deleteGroups([groupId]);
-      return;
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
+function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+  return retry(() => admin.deleteGroups([groupId]).then(() => undefined), { attempts: 5, backoff: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0 }, retriable: () => true });
 }
 
 interface PartitionRange {

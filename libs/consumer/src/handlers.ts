@@ -1,6 +1,6 @@
 import type { CloudEvent, EventType } from '@video-pipeline/events';
 import type { Logger } from '@video-pipeline/logging';
-import type { Effects } from './idempotency';
+import type { Effects } from './processed-events';
 
 export interface HandlerContext {
   /** The Kafka consumer group id (also the idempotency scope). */
@@ -10,9 +10,9 @@ export interface HandlerContext {
   /** Carries the event id, video id and group on every line. */
   logger: Logger;
   /**
-   * Aborted when this attempt runs past the group's `handlerTimeoutMs` or
-   * shutdown's grace period runs out; long work (an ffmpeg run, a request)
-   * should stop and throw. Its `reason` says which.
+   * Aborted when this attempt runs past the group's `handlerTimeoutMs`
+   * (reason: a `TimeoutError`) or shutdown's grace period runs out (an
+   * `AbortError`). Long work (an ffmpeg run, a request) should stop and throw.
    */
   signal: AbortSignal;
 }

@@ -1,5 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { SeriesHistogram } from './series-histogram';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one worker process, labelled by consumer group and event type. */
 export class ConsumerMetrics {
@@ -10,7 +9,7 @@ export class ConsumerMetrics {
   readonly retried: Counter<'group' | 'type' | 'tier'>;
   readonly deadLettered: Counter<'group' | 'type' | 'code'>;
   readonly held: Counter<'group' | 'tier'>;
-  readonly handlerDuration: SeriesHistogram<'group' | 'type' | 'outcome'>;
+  readonly handlerDuration: Histogram<'group' | 'type' | 'outcome'>;
   readonly lag: Gauge<'group' | 'topic' | 'partition'>;
   readonly recordsPruned: Counter<'group'>;
   readonly lastPrune: Gauge<'group'>;
@@ -21,18 +20,18 @@ export class ConsumerMetrics {
     const registers = [registry];
     this.processed = new Counter({ name: 'pipeline_events_processed_total', help: 'Events handled successfully (side effects committed).', labelNames: ['group', 'type'], registers });
     this.duplicates = new Counter({ name: 'pipeline_events_duplicate_total', help: 'Events skipped because the group had already processed their id.', labelNames: ['group', 'type'], registers });
-    this.failed = new Counter({ name: 'pipeline_events_failed_total', help: 'Handler attempts that threw.', labelNames: ['group', 'type', 'code'], registers });
+    this.failed = new Counter({ name: 'pipeline_events_failed_total', help: 'Handler attempts that threw, or whose effects failed to commit.', labelNames: ['group', 'type', 'code'], registers });
     this.retried = new Counter({ name: 'pipeline_events_retried_total', help: 'Events moved to a retry tier.', labelNames: ['group', 'type', 'tier'], registers });
     this.deadLettered = new Counter({ name: 'pipeline_events_dead_lettered_total', help: 'Events parked in the dead-letter topic.', labelNames: ['group', 'type', 'code'], registers });
-    this.held = new Counter({ name: 'pipeline_events_held_total', help: 'Events sent to (or kept in) a retry tier without running, to wait behind an earlier event of their key.', labelNames: ['group', 'tier'], registers });
-    // Observed once per handler attempt, so on the hot path: see SeriesHistogram.
-    this.handlerDuration = new SeriesHistogram(
-      'pipeline_handler_duration_seconds',
-      'Time spent in one handler attempt.',
-      ['group', 'type', 'outcome'],
-      [0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 1800],
-      registry,
-    );
+    this.held = new Counter({ name: 'pipeline_events_held_total', help: 'Events sent to (or kept in) a retry tier without running, to wait behind an earlier event of their video.', labelNames: ['group', 'tier'], registers });
+    this.handlerDuration = new Histogram({
+      name: 'pipeline_handler_duration_seconds',
+      help: 'Time spent in one handler attempt.',
+      labelNames: ['group', 'type', 'outcome'],
+      // From a quick database write to a long transcode.
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 1800],
+      registers,
+    });
     this.lag = new Gauge({ name: 'pipeline_consumer_lag', help: 'Records behind the high watermark, per partition, as last seen by this instance.', labelNames: ['group', 'topic', 'partition'], registers });
     this.recordsPruned = new Counter({ name: 'pipeline_idempotency_records_pruned_total', help: 'Idempotency records (event ids) this instance deleted as too old to be needed.', labelNames: ['group'], registers });
     // Alert on its age: records grow for ever while pruning keeps failing.

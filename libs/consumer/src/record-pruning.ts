@@ -1,8 +1,9 @@
 import type { ConsumerGroupName } from '@video-pipeline/events';
 import { longestRetentionMs } from '@video-pipeline/kafka';
 import type { Logger } from '@video-pipeline/logging';
-import type { IdempotencyStore } from './idempotency';
+import { systemClock, type Clock, type Random } from '@video-pipeline/retry';
 import type { ConsumerMetrics } from './metrics';
+import type { ProcessedEvents } from './processed-events';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -24,13 +25,13 @@ export function defaultRecordsKeptDays(group: ConsumerGroupName): number {
   return recordsNeededDays(group) + MARGIN_DAYS;
 }
 
-/** The time before which events are more than `days` old: what pruning `days` passes to `IdempotencyStore.prune`. */
-export function madeDaysAgo(days: number, now = Date.now()): Date {
+/** The moment `days` ago: what pruning `days` passes to `ProcessedEvents.prune`. */
+export function daysAgo(days: number, now: number): Date {
   return new Date(now - days * DAY_MS);
 }
 
 export interface RecordPrunerOptions {
-  store: IdempotencyStore;
+  store: ProcessedEvents;
   group: ConsumerGroupName;
   logger: Logger;
   metrics?: ConsumerMetrics;
@@ -38,11 +39,13 @@ export interface RecordPrunerOptions {
   everyMs: number;
   /** When the first pruning runs; by default at a random time within the first minute, so instances started together spread out. */
   firstInMs?: number;
+  clock?: Clock;
+  random?: Random;
 }
 
 /**
  * Prunes a group's idempotency records now and then (see
- * `IdempotencyStore.prune`), so a worker needs no cron job: records older
+ * `ProcessedEvents.prune`), so a worker needs no cron job: records older
  * than the default (`defaultRecordsKeptDays`) go. Every instance of a group
  * prunes; the same deletions from two instances at once cost a little work
  * twice and nothing else. A failed pruning is logged and tried again next
@@ -52,11 +55,14 @@ export class RecordPruner {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private readonly stopped = new AbortController();
+  private readonly clock: Clock;
 
-  constructor(private readonly options: RecordPrunerOptions) {}
+  constructor(private readonly options: RecordPrunerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   start(): void {
-    const { firstInMs = Math.random() * 60_000 } = this.options;
+    const { firstInMs = (this.options.random ?? Math.random)() * 60_000 } = this.options;
     this.schedule(firstInMs);
   }
 
@@ -78,15 +84,15 @@ export class RecordPruner {
     const { store, group, logger, metrics } = this.options;
     const keptDays = defaultRecordsKeptDays(group);
     if (!Number.isFinite(keptDays)) return; // a topic keeps events for ever: so must the records
-    const madeBefore = madeDaysAgo(keptDays);
+    const processedBefore = daysAgo(keptDays, this.clock.now());
     const started = performance.now();
     try {
-      const deleted = await store.prune(madeBefore, { signal: this.stopped.signal });
+      const deleted = await store.prune(processedBefore, { signal: this.stopped.signal });
       metrics?.recordsPruned.inc({ group: store.groupId }, deleted);
-      metrics?.lastPrune.set({ group: store.groupId }, Date.now() / 1000);
-      logger.info({ deleted, madeBefore: madeBefore.toISOString(), durationMs: Math.round(performance.now() - started) }, 'pruned idempotency records');
+      metrics?.lastPrune.set({ group: store.groupId }, this.clock.now() / 1000);
+      logger.info({ deleted, processedBefore: processedBefore.toISOString(), durationMs: Math.round(performance.now() - started) }, 'pruned idempotency records');
     } catch (error) {
-      logger.warn({ err: error, madeBefore: madeBefore.toISOString() }, 'could not prune idempotency records; trying again next time');
+      logger.warn({ err: error, processedBefore: processedBefore.toISOString() }, 'could not prune idempotency records; trying again next time');
     }
   }
 }

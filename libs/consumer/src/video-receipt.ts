@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@video-pipeline/events';
 import type { HandlerContext } from './handlers';
-import type { Effects } from './idempotency';
+import type { Effects } from './processed-events';
 
 /**
  * Effects that record "this group has processed this video", once per event.

@@ -1,4 +1,4 @@
-import { queryRows, type PrismaClient } from '@video-pipeline/db';
+import type { PrismaClient } from '@video-pipeline/db';
 
 /** Where an event stands in its key's queue: its key and first publication. */
 export interface QueuePlace {
@@ -45,40 +45,30 @@ export class WaitingRoom {
 
   /** The keys of `topic` that are held now. Nearly always none, and then one index probe. */
   async heldKeys(topic: string): Promise<Set<string>> {
-    const rows = await queryRows<{ key: string }>(this.prisma, 'SELECT DISTINCT key FROM waiting_events WHERE consumer_group = $1 AND topic = $2', [this.groupId, topic]);
+    const rows = await this.prisma.$queryRaw<{ key: string }[]>`SELECT DISTINCT key FROM waiting_events WHERE consumer_group = ${this.groupId} AND topic = ${topic}`;
     return new Set(rows.map((row) => row.key));
   }
 
   /** Queues an event at its place (again, if it is there already). */
   async enqueue(place: QueuePlace, eventId: string | undefined): Promise<void> {
-    await queryRows(
-      this.prisma,
-      `INSERT INTO waiting_events (consumer_group, topic, key, original_offset, event_id) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING`,
-      [this.groupId, place.topic, place.key, place.offset, eventId ?? null],
-    );
+    await this.prisma.$executeRaw`
+      INSERT INTO waiting_events (consumer_group, topic, key, original_offset, event_id)
+      VALUES (${this.groupId}, ${place.topic}, ${place.key}, ${BigInt(place.offset)}, ${eventId ?? null})
+      ON CONFLICT DO NOTHING`;
   }
 
   async turn(place: QueuePlace): Promise<Turn> {
-    const [row] = await queryRows<{ first: string | null; queued: boolean }>(
-      this.prisma,
-      `SELECT min(original_offset)::text AS first, bool_or(original_offset = $4) AS queued
-       FROM waiting_events WHERE consumer_group = $1 AND topic = $2 AND key = $3`,
-      [this.groupId, place.topic, place.key, place.offset],
-    );
+    const [row] = await this.prisma.$queryRaw<{ first: string | null; queued: boolean | null }[]>`
+      SELECT min(original_offset)::text AS first, bool_or(original_offset = ${BigInt(place.offset)}) AS queued
+      FROM waiting_events WHERE consumer_group = ${this.groupId} AND topic = ${place.topic} AND key = ${place.key}`;
     if (!row?.queued) return 'unqueued';
     return row.first === place.offset ? 'first' : 'behind';
   }
 
   /** Every waiting event of the group, each key's in queue order (the first runs next). */
   async list(): Promise<WaitingEvent[]> {
-    const rows = await queryRows<{ topic: string; key: string; offset: string; event_id: string | null; waiting_since: Date }>(
-      this.prisma,
-      `SELECT topic, key, original_offset::text AS offset, event_id, waiting_since FROM waiting_events
-       WHERE consumer_group = $1 ORDER BY topic, key, original_offset`,
-      [this.groupId],
-    );
-    return rows.map((row) => ({ topic: row.topic, key: row.key, offset: row.offset, eventId: row.event_id, waitingSince: row.waiting_since }));
+    const rows = await this.prisma.waitingEvent.findMany({ where: { consumerGroup: this.groupId }, orderBy: [{ topic: 'asc' }, { key: 'asc' }, { originalOffset: 'asc' }] });
+    return rows.map((row) => ({ topic: row.topic, key: row.key, offset: row.originalOffset.toString(), eventId: row.eventId, waitingSince: row.waitingSince }));
   }
 
   /**
@@ -87,21 +77,12 @@ export class WaitingRoom {
    * nothing would ever give up their places. Returns how many were dropped.
    */
   async release(keys?: readonly string[]): Promise<number> {
-    const rows = keys
-      ? await queryRows(this.prisma, 'DELETE FROM waiting_events WHERE consumer_group = $1 AND key = ANY($2::text[]) RETURNING key', [this.groupId, keys])
-      : await queryRows(this.prisma, 'DELETE FROM waiting_events WHERE consumer_group = $1 RETURNING key', [this.groupId]);
-    return rows.length;
+    const { count } = await this.prisma.waitingEvent.deleteMany({ where: { consumerGroup: this.groupId, ...(keys ? { key: { in: [...keys] } } : {}) } });
+    return count;
   }
 
   /** Gives up an event's place, letting the next one of its key run. */
-  async dequeue(places: readonly QueuePlace[]): Promise<void> {
-    for (const place of places) {
-      await queryRows(this.prisma, 'DELETE FROM waiting_events WHERE consumer_group = $1 AND topic = $2 AND key = $3 AND original_offset = $4', [
-        this.groupId,
-        place.topic,
-        place.key,
-        place.offset,
-      ]);
-    }
+  async dequeue(place: QueuePlace): Promise<void> {
+    await this.prisma.waitingEvent.deleteMany({ where: { consumerGroup: this.groupId, topic: place.topic, key: place.key, originalOffset: BigInt(place.offset) } });
   }
 }

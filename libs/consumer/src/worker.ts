@@ -1,13 +1,13 @@
-import type { ConsumerGroupName } from '@video-pipeline/events';
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type CreatePrismaClientOptions, type PrismaClient } from '@video-pipeline/db';
+import type { ConsumerGroupName } from '@video-pipeline/events';
 import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
 import { createKafka } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
 import type { EventHandlers } from './handlers';
-import { DEFAULT_COMMIT_TIMEOUT_MS, IdempotencyStore } from './idempotency';
 import { ConsumerMetrics } from './metrics';
+import { DEFAULT_COMMIT_TIMEOUT_MS, ProcessedEvents } from './processed-events';
 import { RecordPruner } from './record-pruning';
 
 export interface WorkerDeps {
@@ -22,10 +22,14 @@ export type WorkerTuning = Partial<
 >;
 
 /**
- * The whole `main` of a consumer-group service: reads the config, runs the
+ * What a consumer-group service's `main` runs: reads the config, runs the
  * group's handlers on the shared runtime, serves /healthz, /readyz and
- * /metrics, prunes the group's idempotency records now and then, and stops
- * cleanly on SIGTERM or SIGINT.
+ * /metrics, prunes the group's idempotency records now and then, and on
+ * SIGTERM or SIGINT stops cleanly. Resolves once it has stopped; rejects if
+ * it could not start, could not stop cleanly, or the consumer crashed in a
+ * way kafkajs does not recover from. Exiting (0 or 1) is for `main`:
+ *
+ *     runConsumerWorker('transcoder', makeHandlers).then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });
  */
 export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
   const config = loadConfig(process.env, group);
@@ -48,13 +52,14 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
   runtime.on(runtime.events.GROUP_JOIN, () => {
     joined = true;
   });
-  runtime.on(runtime.events.CRASH, ({ payload }) => {
-    joined = false;
-    // kafkajs restarts the consumer itself after retriable crashes; otherwise let the supervisor restart us.
-    if (!payload.restart) {
+  // kafkajs restarts the consumer itself after retriable crashes; otherwise the supervisor restarts the worker.
+  const crashed = new Promise<never>((_, reject) => {
+    runtime.on(runtime.events.CRASH, ({ payload }) => {
+      joined = false;
+      if (payload.restart) return;
       logger.fatal({ err: payload.error }, 'consumer crashed for good; exiting so the supervisor restarts it');
-      process.exit(1);
-    }
+      reject(payload.error);
+    });
   });
 
   const health = await startHealthServer({
@@ -69,9 +74,9 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
   });
 
   const pruneEveryMs = config.idempotencyPruneEveryHours * 60 * 60 * 1000;
-  const pruner = pruneEveryMs > 0 ? new RecordPruner({ store: new IdempotencyStore(prisma, runtime.groupId), group, logger, metrics, everyMs: pruneEveryMs }) : undefined;
+  const pruner = pruneEveryMs > 0 ? new RecordPruner({ store: new ProcessedEvents(prisma, runtime.groupId), group, logger, metrics, everyMs: pruneEveryMs }) : undefined;
 
-  stopOnSignals(logger, 'letting in-flight events finish', async () => {
+  const stopped = stopOnSignals(logger, 'letting in-flight events finish', async () => {
     await Promise.all([runtime.stop(), pruner?.stop()]);
     await Promise.allSettled([health.close(), prisma.$disconnect()]);
   });
@@ -79,6 +84,7 @@ export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: 
   await runtime.start();
   pruner?.start();
   logger.info({ healthPort: health.port, topics: runtime.topics }, 'worker running');
+  await Promise.race([stopped, crashed]);
 }
 
 /**

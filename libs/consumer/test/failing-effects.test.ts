@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPrismaClient } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
-import type { EventHandlers } from '../src';
+import { createWorkerPrismaClient, type EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
 import { testConfig } from '../../../test/support/test-env';
 import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
@@ -48,7 +48,7 @@ describe('effects that fail count as a failed attempt of their event alone', () 
   it('retries an event whose effects fail for a while, without running its neighbours again', async () => {
     const bed = await testbed('effects-transient');
     const [flaky, after] = [videoUploaded(), videoUploaded()];
-    let failuresLeft = 2; // in the shared transaction, then alone: the attempt has failed
+    let failuresLeft = 1;
     const { handlers, calls } = handlersWithFailingEffects(flaky.id, () => (failuresLeft-- > 0 ? new Error('deadlock detected') : undefined));
     const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 }); // the two share one transaction, however slow the machine
 
@@ -60,23 +60,6 @@ describe('effects that fail count as a failed attempt of their event alone', () 
     expect(Object.fromEntries(calls)).toEqual({ [flaky.id]: 2, [after.id]: 1 });
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
     expect(await counterValue(runtime.metrics.failed, { code: 'internal' })).toBe(1);
-  });
-
-  it('commits at once, one by one, when only the shared transaction failed', async () => {
-    const bed = await testbed('effects-once');
-    const [flaky, after] = [videoUploaded(), videoUploaded()];
-    let failuresLeft = 1;
-    const { handlers, calls } = handlersWithFailingEffects(flaky.id, () => (failuresLeft-- > 0 ? new Error('serialization failure') : undefined));
-    const runtime = await bed.runtime({ handlers, maxCommitDelayMs: 10_000 }); // the two share one transaction, however slow the machine
-
-    await bed.publish([flaky, after]);
-    await eventually(async () => (await bed.committedOffset(bed.sourceTopic, 0)) === 2, 10_000, 'both events to be committed');
-    await runtime.stop();
-
-    expect((await appliedEffects(bed.prisma, bed.groupId)).map((effect) => effect.eventId).sort()).toEqual([flaky.id, after.id].sort());
-    expect(Object.fromEntries(calls)).toEqual({ [flaky.id]: 1, [after.id]: 1 });
-    expect(await counterValue(runtime.metrics.retried)).toBe(0);
-    expect(await counterValue(runtime.metrics.processed)).toBe(2);
   });
 
   it('parks at once an event whose effects break a database constraint, without spending the retry tiers', async () => {
@@ -171,13 +154,13 @@ describe('the time a commit with effects may take', () => {
     expect(await counterValue(runtime.metrics.processed)).toBe(1);
     expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
     const [failure] = logged('effects failed');
-    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: expect.stringMatching(/^the effects of an event did not commit within 500 ms \(commitTimeoutMs\): Transaction API error: /) });
+    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: expect.stringMatching(/^the commit did not finish within 500 ms \(commitTimeoutMs\): Transaction API error: /) });
   });
 
   it('fails an attempt whose effects never settle with commit_timeout, and commits the retry once', async () => {
     const bed = await testbed('effects-hung');
     const [hung, after] = [videoUploaded(), videoUploaded()];
-    let hangsLeft = 2; // in the shared transaction, then alone: the attempt has failed
+    let hangsLeft = 1;
     const handlers: EventHandlers = {
       'video.uploaded': async (event, context) => {
         const counted = countedEffects(event, context.groupId);
@@ -188,7 +171,7 @@ describe('the time a commit with effects may take', () => {
       },
     };
     const { logger, logged } = capturingLogger();
-    const runtime = await bed.runtime({ handlers, commitTimeoutMs: 500, maxCommitDelayMs: 10_000, logger }); // one transaction for both, then one each
+    const runtime = await bed.runtime({ handlers, commitTimeoutMs: 500, maxCommitDelayMs: 10_000, logger }); // one transaction for both
 
     await bed.publish([hung, after]);
     await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, hung.id)).length === 1, 20_000, 'the retried event to be committed');
@@ -199,6 +182,54 @@ describe('the time a commit with effects may take', () => {
     expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(1);
     expect(await counterValue(runtime.metrics.processed)).toBe(2);
     const [failure] = logged('effects failed');
-    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: 'the effects of an event did not commit within 500 ms (commitTimeoutMs): the transaction was still running' });
+    expect(failure?.err).toMatchObject({ code: 'commit_timeout', message: 'the commit did not finish within 500 ms (commitTimeoutMs): the effects were still running' });
+  });
+
+  it('fails the events of a commit that waits longer than lock_timeout for a lock held elsewhere with commit_timeout, and commits their retries once', async () => {
+    const bed = await testbed('effects-lock');
+    const events = [videoUploaded(), videoUploaded(), videoUploaded()];
+    const calls = new Map<string, number>();
+    const handlers: EventHandlers = {
+      'video.uploaded': async (event, context) => {
+        calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+        return countedEffects(event, context.groupId);
+      },
+    };
+    // A worker's client: no statement waits longer than commitTimeoutMs for a lock.
+    const prisma = createWorkerPrismaClient({ databaseUrl: testConfig(bed.prefix).database.url, commitTimeoutMs: 500, poolMax: 4 });
+    const { logger, logged } = capturingLogger();
+    // Another transaction keeps the idempotency records from being written until released.
+    let release!: () => void;
+    let locked!: () => void;
+    const hasLock = new Promise<void>((resolve) => (locked = resolve));
+    const holding = bed.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`LOCK TABLE processed_events IN EXCLUSIVE MODE`;
+        locked();
+        await new Promise<void>((resolve) => (release = resolve));
+      },
+      { timeout: 60_000 },
+    );
+    await hasLock;
+    try {
+      const runtime = await bed.runtime({ handlers, prisma, logger, commitTimeoutMs: 500, maxCommitDelayMs: 10_000 });
+      await bed.publish(events);
+      await eventually(async () => (await counterValue(runtime.metrics.failed, { code: 'commit_timeout' })) === events.length, 20_000, 'the commit to time out');
+      release();
+      await holding;
+      await eventually(async () => (await processedEventIds(bed.prisma, bed.groupId)).length === events.length, 20_000, 'the retries to commit');
+      await runtime.stop();
+
+      expect(Object.fromEntries(calls)).toEqual(Object.fromEntries(events.map((event) => [event.id, 2])));
+      for (const event of events) expect(await appliedEffects(bed.prisma, bed.groupId, event.id)).toHaveLength(1);
+      expect(await counterValue(runtime.metrics.retried, { tier: '1' })).toBe(events.length);
+      expect(await counterValue(runtime.metrics.processed)).toBe(events.length);
+      expect(await bed.recordCount(bed.deadLetterTopic)).toBe(0);
+      for (const failure of logged('effects failed')) expect(failure.err).toMatchObject({ code: 'commit_timeout', message: expect.stringMatching(/lock_timeout/) });
+    } finally {
+      release();
+      await holding.catch(() => undefined);
+      await prisma.$disconnect();
+    }
   });
 });

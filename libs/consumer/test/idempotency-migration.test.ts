@@ -2,23 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { applyMigrations, createPrismaClient, dropDatabase, MIGRATIONS_DIR, queryRows } from '@video-pipeline/db';
-import { newEventId } from '@video-pipeline/events';
+import { applyMigrations, createPrismaClient, dropDatabase, MIGRATIONS_DIR } from '@video-pipeline/db';
 import { testConfig } from '../../../test/support/test-env';
-import { IdempotencyStore } from '../src';
+import { ProcessedEvents } from '../src';
 
-/** The first migration that keeps idempotency records as sets. */
-const SETS_MIGRATION = /_processed_event_sets$/;
+/** The migration back to a row per processed event. */
+const ROWS_MIGRATION = /_processed_events_primary_key$/;
 
 /**
- * A database upgraded from the schema with a row per processed event: every
- * record made before must still be found, or the upgrade would run those
- * events' handlers again.
+ * A database upgraded from the schema that kept a commit's ids as one row
+ * (`processed_event_sets`): every record made before must still be found,
+ * or the upgrade would run those events' handlers again.
  */
-describe('the migration to sets of processed events', () => {
+describe('the migration to a primary key per processed event', () => {
   const databaseUrl = (() => {
     const url = new URL(testConfig('migration.').database.url);
-    url.pathname = `/vp_sets_migration_${randomUUID().slice(0, 8)}`;
+    url.pathname = `/vp_rows_migration_${randomUUID().slice(0, 8)}`;
     return url.toString();
   })();
   let before: string;
@@ -26,9 +25,9 @@ describe('the migration to sets of processed events', () => {
   beforeAll(async () => {
     before = await mkdtemp(path.join(tmpdir(), 'vp-migrations-before-'));
     const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
-    const firstOfSets = names.findIndex((name) => SETS_MIGRATION.test(name));
-    expect(firstOfSets).toBeGreaterThan(0);
-    for (const name of names.slice(0, firstOfSets)) await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
+    const rows = names.findIndex((name) => ROWS_MIGRATION.test(name));
+    expect(rows).toBeGreaterThan(0);
+    for (const name of names.slice(0, rows)) await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
     await cp(path.join(MIGRATIONS_DIR, 'migration_lock.toml'), path.join(before, 'migration_lock.toml'));
   });
   afterAll(async () => {
@@ -36,32 +35,38 @@ describe('the migration to sets of processed events', () => {
     await dropDatabase(databaseUrl);
   });
 
-  it('keeps every record findable, gives random ids a set each, and starts watermarks above them', async () => {
+  it('carries every record over as a row of its own, once, at its first commit, and drops the sets, watermarks and their function', async () => {
     await applyMigrations({ databaseUrl, migrationsDir: before });
     const prisma = createPrismaClient({ databaseUrl, poolMax: 2 });
     try {
-      const timeOrdered = Array.from({ length: 1_500 }, () => newEventId());
-      const random = Array.from({ length: 30 }, () => randomUUID());
-      const other = Array.from({ length: 5 }, () => newEventId());
-      const legacy = (group: string, ids: string[]) => queryRows(prisma, `INSERT INTO processed_events (consumer_group, event_id) SELECT $1, unnest($2::uuid[])`, [group, ids]);
-      await legacy('analytics', [...timeOrdered, ...random]);
-      await legacy('moderation', other);
+      const [a, b, c, raced, other] = Array.from({ length: 5 }, () => randomUUID());
+      // A commit's ids as that schema kept them: one row, spanning its lowest to its highest id.
+      const set = (group: string, ids: string[], at: string) => {
+        const sorted = [...ids].sort();
+        return prisma.$executeRaw`
+          INSERT INTO processed_event_sets (consumer_group, first_event_id, last_event_id, event_ids, time_ordered, processed_at)
+          VALUES (${group}, ${sorted[0]}::uuid, ${sorted.at(-1)}::uuid, ${sorted}::uuid[], FALSE, ${new Date(at)})`;
+      };
+      await set('analytics', [a!, b!, raced!], '2026-12-01T00:00:00Z');
+      await set('analytics', [c!, raced!], '2026-12-02T00:00:00Z'); // two instances recorded `raced` in a race
+      await set('moderation', [other!], '2026-12-03T00:00:00Z');
+      await prisma.$executeRaw`INSERT INTO processed_watermarks (consumer_group, topic, partition, max_event_id) VALUES ('analytics', 'video.uploaded', 0, ${c}::uuid)`;
 
       await applyMigrations({ databaseUrl, migrationsDir: MIGRATIONS_DIR });
 
-      const analytics = new IdempotencyStore(prisma, 'analytics');
-      const unseen = Array.from({ length: 10 }, () => randomUUID());
-      expect(await analytics.processed([...timeOrdered, ...random, ...other, ...unseen])).toEqual(new Set([...timeOrdered, ...random]));
-      expect(await new IdempotencyStore(prisma, 'moderation').processed([...other, ...timeOrdered])).toEqual(new Set(other));
+      const rows = await prisma.$queryRaw<{ consumer_group: string; event_id: string; processed_at: Date }[]>`
+        SELECT consumer_group, event_id::text, processed_at FROM processed_events ORDER BY consumer_group, processed_at, event_id`;
+      expect(rows.map((row) => [row.consumer_group, row.event_id, row.processed_at.toISOString()])).toEqual([
+        ...[a!, b!, raced!].sort().map((id) => ['analytics', id, '2026-12-01T00:00:00.000Z']),
+        ['analytics', c, '2026-12-02T00:00:00.000Z'],
+        ['moderation', other, '2026-12-03T00:00:00.000Z'],
+      ]);
+      expect(await new ProcessedEvents(prisma, 'analytics').processedOf([a!, b!, c!, raced!, other!, randomUUID()])).toEqual(new Set([a, b, c, raced]));
 
-      const sets = await queryRows<{ size: number; time_ordered: boolean }>(prisma, `SELECT cardinality(event_ids) AS size, time_ordered FROM processed_event_sets WHERE consumer_group = 'analytics' ORDER BY first_event_id`, []);
-      expect(sets.filter((set) => set.time_ordered).map((set) => set.size)).toEqual([1_000, 500]);
-      expect(sets.filter((set) => !set.time_ordered).map((set) => set.size)).toEqual(random.map(() => 1));
-
-      // No partition has a watermark of its own yet: the group's unattributed one, the highest legacy id, stands in.
-      const highest = [...timeOrdered, ...random].sort().at(-1);
-      const lookup = await analytics.processedFrom({ topic: 'video.uploaded', partition: 0 }, [timeOrdered[7]!, random[3]!, unseen[0]!]);
-      expect(lookup).toEqual({ processed: new Set([timeOrdered[7], random[3]]), watermark: highest, version: 0 });
+      const [left] = await prisma.$queryRaw<{ tables: number; functions: number }[]>`
+        SELECT (SELECT count(*)::int FROM pg_tables WHERE tablename IN ('processed_event_sets', 'processed_watermarks')) AS tables,
+               (SELECT count(*)::int FROM pg_proc WHERE proname = 'uuid_order_key') AS functions`;
+      expect(left).toEqual({ tables: 0, functions: 0 });
     } finally {
       await prisma.$disconnect();
     }

@@ -8,7 +8,7 @@ describe('events for one key are handled in order', () => {
 
   it.each([
     ['the default commit delay', 50],
-    ['commits flushed in the background during nearly every handler', 1],
+    ['a commit after nearly every event', 1],
   ])('handles each key in publication order, each event only after the previous one of its key is committed (%s)', async (_, maxCommitDelayMs) => {
     const bed = await testbed('ordering', { sourcePartitions: 6 });
     const videos = Array.from({ length: 8 }, () => randomUUID());

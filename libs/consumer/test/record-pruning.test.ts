@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
-import { ConsumerMetrics, IdempotencyStore, RecordPruner, defaultRecordsKeptDays, recordsNeededDays } from '../src';
-import { eventIdMadeAt } from '../../../test/support/events';
+import type { Clock } from '@video-pipeline/retry';
+import { ConsumerMetrics, ProcessedEvents, RecordPruner, defaultRecordsKeptDays, recordsNeededDays } from '../src';
 import { eventually } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { capturingLogger, counterValue } from './support/harness';
@@ -16,16 +17,16 @@ describe('pruning idempotency records', () => {
   afterEach(() => Promise.all(pruners.splice(0).map((pruner) => pruner.stop())));
   afterAll(() => prisma.$disconnect());
 
-  /** A fresh group's store and a way to record events made `daysAgo`, a set each, as if committed apart. */
+  /** A fresh group's records, and a way to add records of events processed `daysAgo`. */
   const groupRecords = () => {
     const groupId = uniquePrefix('prune') + 'analytics';
-    const store = new IdempotencyStore(prisma, groupId);
+    const store = new ProcessedEvents(prisma, groupId);
     const record = async (...daysAgo: number[]) => {
-      const ids = daysAgo.map((days) => eventIdMadeAt(Date.now() - days * DAY_MS));
-      for (const eventId of ids) await store.complete([{ eventId }]);
+      const ids = daysAgo.map(() => randomUUID());
+      await prisma.processedEvent.createMany({ data: ids.map((eventId, index) => ({ consumerGroup: groupId, eventId, processedAt: new Date(Date.now() - daysAgo[index]! * DAY_MS) })) });
       return ids;
     };
-    const left = async () => (await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, select: { eventIds: true } })).flatMap((set) => set.eventIds).sort();
+    const left = async () => (await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, select: { eventId: true } })).map((row) => row.eventId).sort();
     return { groupId, store, record, left };
   };
 
@@ -71,10 +72,22 @@ describe('pruning idempotency records', () => {
     expect(await left()).toHaveLength(kept.length + 1);
   });
 
+  it('judges age by its clock', async () => {
+    const { store, record, left } = groupRecords();
+    const kept = await record(1);
+    await record(10);
+    // Thirty days on, a record made ten days ago is forty days old.
+    const later: Clock = { now: () => Date.now() + 30 * DAY_MS, sleep: async () => undefined };
+    const { logged } = startPruner({ store, everyMs: 60_000, firstInMs: 0, clock: later });
+    await eventually(async () => logged('pruned idempotency records').length === 1, 10_000, 'the pruning');
+    expect(logged('pruned idempotency records')[0]).toMatchObject({ deleted: 1 });
+    expect(await left()).toEqual(kept);
+  });
+
   it('logs a failed pruning and tries again next time', async () => {
     const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/none', poolMax: 1 });
     try {
-      const { logged, metrics } = startPruner({ store: new IdempotencyStore(unreachable, uniquePrefix('prune') + 'analytics'), everyMs: 200, firstInMs: 0 });
+      const { logged, metrics } = startPruner({ store: new ProcessedEvents(unreachable, uniquePrefix('prune') + 'analytics'), everyMs: 200, firstInMs: 0 });
       await eventually(async () => logged('could not prune idempotency records; trying again next time').length >= 2, 10_000, 'two failed prunings');
       expect(logged('could not prune idempotency records; trying again next time')[0]!.err?.message).toBeTruthy();
       // The age of the last pruning is what an alert watches: a failed one leaves it unset.
@@ -83,14 +96,5 @@ describe('pruning idempotency records', () => {
       await Promise.all(pruners.splice(0).map((pruner) => pruner.stop()));
       await unreachable.$disconnect();
     }
-  });
-
-  it('stops a pruning under way between its statements', async () => {
-    const { store, record, left } = groupRecords();
-    await record(40, 39, 38);
-    const stopping = new AbortController();
-    const deleted = await store.prune(new Date(Date.now() - 35 * DAY_MS), { batchSize: 1, signal: stopping.signal, onProgress: () => stopping.abort() });
-    expect(deleted).toBe(1);
-    expect(await left()).toHaveLength(2);
   });
 });

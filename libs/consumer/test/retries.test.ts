@@ -84,7 +84,7 @@ describe('a failing event is retried without holding up its partition', () => {
     const handler = recordingHandler(() => {
       if (failuresLeft-- > 0) throw new PipelineError('temporarily_unavailable', 'storage is busy');
     });
-    const retryPolicy = { ...fastRetryPolicy, attemptsPerDelivery: 3, inPlaceBackoff: { initialMs: 100, maxMs: 1_000, multiplier: 2 } };
+    const retryPolicy = { ...fastRetryPolicy, attemptsPerDelivery: 3, inPlaceBackoff: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0 } };
     const runtime = await bed.runtime({ handlers: handler.handlers, retryPolicy });
 
     await bed.publish([event]);

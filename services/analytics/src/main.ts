@@ -1,7 +1,10 @@
 import { runConsumerWorker } from '@video-pipeline/consumer';
 import { handleVideoUploaded } from './handlers/video-uploaded';
 
-runConsumerWorker('analytics', () => ({ 'video.uploaded': handleVideoUploaded })).catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runConsumerWorker('analytics', () => ({ 'video.uploaded': handleVideoUploaded })).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -19,14 +19,17 @@ async function main(): Promise<void> {
   relay.start();
   logger.info('outbox relay running');
 
-  stopOnSignals(logger, 'finishing the batch in flight', async () => {
+  await stopOnSignals(logger, 'finishing the batch in flight', async () => {
     await listener.stop();
     await relay.stop();
     await prisma.$disconnect();
   });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

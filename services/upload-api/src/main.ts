@@ -35,16 +35,20 @@ async function main(): Promise<void> {
     },
   });
 
-  stopOnSignals(logger, 'finishing in-flight uploads', async () => {
+  const stopped = stopOnSignals(logger, 'finishing in-flight uploads', async () => {
     await app.close();
     await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
   });
 
   const address = await app.listen({ host: config.api.host, port: config.api.port });
   logger.info({ address }, 'upload API listening');
+  await stopped;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
-import { IdempotencyStore, WaitingRoom } from '@video-pipeline/consumer';
+import { ProcessedEvents, WaitingRoom } from '@video-pipeline/consumer';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { groupTopics } from '@video-pipeline/kafka';
@@ -55,6 +55,6 @@ export function withWaitingRoom<T>(context: Pick<OpsContext, 'config'>, groupId:
 }
 
 /** Runs `work` on a group's idempotency records. */
-export function withIdempotencyStore<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (store: IdempotencyStore) => Promise<T>): Promise<T> {
-  return withDatabase(context, (prisma) => work(new IdempotencyStore(prisma, groupId)));
+export function withProcessedEvents<T>(context: Pick<OpsContext, 'config'>, groupId: string, work: (records: ProcessedEvents) => Promise<T>): Promise<T> {
+  return withDatabase(context, (prisma) => work(new ProcessedEvents(prisma, groupId)));
 }

@@ -26,7 +26,7 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   reset-offsets <group> --to earliest|latest|<ISO time> [--topic T]
                                       move the group's offsets (refused while it has members); moving a
                                       retry tier's releases the videos the group held
-  prune <group> [--older-than DAYS]   delete the group's idempotency records of events older than DAYS
+  prune <group> [--older-than DAYS]   delete the group's idempotency records of events processed over DAYS ago
                                       (default: its topics' longest retention + 5; fewer is refused)
 
   --json                              machine-readable output on stdout; progress stays on stderr

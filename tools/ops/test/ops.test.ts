@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
-import { ConsumerGroupRuntime, IdempotencyStore, WaitingRoom, recordVideoReceipt } from '@video-pipeline/consumer';
+import { randomUUID } from 'node:crypto';
+import { ConsumerGroupRuntime, WaitingRoom, recordVideoReceipt } from '@video-pipeline/consumer';
 import { PipelineError } from '@video-pipeline/errors';
 import { toKafkaRecord } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
 import { createPrismaClient } from '@video-pipeline/db';
-import { eventIdMadeAt, sampleVideoUploaded } from '../../../test/support/events';
+import { sampleVideoUploaded } from '../../../test/support/events';
 import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
 import { uniquePrefix } from '../../../test/support/test-env';
 import { RefusedError } from '../src/context';
@@ -160,22 +161,25 @@ describe('the ops CLI', () => {
     const groupId = `${prefix}analytics`;
     const now = Date.now();
     const DAY_MS = 24 * 60 * 60 * 1000;
-    const expired = [eventIdMadeAt(now - 40 * DAY_MS), eventIdMadeAt(now - 36 * DAY_MS)];
-    const kept = [eventIdMadeAt(now - 34 * DAY_MS), eventIdMadeAt(now - DAY_MS)];
-    const records = new IdempotencyStore(prisma, groupId);
-    for (const eventId of [...expired, ...kept]) await records.complete([{ eventId }]); // a set each, as if committed apart
+    const processedDaysAgo = async (days: number) => {
+      const eventId = randomUUID();
+      await prisma.processedEvent.create({ data: { consumerGroup: groupId, eventId, processedAt: new Date(now - days * DAY_MS) } });
+      return eventId;
+    };
+    const expired = [await processedDaysAgo(40), await processedDaysAgo(36)];
+    const kept = [await processedDaysAgo(34), await processedDaysAgo(1)];
 
-    // The dead-letter topic keeps events 30 days: by default, records of events older than 35 days go.
+    // The dead-letter topic keeps events 30 days: by default, records of events processed over 35 days ago go.
     const pruned = JSON.parse((await ops(prefix, 'prune', 'analytics', '--json')).stdout) as { olderThanDays: number; deleted: number };
     expect(pruned).toMatchObject({ olderThanDays: 35, deleted: expired.length });
-    const left = await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, select: { eventIds: true } });
-    expect(left.flatMap((set) => set.eventIds).sort()).toEqual([...kept].sort());
+    const left = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, select: { eventId: true } });
+    expect(left.map((record) => record.eventId).sort()).toEqual([...kept].sort());
     expect((await ops(prefix, 'prune', 'analytics')).stdout).toContain('analytics: deleted 0 record(s)');
 
     // A replay could still bring back an event the records would then forget.
     await expect(ops(prefix, 'prune', 'analytics', '--older-than', '7')).rejects.toThrow(RefusedError);
     await expect(ops(prefix, 'prune', 'analytics', '--older-than', 'soon')).rejects.toThrow(/whole number of days/);
-    expect(await prisma.processedEventSet.count({ where: { consumerGroup: groupId } })).toBe(kept.length);
+    expect(await prisma.processedEvent.count({ where: { consumerGroup: groupId } })).toBe(kept.length);
   });
 
   it('answers usage mistakes clearly', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '@video-pipeline/db';
 import type { CloudEvent } from '@video-pipeline/events';
-import type { Effects } from '../../src/idempotency';
+import type { Effects } from '../../src';
 
 /**
  * Side effects that can be counted: each application inserts a new

@@ -56,10 +56,10 @@ export function groupTopicSpecs(group: string, options: { sourcePartitions?: num
 /** A valid `video.uploaded` event for a fresh video (or the given one). */
 export { sampleVideoUploaded as videoUploaded } from '../../../../test/support/events';
 
-/** Every event id the group recorded as processed, as often as it was recorded. */
+/** Every event id the group recorded as processed. */
 export async function processedEventIds(prisma: PrismaClient, groupId: string): Promise<string[]> {
-  const sets = await prisma.processedEventSet.findMany({ where: { consumerGroup: groupId }, orderBy: { id: 'asc' } });
-  return sets.flatMap((set) => set.eventIds);
+  const records = await prisma.processedEvent.findMany({ where: { consumerGroup: groupId }, orderBy: { processedAt: 'asc' } });
+  return records.map((record) => record.eventId);
 }
 
 /** The sum of a counter's values whose labels include `labels`. */

@@ -1,10 +1,10 @@
-import { defaultRecordsKeptDays, madeDaysAgo, recordsNeededDays } from '@video-pipeline/consumer';
-import { groupTopology, parseGroup, RefusedError, UsageError, withIdempotencyStore, type OpsContext } from '../context';
+import { daysAgo, defaultRecordsKeptDays, recordsNeededDays } from '@video-pipeline/consumer';
+import { groupTopology, parseGroup, RefusedError, UsageError, withProcessedEvents, type OpsContext } from '../context';
 
 /**
  * `ops prune <group> [--older-than DAYS]`: deletes the group's idempotency
- * records (`processed_event_sets`) of events made more than DAYS ago, which
- * otherwise grow by one row per commit for ever. An event comes back to a
+ * records (`processed_events`) of events processed more than DAYS ago, which
+ * otherwise grow by one row per event for ever. An event comes back to a
  * group from its dead-letter topic (a replay) or its source topics (an
  * offset reset) for as long as they keep it, so the records must outlive
  * that: fewer days than the longest retention are refused, and the default
@@ -21,12 +21,12 @@ export async function pruneProcessed(context: Pick<OpsContext, 'config' | 'out'>
     );
   }
 
-  const madeBefore = madeDaysAgo(days);
-  context.out.progress(`${group}: deleting the records of events made before ${madeBefore.toISOString()} ...`);
-  const deleted = await withIdempotencyStore(context, groupTopology(context, group).groupId, (store) =>
-    store.prune(madeBefore, { onProgress: (soFar) => context.out.progress(`  ${soFar} deleted so far`) }),
+  const processedBefore = daysAgo(days, Date.now());
+  context.out.progress(`${group}: deleting the records of events processed before ${processedBefore.toISOString()} ...`);
+  const deleted = await withProcessedEvents(context, groupTopology(context, group).groupId, (records) =>
+    records.prune(processedBefore, { onProgress: (soFar) => context.out.progress(`  ${soFar} deleted so far`) }),
   );
-  context.out.result({ group, olderThanDays: days, madeBefore: madeBefore.toISOString(), deleted }, () => `${group}: deleted ${deleted} record(s) of events made before ${madeBefore.toISOString()}`);
+  context.out.result({ group, olderThanDays: days, processedBefore: processedBefore.toISOString(), deleted }, () => `${group}: deleted ${deleted} record(s) of events processed before ${processedBefore.toISOString()}`);
 }
 
 function parseDays(raw: string): number {
