@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
+import { retry } from '@video-pipeline/retry';
 import { devApiKey } from './pipeline/dev-api-key';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';
@@ -106,16 +107,12 @@ async function start(args: string[]): Promise<number> {
 /** For containers that start together: dependencies may take a while to answer. */
 async function setupWhenReachable(config: PipelineConfig, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await setupPipeline(config, log);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      log(`setup attempt ${attempt} failed (${(error as Error).message}); retrying`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
-    }
-  }
+  await retry(() => setupPipeline(config, log), {
+    attempts: Infinity,
+    backoff: { initialMs: 1_000, maxMs: 5_000, multiplier: 2, jitter: 0 },
+    retriable: () => Date.now() <= deadline,
+    onRetry: (error, attempt) => log(`setup attempt ${attempt} failed (${(error as Error).message}); retrying`),
+  });
 }
 
 /**
