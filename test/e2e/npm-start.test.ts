@@ -1,4 +1,4 @@
-import { consumerGroups } from '@video-pipeline/events';
+import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -25,7 +25,7 @@ class NpmStart {
   constructor(
     readonly dataDir: string,
     readonly databaseUrl: string,
-    basePort: number,
+    private readonly basePort: number,
   ) {
     this.apiUrl = `http://127.0.0.1:${basePort}`;
     this.child = spawn('npm', ['start'], {
@@ -40,7 +40,7 @@ class NpmStart {
         STACK_KAFKA_PORT: String(basePort + 1), // and its controller on the next
         STACK_S3_PORT: String(basePort + 3),
         STACK_DATA_DIR: dataDir,
-        METRICS_PORT: '0',
+        METRICS_PORT: String(basePort + 4), // the workers' health and metrics ports, one each from here, in the groups' order
         DATABASE_URL: databaseUrl,
         API_KEYS: 'start-key:dave',
       },
@@ -51,6 +51,11 @@ class NpmStart {
 
   logged(text: string): string[] {
     return this.output.filter((line) => line.includes(text));
+  }
+
+  /** A worker's health and metrics address (one instance per group, numbered in the groups' order). */
+  metricsUrl(group: ConsumerGroupName): string {
+    return `http://127.0.0.1:${this.basePort + 4 + consumerGroups.indexOf(group)}`;
   }
 
   /** Kafka's and s3proxy's pids, from the pid files the stack keeps in its data directory. */
@@ -150,12 +155,14 @@ describe('npm start', () => {
   async function expectAllStopped(run: NpmStart, serverPids: number[]): Promise<void> {
     expect(run.logged('pipeline: stopped')).toHaveLength(1);
     for (const service of ['upload-api', 'outbox-relay', ...consumerGroups]) expect(run.logged(`[${service}] stopped`)).toHaveLength(1);
+    // No service crashed (the supervisor would have restarted it) or failed to stop cleanly (it would exit 1).
+    expect([...run.logged('exited ('), ...run.logged('could not stop cleanly')]).toEqual([]);
     expect(serverPids.filter(isAlive)).toEqual([]);
     expect(await run.processes()).toEqual([]);
     expect(await isServed(`${run.apiUrl}/healthz`)).toBe(false);
   }
 
-  it('carries an upload to every group, and SIGTERM to npm stops everything', async () => {
+  it('carries an upload to every group, serves their metrics, and SIGTERM to npm stops everything', async () => {
     const run = await startPipeline(19_800);
     const pids = await run.serverPids();
     expect(pids.filter(isAlive)).toHaveLength(2);
@@ -165,10 +172,22 @@ describe('npm start', () => {
     const upload = await uploadFile(run.apiUrl, 'start-key', { file: { path: await makeVideo({ seconds: 1 }) }, fields: { title: 'quick start' } });
     expect(upload.status).toBe(201);
     const videoId = upload.body.id as string;
-    const received = (group: string) => run.output.some((line) => line.includes(`[${group}] video uploaded`) && line.includes(videoId));
-    await eventually(async () => consumerGroups.every(received), 60_000, 'every group to receive the upload').catch((error: Error) => {
-      throw new Error(`${error.message}; not received by ${consumerGroups.filter((group) => !received(group)).join(', ')}:\n${run.output.slice(-30).join('\n')}`);
+    const handled = (group: string) => run.output.find((line) => line.includes(`[${group}] video uploaded`) && line.includes(videoId));
+    await eventually(async () => consumerGroups.every(handled), 60_000, 'every group to receive the upload').catch((error: Error) => {
+      throw new Error(`${error.message}; not received by ${consumerGroups.filter((group) => !handled(group)).join(', ')}:\n${run.output.slice(-30).join('\n')}`);
     });
+    // Every line about an event carries its id and the video's.
+    expect(handled('transcoder')).toMatch(new RegExp(`eventId=[0-9a-f-]{36} .*videoId=${videoId}`));
+
+    // Each worker counts the event it processed, once its effects are committed, on its own /metrics.
+    for (const group of consumerGroups) {
+      await eventually(
+        async () => (await fetch(`${run.metricsUrl(group)}/metrics`).then((response) => response.text())).includes(`pipeline_events_processed_total{group="${group}",type="video.uploaded"} 1`),
+        20_000,
+        `${group}'s metrics to count the event`,
+      );
+      expect((await fetch(`${run.metricsUrl(group)}/readyz`)).status).toBe(200);
+    }
 
     run.signalNpm('SIGTERM');
     await run.exit();
