@@ -1,7 +1,7 @@
 import { KafkaJSError, KafkaJSNonRetriableError } from 'kafkajs';
 import { PipelineError } from '@video-pipeline/errors';
 import { randomUUID } from 'node:crypto';
-import { createPrismaClient, queryRows, type PrismaClient } from '@video-pipeline/db';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { classifyFailure } from '../src';
 import { testConfig } from '../../../test/support/test-env';
 
@@ -42,13 +42,13 @@ describe('classifyFailure judges database errors by their SQLSTATE (errors made 
 
   const failureOf = async (work: () => Promise<unknown>) => classifyFailure(await work().then(() => undefined, (error: unknown) => error));
 
-  it('dead-letters broken constraints at once, whether they come through Prisma or plain SQL', async () => {
+  it('dead-letters broken constraints at once, from model and raw queries alike', async () => {
     const receipt = { consumerGroup: `failure-${randomUUID()}`, videoId: randomUUID(), eventId: randomUUID() };
     await prisma.videoReceipt.create({ data: receipt });
     expect(await failureOf(() => prisma.videoReceipt.create({ data: receipt }))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 23505)') });
     expect(await failureOf(() => prisma.$transaction(async (tx) => tx.videoReceipt.create({ data: receipt })))).toMatchObject({ retriable: false, code: 'database_rejected' });
-    const insert = 'INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES ($1, $2::uuid, $3::uuid)';
-    expect(await failureOf(() => queryRows(prisma, insert, [receipt.consumerGroup, receipt.videoId, receipt.eventId]))).toMatchObject({
+    const insert = () => prisma.$executeRaw`INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES (${receipt.consumerGroup}, ${receipt.videoId}::uuid, ${receipt.eventId}::uuid)`;
+    expect(await failureOf(insert)).toMatchObject({
       retriable: false,
       code: 'database_rejected',
       message: expect.stringMatching(/duplicate key.*\(SQLSTATE 23505\)$/),
@@ -57,18 +57,18 @@ describe('classifyFailure judges database errors by their SQLSTATE (errors made 
 
   it('dead-letters bad data at once', async () => {
     expect(await failureOf(() => prisma.videoReceipt.create({ data: { consumerGroup: 'x', videoId: 'not-a-uuid', eventId: randomUUID() } }))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 22P02)') });
-    expect(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', []))).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 22012)') });
+    expect(await failureOf(() => prisma.$queryRaw`SELECT 1 / 0`)).toMatchObject({ retriable: false, code: 'database_rejected', message: expect.stringContaining('(SQLSTATE 22012)') });
   });
 
   it('retries other database errors as internal ones, their SQLSTATE in the message', async () => {
-    expect(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', []))).toMatchObject({ retriable: true, code: 'internal', message: expect.stringContaining('(SQLSTATE 42P01)') });
+    expect(await failureOf(() => prisma.$queryRaw`SELECT * FROM no_such_table`)).toMatchObject({ retriable: true, code: 'internal', message: expect.stringContaining('(SQLSTATE 42P01)') });
   });
 
   it('retries an unreachable database', async () => {
     const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nowhere', poolMax: 1 });
     try {
       expect(await failureOf(() => unreachable.videoReceipt.count())).toMatchObject({ retriable: true });
-      expect(await failureOf(() => queryRows(unreachable, 'SELECT 1', []))).toMatchObject({ retriable: true });
+      expect(await failureOf(() => unreachable.$queryRaw`SELECT 1`)).toMatchObject({ retriable: true });
     } finally {
       await unreachable.$disconnect();
     }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { queryRows } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import { eventually } from '../../../test/support/pipeline';
 import { startProbeConsumer } from '../../../test/support/probe-consumer';
@@ -7,8 +6,8 @@ import { appliedEffects, counterValue, fastRetryPolicy, recordingHandler, useTes
 import { handlerStarted, useSlowWorkers } from './support/worker-process';
 
 /** The group's events still waiting in its retry tiers. */
-async function waitingEvents(bed: ConsumerTestbed): Promise<{ key: string; original_offset: string }[]> {
-  return queryRows(bed.prisma, 'SELECT key, original_offset::text FROM waiting_events WHERE consumer_group = $1 ORDER BY key, original_offset', [bed.groupId]);
+async function waitingEvents(bed: ConsumerTestbed): Promise<{ key: string; originalOffset: bigint }[]> {
+  return bed.prisma.waitingEvent.findMany({ where: { consumerGroup: bed.groupId }, orderBy: [{ key: 'asc' }, { originalOffset: 'asc' }], select: { key: true, originalOffset: true } });
 }
 
 describe("an event in the retry tiers holds back its video's later events, and only them", () => {

@@ -34,8 +34,6 @@ export interface CreatePrismaClientOptions {
 
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
-const pools = new WeakMap<PrismaClient, pg.Pool>();
-
 /**
  * The pool opens lazily on the first query and closes on `$disconnect()`.
  * Settings the URL itself gives (`?lock_timeout=5000`, as pg reads them)
@@ -54,63 +52,5 @@ export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, loc
   // So would a connection lost while checked out (a Postgres restart): it fails its query, then emits 'error',
   // even in the moment after it was handed out and before its user could listen. The pool drops it when it returns.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
-  pools.set(client, pool);
-  // Prisma ends the pool only if it used it; a client that only ran queryRows must end it too.
-  const disconnect = client.$disconnect.bind(client);
-  client.$disconnect = async () => {
-    await disconnect();
-    if (!pool.ended) await pool.end();
-  };
-  return client;
-}
-
-/**
- * Runs one SQL statement with positional parameters ($1, $2, ...) on the pg
- * pool behind `prisma`, past Prisma's query pipeline, which costs the client
- * about three times as much CPU per query (bench/consumer-throughput.ts shows
- * it). For hot paths only: rows come back as pg parses them, not as Prisma
- * would. A client made elsewhere (a test's stand-in) goes through
- * `$queryRawUnsafe`.
- */
-export async function queryRows<Row>(prisma: PrismaClient, text: string, values: readonly unknown[]): Promise<Row[]> {
-  const pool = pools.get(prisma);
-  if (!pool) return prisma.$queryRawUnsafe<Row[]>(text, ...values);
-  const result = await pool.query(text, values as unknown[]);
-  return result.rows as Row[];
-}
-
-/** Runs one statement of a transaction, as queryRows runs one alone. */
-export type RunStatement = <Row>(text: string, values: readonly unknown[]) => Promise<Row[]>;
-
-/** Statements run through a Prisma transaction client, for code written against RunStatement. */
-export function statementsIn(tx: Pick<PrismaClient, '$queryRawUnsafe'>): RunStatement {
-  return (text, values) => tx.$queryRawUnsafe(text, ...values);
-}
-
-/**
- * Runs `work` in one transaction on the pg pool behind `prisma`, past
- * Prisma's query pipeline: commits if `work` resolves, rolls back if it
- * throws. For hot paths with no Prisma work inside: as a Prisma interactive
- * transaction, the consumer's idempotency store took 4.5–5.2 ms for a
- * commit of eight statements that takes 3.0–3.6 ms here. A client made
- * elsewhere (a test's stand-in) goes through `$transaction`.
- */
-export async function inTransaction<T>(prisma: PrismaClient, work: (run: RunStatement) => Promise<T>): Promise<T> {
-  const pool = pools.get(prisma);
-  if (!pool) return prisma.$transaction((tx) => work(statementsIn(tx)));
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const result = await work(async <Row>(text: string, values: readonly unknown[]) => (await client.query(text, values as unknown[])).rows as Row[]);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    // A connection that cannot even roll back is broken: the pool drops it instead of reusing it.
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }

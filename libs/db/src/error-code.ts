@@ -14,7 +14,7 @@ export const UNIQUE_VIOLATION = '23505';
 
 /**
  * The SQLSTATE of a Postgres error (`23505` for a unique violation): pg's own
- * errors (plain SQL, queryRows) carry it as `code` beside a `severity`;
+ * errors (plain SQL) carry it as `code` beside a `severity`;
  * Prisma's carry it from the driver adapter. Undefined for anything else,
  * including Node's errors, whose codes (`EPIPE`) can look alike.
  */

@@ -1,6 +1,6 @@
 // @video-pipeline/db: the Prisma client for the pipeline's Postgres schema, and migrations
 // that run without Prisma's native engines.
-export { createPrismaClient, inTransaction, queryRows, statementsIn, type CreatePrismaClientOptions, type RunStatement } from './client';
+export { createPrismaClient, type CreatePrismaClientOptions } from './client';
 export { connectionOptions } from './connection';
 export { createDatabase, dropDatabase, recreateDatabase } from './database-admin';
 export { applyMigrations, type ApplyMigrationsOptions, type ApplyMigrationsResult } from './migrate';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Notification } from 'pg';
-import { applyMigrations, createPrismaClient, inTransaction, isDatabaseUnavailable, MIGRATIONS_DIR, queryRows, type PrismaClient, VideoStatus } from '../src';
+import { applyMigrations, createPrismaClient, isDatabaseUnavailable, MIGRATIONS_DIR, sqlState, type PrismaClient, VideoStatus } from '../src';
 import { silentServer } from '../../../test/support/network';
 import { dropDatabases, throwawayDatabaseUrl } from './database-fixture';
 
@@ -125,88 +125,19 @@ describe('generated Prisma client on the migrated schema', () => {
   });
 });
 
-describe('queryRows: plain SQL on the pool behind a Prisma client', () => {
-  it('runs positional parameters and returns the rows as pg parses them', async () => {
-    const rows = await queryRows<{ n: number; ids: string }>(prisma, `SELECT $1::int + 1 AS n, array_to_string(string_to_array($2, ','), '|') AS ids`, [41, 'a,b']);
-    expect(rows).toEqual([{ n: 42, ids: 'a|b' }]);
-  });
-
-  it('sees what Prisma committed, in the same database', async () => {
-    const id = randomUUID();
-    await prisma.video.create({ data: videoData(id) });
-    const rows = await queryRows<{ size: string }>(prisma, 'SELECT size_bytes::text AS size FROM videos WHERE id = $1', [id]);
-    expect(rows).toEqual([{ size: String(5n * 1024n ** 3n) }]);
-  });
-
-  it('reports SQL errors as pg errors, with their SQLSTATE', async () => {
-    await expect(queryRows(prisma, 'SELECT * FROM no_such_table', [])).rejects.toMatchObject({ code: '42P01' });
-  });
-
-  it('ends the pool on $disconnect even when Prisma itself never ran a query', async () => {
-    const client = createPrismaClient({ databaseUrl, poolMax: 1 });
-    await queryRows(client, 'SELECT 1', []);
-    await client.$disconnect();
-    await expect(queryRows(client, 'SELECT 1', [])).rejects.toThrow(/after calling end on the pool/);
-  });
-
-  it('falls back to $queryRawUnsafe for a client it did not make', async () => {
-    const calls: unknown[][] = [];
-    const standIn = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) } as unknown as PrismaClient;
-    expect(await queryRows(standIn, 'SELECT $1', [7])).toEqual([{ ok: true }]);
-    expect(calls).toEqual([['SELECT $1', 7]]);
-  });
-});
-
-describe('inTransaction: plain SQL in one transaction on the pool behind a Prisma client', () => {
-  const receipt = (videoId: string) => [`inTransaction|${randomUUID()}`, videoId, randomUUID()];
-  const insertReceipt = 'INSERT INTO video_receipts (consumer_group, video_id, event_id) VALUES ($1, $2, $3)';
-  const receiptsOf = async (videoId: string) => (await queryRows<{ n: number }>(prisma, 'SELECT count(*)::int AS n FROM video_receipts WHERE video_id = $1', [videoId]))[0]!.n;
-
-  it('commits what the work wrote when it resolves, and returns its result', async () => {
-    const videoId = randomUUID();
-    const result = await inTransaction(prisma, async (run) => {
-      await run(insertReceipt, receipt(videoId));
-      await run(insertReceipt, receipt(videoId));
-      return (await run<{ n: number }>('SELECT count(*)::int AS n FROM video_receipts WHERE video_id = $1', [videoId]))[0]!.n;
-    });
-    expect(result).toBe(2);
-    expect(await receiptsOf(videoId)).toBe(2);
-  });
-
-  it('rolls back everything when the work throws, and leaves the connection usable', async () => {
-    const videoId = randomUUID();
-    await expect(
-      inTransaction(prisma, async (run) => {
-        await run(insertReceipt, receipt(videoId));
-        await run('SELECT * FROM no_such_table', []);
-      }),
-    ).rejects.toMatchObject({ code: '42P01' });
-    expect(await receiptsOf(videoId)).toBe(0);
-    // The pool has two connections; both still work, outside any transaction.
-    await Promise.all([queryRows(prisma, 'SELECT 1', []), queryRows(prisma, 'SELECT 1', [])]);
-    expect(await queryRows(prisma, 'SELECT now() = statement_timestamp() AS outside', [])).toEqual([{ outside: true }]);
-  });
-
-  it('fails, and keeps the process alive, when the connection is lost mid-transaction', async () => {
+describe('a connection lost mid-transaction', () => {
+  it('fails the transaction and keeps the process alive; the pool drops the broken connection', async () => {
     const videoId = randomUUID();
     // The server ends the session during the work: the statement fails, then the socket closes.
     await expect(
-      inTransaction(prisma, async (run) => {
-        await run(insertReceipt, receipt(videoId));
-        await run('SELECT pg_terminate_backend(pg_backend_pid())', []);
+      prisma.$transaction(async (tx) => {
+        await tx.videoReceipt.create({ data: { consumerGroup: `lost|${randomUUID()}`, videoId, eventId: randomUUID() } });
+        await tx.$queryRaw`SELECT pg_terminate_backend(pg_backend_pid())`;
       }),
-    ).rejects.toMatchObject({ code: '57P01' });
-    expect(await receiptsOf(videoId)).toBe(0);
-    // The broken connection was dropped, not handed out again.
-    await Promise.all([queryRows(prisma, 'SELECT 1', []), queryRows(prisma, 'SELECT 1', [])]);
-  });
-
-  it("falls back to Prisma's transaction for a client it did not make", async () => {
-    const calls: unknown[][] = [];
-    const tx = { $queryRawUnsafe: async (...args: unknown[]) => (calls.push(args), [{ ok: true }]) };
-    const standIn = { $transaction: async (work: (client: typeof tx) => Promise<unknown>) => work(tx) } as unknown as PrismaClient;
-    expect(await inTransaction(standIn, (run) => run('SELECT $1', [7]))).toEqual([{ ok: true }]);
-    expect(calls).toEqual([['SELECT $1', 7]]);
+    ).rejects.toThrow();
+    expect(await prisma.videoReceipt.count({ where: { videoId } })).toBe(0);
+    // The pool has two connections; both still work.
+    await Promise.all([prisma.$queryRaw`SELECT 1`, prisma.$queryRaw`SELECT 1`]);
   });
 });
 
@@ -217,11 +148,11 @@ describe('how long a pipeline client waits for the database', () => {
     return { url: `postgresql://postgres@127.0.0.1:${server.port}/silent`, close: server.close };
   }
 
-  it('gives up on a database that never answers after connectTimeoutMs, through Prisma and plain SQL alike', async () => {
+  it('gives up on a database that never answers after connectTimeoutMs, for raw and model queries alike', async () => {
     const silent = await silentDatabase();
     const client = createPrismaClient({ databaseUrl: silent.url, connectTimeoutMs: 200 });
     try {
-      const failures = [await queryRows(client, 'SELECT 1', []).catch((error: unknown) => error), await client.video.count().catch((error: unknown) => error)];
+      const failures = [await client.$queryRaw`SELECT 1`.catch((error: unknown) => error), await client.video.count().catch((error: unknown) => error)];
       for (const failure of failures) {
         expect(failure).toMatchObject({ message: expect.stringMatching(/connection timeout/) });
         expect(isDatabaseUnavailable(failure)).toBe(true);
@@ -236,7 +167,7 @@ describe('how long a pipeline client waits for the database', () => {
     const silent = await silentDatabase();
     const client = createPrismaClient({ databaseUrl: `${silent.url}?connect_timeout=1`, connectTimeoutMs: 60_000 });
     try {
-      await expect(queryRows(client, 'SELECT 1', [])).rejects.toThrow(/connection timeout/);
+      await expect(client.$queryRaw`SELECT 1`).rejects.toThrow(/connection timeout/);
     } finally {
       await client.$disconnect();
       await silent.close();
@@ -245,7 +176,7 @@ describe('how long a pipeline client waits for the database', () => {
 
   it("sets the sessions' lock and idle-in-transaction timeouts, and lets the URL's own settings win", async () => {
     const settingsOf = async (client: PrismaClient) =>
-      (await queryRows<{ lock: string; idle: string }>(client, "SELECT current_setting('lock_timeout') AS lock, current_setting('idle_in_transaction_session_timeout') AS idle", []))[0];
+      (await client.$queryRaw<{ lock: string; idle: string }[]>`SELECT current_setting('lock_timeout') AS lock, current_setting('idle_in_transaction_session_timeout') AS idle`)[0];
     const defaults = createPrismaClient({ databaseUrl, poolMax: 1 });
     const tuned = createPrismaClient({ databaseUrl, poolMax: 1, lockTimeoutMs: 1_500, idleInTransactionTimeoutMs: 2_500 });
     const overridden = createPrismaClient({ databaseUrl: `${databaseUrl}?lock_timeout=700`, poolMax: 1, lockTimeoutMs: 1_500 });
@@ -262,13 +193,17 @@ describe('how long a pipeline client waits for the database', () => {
     const impatient = createPrismaClient({ databaseUrl, poolMax: 1, lockTimeoutMs: 200 });
     const lock = `SELECT pg_advisory_xact_lock(${Date.now() % 1_000_000})::text`;
     let release!: () => void;
-    const holding = inTransaction(prisma, async (run) => {
-      await run(lock, []);
-      await new Promise<void>((resolve) => (release = resolve));
-    });
+    const holding = prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRawUnsafe(lock);
+        await new Promise<void>((resolve) => (release = resolve));
+      },
+      { timeout: 10_000 },
+    );
     try {
       await sleep(50);
-      await expect(inTransaction(impatient, (run) => run(lock, []))).rejects.toMatchObject({ code: '55P03' });
+      const failure = await impatient.$transaction((tx) => tx.$queryRawUnsafe(lock)).catch((error: unknown) => error);
+      expect(sqlState(failure)).toBe('55P03');
     } finally {
       release();
       await holding;
@@ -293,9 +228,9 @@ describe('how long a pipeline client waits for the database', () => {
         { timeout: 10_000 },
       );
       await hasLock;
-      await inTransaction(prisma, (run) => run(lock, [])); // would wait for ever if the session lived on
-      await expect(abandoned).rejects.toThrow(/not queryable/); // its connection is gone
-      expect(await queryRows(frozen, 'SELECT 1 AS ok', [])).toEqual([{ ok: 1 }]); // the pool replaced the ended connection
+      await prisma.$transaction((tx) => tx.$queryRawUnsafe(lock)); // would wait for ever if the session lived on
+      await expect(abandoned).rejects.toThrow(); // its connection is gone
+      expect(await frozen.$queryRaw`SELECT 1 AS ok`).toEqual([{ ok: 1 }]); // the pool replaced the ended connection
     } finally {
       await frozen.$disconnect();
     }
@@ -311,28 +246,30 @@ describe('isDatabaseUnavailable tells an outage from a refused statement (errors
       (error: unknown) => error,
     );
 
-  it('takes an unreachable database for an outage, through Prisma and plain SQL alike', async () => {
+  it('takes an unreachable database for an outage, for raw and model queries, in a transaction or not', async () => {
     const unreachable = createPrismaClient({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nowhere', poolMax: 1 });
     try {
       expect(isDatabaseUnavailable(await failureOf(() => unreachable.video.count()))).toBe(true);
       expect(isDatabaseUnavailable(await failureOf(() => unreachable.$transaction(async (tx) => tx.video.count())))).toBe(true);
-      expect(isDatabaseUnavailable(await failureOf(() => queryRows(unreachable, 'SELECT 1', [])))).toBe(true);
+      expect(isDatabaseUnavailable(await failureOf(() => unreachable.$queryRaw`SELECT 1`))).toBe(true);
+      expect(isDatabaseUnavailable(await failureOf(() => unreachable.$transaction((tx) => tx.$queryRaw`SELECT 1`)))).toBe(true);
     } finally {
       await unreachable.$disconnect();
     }
   });
 
   it('takes a session the server ended for an outage', async () => {
-    expect(isDatabaseUnavailable(await failureOf(() => inTransaction(prisma, (run) => run('SELECT pg_terminate_backend(pg_backend_pid())', []))))).toBe(true);
+    expect(isDatabaseUnavailable(await failureOf(() => prisma.$transaction((tx) => tx.$queryRaw`SELECT pg_terminate_backend(pg_backend_pid())`)))).toBe(true);
+    expect(isDatabaseUnavailable(await failureOf(() => prisma.$queryRaw`SELECT pg_terminate_backend(pg_backend_pid())`))).toBe(true);
   });
 
   it('takes a pool that frees no connection in time for an outage', async () => {
     const busy = createPrismaClient({ databaseUrl, poolMax: 1, connectTimeoutMs: 200 });
     let release!: () => void;
-    const holding = inTransaction(busy, () => new Promise<void>((resolve) => (release = resolve)));
+    const holding = busy.$transaction(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 10_000 });
     try {
       await sleep(50);
-      expect(isDatabaseUnavailable(await failureOf(() => queryRows(busy, 'SELECT 1', [])))).toBe(true);
+      expect(isDatabaseUnavailable(await failureOf(() => busy.$queryRaw`SELECT 1`))).toBe(true);
     } finally {
       release();
       await holding;
@@ -344,8 +281,8 @@ describe('isDatabaseUnavailable tells an outage from a refused statement (errors
     const id = randomUUID();
     await prisma.video.create({ data: videoData(id) });
     expect(isDatabaseUnavailable(await failureOf(() => prisma.video.create({ data: videoData(id) })))).toBe(false);
-    expect(isDatabaseUnavailable(await failureOf(() => queryRows(prisma, 'SELECT * FROM no_such_table', [])))).toBe(false);
-    expect(isDatabaseUnavailable(await failureOf(() => queryRows(prisma, 'SELECT 1 / 0', [])))).toBe(false);
+    expect(isDatabaseUnavailable(await failureOf(() => prisma.$queryRaw`SELECT * FROM no_such_table`))).toBe(false);
+    expect(isDatabaseUnavailable(await failureOf(() => prisma.$queryRaw`SELECT 1 / 0`))).toBe(false);
     expect(isDatabaseUnavailable(new Error('boom'))).toBe(false);
     expect(isDatabaseUnavailable('boom')).toBe(false);
   });
