@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { consumerShare } from './consumer-share';
 import { consumerThroughput } from './consumer-throughput';
 import { eventLatency } from './event-latency';
 import { startBenchEnv } from './support/environment';
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'upload-throughput': uploadThroughput,
   'event-latency': eventLatency,
   'consumer-throughput': consumerThroughput,
+  'consumer-share': consumerShare,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

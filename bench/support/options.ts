@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -19,10 +19,14 @@ export interface BenchOptions {
   events: number;
   /** event-latency: sending rate. Default 20/s. */
   eventsPerSecond: number;
-  /** consumer-throughput: records in the pre-filled topic. Default 50 000. */
+  /** consumer-throughput: records in the pre-filled topic. Default 20 000. */
   consumerEvents: number;
-  /** consumer-throughput: rounds of all consumer variants (median reported). Default 10. */
+  /** consumer-throughput: rounds of all consumer variants (median reported). Default 3. */
   consumerRounds: number;
+  /** consumer-share: events, each for a short clip. Default 20. */
+  shareEvents: number;
+  /** consumer-share: a module exporting a group's `makeHandlers(deps)`; default a stand-in that runs ffmpeg. */
+  handlersModule?: string;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
   kafkaPort: number;
   /** s3proxy port of the bench stack. Default 29000. */
@@ -37,9 +41,9 @@ const defaults: Omit<BenchOptions, 'only'> = {
   throughputRuns: 5,
   events: 200,
   eventsPerSecond: 20,
-  consumerEvents: 50_000,
-  // Single rounds of the runtime/bare ratio range about ±25% on these machines: a median of 3 flips its verdict from run to run.
-  consumerRounds: 10,
+  consumerEvents: 20_000,
+  consumerRounds: 3,
+  shareEvents: 20,
   kafkaPort: 29_092,
   s3Port: 29_000,
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
@@ -51,11 +55,12 @@ const quick: Partial<BenchOptions> = {
   throughputMib: 64,
   throughputRuns: 2,
   events: 60,
-  consumerEvents: 10_000,
+  consumerEvents: 5_000,
   consumerRounds: 1,
+  shareEvents: 5,
 };
 
-type NumericOption = { [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
+type NumericOption = { [K in keyof BenchOptions]-?: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
 
 const numericFlags: Record<string, NumericOption> = {
   '--upload-mib': 'uploadMib',
@@ -65,6 +70,7 @@ const numericFlags: Record<string, NumericOption> = {
   '--events-per-second': 'eventsPerSecond',
   '--consumer-events': 'consumerEvents',
   '--consumer-rounds': 'consumerRounds',
+  '--share-events': 'shareEvents',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -80,6 +86,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --events-per-second <n>     event-latency: send rate (default ${defaults.eventsPerSecond})
   --consumer-events <n>       consumer-throughput: pre-filled records (default ${defaults.consumerEvents})
   --consumer-rounds <n>       consumer-throughput: rounds, median reported (default ${defaults.consumerRounds})
+  --share-events <n>          consumer-share: events, one clip each (default ${defaults.shareEvents})
+  --handlers <module>         consumer-share: a module exporting a group's makeHandlers(deps) (default: an ffmpeg stand-in)
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
@@ -104,6 +112,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     else if (flag === '--quick') useQuick = true;
     else if (flag === '--only') explicit.only = parseNames(value());
     else if (flag === '--database-url') explicit.databaseUrl = value();
+    else if (flag === '--handlers') explicit.handlersModule = value();
     else if (flag in numericFlags) numbers[numericFlags[flag]!] = parsePositiveInteger(flag, value());
     else throw new UsageError(`unknown option ${flag}`);
   }
