@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, lowestEventIdAt, type CloudEvent } from '@video-pipeline/events';
+import { createEvent, type CloudEvent } from '@video-pipeline/events';
 
 /** A valid `video.uploaded` event for a fresh video (or the given one), as the upload API would write it. */
 export function sampleVideoUploaded(fields: { videoId?: string; id?: string; source?: string } = {}): CloudEvent<'video.uploaded'> {
@@ -17,13 +17,4 @@ export function sampleVideoUploaded(fields: { videoId?: string; id?: string; sou
       uploadedAt: new Date().toISOString(),
     },
   });
-}
-
-/**
- * An event id (UUIDv7) made at `time`, e.g. weeks ago: newEventId() only
- * moves forward within a process, so it cannot make one for the past.
- */
-export function eventIdMadeAt(time: number): string {
-  const random = randomUUID();
-  return `${lowestEventIdAt(new Date(time)).slice(0, 14)}7${random.slice(15, 18)}-8${random.slice(20, 23)}-${random.slice(24)}`;
 }

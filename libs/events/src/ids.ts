@@ -34,13 +34,3 @@ export function newEventId(now: number = Date.now()): string {
 
 let lastMillis = 0;
 let counter = 0;
-
-/**
- * The lowest UUIDv7 of a moment: the ids of events made before it sort
- * below it (as text, and as Postgres orders uuids), those made at or after
- * it do not.
- */
-export function lowestEventIdAt(time: Date): string {
-  const hex = time.getTime().toString(16).padStart(12, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
-}

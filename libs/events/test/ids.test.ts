@@ -1,4 +1,4 @@
-import { createEvent, isUuid, lowestEventIdAt, newEventId } from '@video-pipeline/events';
+import { createEvent, isUuid, newEventId } from '@video-pipeline/events';
 import { sampleVideoUploaded } from '../../../test/support/events';
 
 describe('event ids', () => {
@@ -32,14 +32,5 @@ describe('event ids', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
     expect(ids.every(isUuid)).toBe(true);
-  });
-
-  it('bound their moment from below: ids made before it sort under lowestEventIdAt, those made at or after it do not', () => {
-    const moment = Date.now() + 120_000; // later than any id made before in this process
-    const bound = lowestEventIdAt(new Date(moment));
-    expect(isUuid(bound)).toBe(true);
-    expect(newEventId(moment - 1) < bound).toBe(true);
-    expect(newEventId(moment) >= bound).toBe(true);
-    expect(newEventId(moment + 1) >= bound).toBe(true);
   });
 });
