@@ -67,13 +67,7 @@ async function start(args: string[]): Promise<number> {
 
   const stack = await startStack({ ...stackOptions, handleSignals: false });
   const apiKey = process.env.API_KEYS ? undefined : await devApiKey(stackOptions.dataDir);
-  const env: NodeJS.ProcessEnv = {
-    // Node 20 is this project's runtime; the SDK's notice about its 2027 releases is noise in every service's log.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...process.env,
-    ...stack.env,
-    ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}),
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}) };
   const config = loadConfig(env, 'pipeline');
 
   try {
