@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/kafka';
@@ -11,11 +12,13 @@ const usage = `usage: npm start [-- --instances <group>=<n> ...]     the whole p
        npm run stack -- <command>
 
 commands:
-  start    start Kafka, S3 (s3proxy), migrations, topics, and every service; Ctrl-C stops all
+  start    start Kafka, S3 (s3proxy), Postgres (unless DATABASE_URL is set), migrations,
+           topics, and every service; Ctrl-C stops all
            --instances <group>=<n>  run n instances of a consumer group (repeatable;
                                      also PIPELINE_INSTANCES=transcoder=2,thumbnailer=2)
   setup    apply migrations, create topics and the bucket against the configured services
-  stack    start only Kafka and S3 (s3proxy) on their dev ports, until Ctrl-C
+  stack    start only Kafka, S3 (s3proxy) and Postgres (unless DATABASE_URL is set) on their
+           dev ports, until Ctrl-C
   fetch    download the Kafka and s3proxy jars into the cache`;
 
 const log = (message: string) => process.stdout.write(`pipeline: ${message}\n`);
@@ -92,7 +95,7 @@ async function start(args: string[]): Promise<number> {
 
   const apiUrl = `http://${config.api.host}:${config.api.port}`;
   await waitForReady(`${apiUrl}/readyz`, 90_000);
-  printBanner(apiUrl, apiKey, specs, stack);
+  printBanner(apiUrl, apiKey, specs, stack, env.DATABASE_URL);
   await new Promise(() => undefined); // run until a signal stops us
   return 0;
 }
@@ -114,16 +117,18 @@ async function setupWhenReachable(config: PipelineConfig, timeoutMs = 120_000): 
 
 /**
  * The local stack: the dev preset, unless STACK_DATA_DIR, STACK_KAFKA_PORT
- * (its controller takes the next port) or STACK_S3_PORT move it, so that a
- * second pipeline can run beside the first.
+ * (its controller takes the next port), STACK_S3_PORT or STACK_POSTGRES_PORT
+ * move it, so that a second pipeline can run beside the first. It runs a
+ * Postgres of its own unless DATABASE_URL names one.
  */
 function devStack(env: NodeJS.ProcessEnv): StackOptions & { dataDir: string } {
   const preset = STACK_PRESETS.dev;
   const kafkaPort = portFrom(env, 'STACK_KAFKA_PORT', preset.kafka.port);
   return {
-    dataDir: env.STACK_DATA_DIR || preset.dataDir,
+    dataDir: path.resolve(env.STACK_DATA_DIR || preset.dataDir),
     kafka: { port: kafkaPort, controllerPort: kafkaPort + 1 },
     s3: { port: portFrom(env, 'STACK_S3_PORT', preset.s3.port) },
+    ...(env.DATABASE_URL ? {} : { postgres: { ...preset.postgres, port: portFrom(env, 'STACK_POSTGRES_PORT', preset.postgres.port) } }),
   };
 }
 
@@ -170,7 +175,7 @@ async function waitForReady(url: string, timeoutMs: number): Promise<void> {
   log(`the upload API is not ready after ${timeoutMs / 1000}s (${last}); services keep starting, see the logs above`);
 }
 
-function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack): void {
+function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack, databaseUrl: string | undefined): void {
   const lines = [
     '',
     '  Video pipeline is running',
@@ -178,6 +183,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
     apiKey ? `  API key      ${apiKey}   (owner "dev"; set API_KEYS=key:owner,... to use your own)` : '  API keys     from API_KEYS',
     `  Kafka        ${stack.env.KAFKA_BROKERS}`,
     `  S3           ${stack.env.S3_ENDPOINT}`,
+    `  Postgres     ${databaseUrl ? withoutPassword(databaseUrl) : '?'}   (${stack.postgres ? `the stack's own, data in ${stack.postgres.dataDir}` : 'DATABASE_URL'})`,
     `  Services     ${specs.map((spec) => spec.name).join(', ')}`,
     '',
     '  Try:',
@@ -189,10 +195,16 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+function withoutPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
+
 async function stackOnly(): Promise<number> {
   installSignalHandlers();
   const stack = await startStack(devStack(process.env));
-  log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}; Ctrl-C stops them`);
+  log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}${stack.env.DATABASE_URL ? `, Postgres ${stack.env.DATABASE_URL}` : ''}; Ctrl-C stops them`);
   await new Promise(() => undefined);
   return 0;
 }
