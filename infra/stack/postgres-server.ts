@@ -7,7 +7,7 @@ import { LocalServer } from './local-server';
 import { isPortOpen } from './net';
 import { findPidFileProcess } from './pid-file';
 import { assertReachable, postgresUser, resolvePostgresBinaries, type PostgresBinaries } from './postgres-binaries';
-import { isPidAlive, runTool, tailFile, type RunAs } from './process';
+import { removeAbandonedPartials, runTool, tailFile, type RunAs } from './process';
 import { launchServer, stopOrphanedServer } from './server-launch';
 
 export interface PostgresOptions {
@@ -135,9 +135,8 @@ export class PostgresServer extends LocalServer {
    */
   private async initClusterOnce(binaries: PostgresBinaries, user: RunAs | undefined): Promise<void> {
     if (fs.existsSync(path.join(this.clusterDir, 'PG_VERSION'))) return;
-    this.removeAbandonedInits();
+    removeAbandonedPartials(this.clusterDir);
     const work = `${this.clusterDir}.partial-${process.pid}`;
-    fs.rmSync(work, { recursive: true, force: true });
     fs.mkdirSync(work, { mode: 0o700 });
     if (user) fs.chownSync(work, user.uid, user.gid);
     const startedAt = Date.now();
@@ -154,15 +153,6 @@ export class PostgresServer extends LocalServer {
       this.onProgress(`postgres: made a new cluster in ${this.clusterDir} in ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
-    }
-  }
-
-  /** `pgdata.partial-<pid>` folders of first starts that were killed mid-initdb. */
-  private removeAbandonedInits(): void {
-    const prefix = `${path.basename(this.clusterDir)}.partial-`;
-    if (!fs.existsSync(this.dataDir)) return;
-    for (const entry of fs.readdirSync(this.dataDir)) {
-      if (entry.startsWith(prefix) && !isPidAlive(Number(entry.slice(prefix.length)))) fs.rmSync(path.join(this.dataDir, entry), { recursive: true, force: true });
     }
   }
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { MissingToolError } from './errors';
 
 export interface ProcessExit {
@@ -135,6 +136,22 @@ export function signalGroup(leaderPid: number, signal: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     // ESRCH: the group has already exited, which is what we wanted.
+  }
+}
+
+/**
+ * Deletes `<target>.partial-<pid>` folders that a process killed mid-way
+ * left (a jar fetch, an initdb): whatever is made in such a folder is renamed
+ * to `target` only once complete. The caller's own are deleted too.
+ */
+export function removeAbandonedPartials(target: string): void {
+  const parent = path.dirname(target);
+  const prefix = `${path.basename(target)}.partial-`;
+  if (!fs.existsSync(parent)) return;
+  for (const entry of fs.readdirSync(parent)) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (pid === process.pid || !isPidAlive(pid)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
   }
 }
 
