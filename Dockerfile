@@ -4,14 +4,15 @@
 
 # Only the package manifests, so that `npm ci` below reruns when a manifest
 # changes, not on every source edit (COPY --from is cached by content).
-FROM node:20-bookworm-slim AS manifests
+FROM node:24-bookworm-slim AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && find . -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /manifests \; \
  && cp package-lock.json /manifests/
 
-FROM node:20-bookworm-slim
+# Node 24 LTS, the line .node-version pins for local runs.
+FROM node:24-bookworm-slim
 # ffmpeg for the transcoder and thumbnailer.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg ca-certificates \

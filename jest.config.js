@@ -1,6 +1,3 @@
-// Node 20 is this project's runtime; the SDK's notice about its 2027 releases is not news in every test log.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

@@ -16,8 +16,6 @@ import { printReport, writeResults, type Benchmark, type BenchmarkResult } from 
 import { uploadMemory } from './upload-memory';
 import { uploadThroughput } from './upload-throughput';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'upload-memory': uploadMemory,
   'upload-throughput': uploadThroughput,

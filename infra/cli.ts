@@ -1,10 +1,14 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { retry } from '@video-pipeline/retry';
 import { devApiKey } from './pipeline/dev-api-key';
+import { claimDataDir, releaseDataDir, runFiles } from './pipeline/leftovers';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';
+import { assertServicePortsFree, healthPortAllocator, probeHost } from './pipeline/service-ports';
+import { waitForServices } from './pipeline/service-readiness';
 import { Supervisor, type ServiceSpec } from './pipeline/supervisor';
 import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack, type StackOptions } from './stack';
 
@@ -12,11 +16,13 @@ const usage = `usage: npm start [-- --instances <group>=<n> ...]     the whole p
        npm run stack -- <command>
 
 commands:
-  start    start Kafka, S3 (s3proxy), migrations, topics, and every service; Ctrl-C stops all
+  start    start Kafka, S3 (s3proxy), Postgres (unless DATABASE_URL is set), migrations,
+           topics, and every service; Ctrl-C stops all
            --instances <group>=<n>  run n instances of a consumer group (repeatable;
                                      also PIPELINE_INSTANCES=transcoder=2,thumbnailer=2)
   setup    apply migrations, create topics and the bucket against the configured services
-  stack    start only Kafka and S3 (s3proxy) on their dev ports, until Ctrl-C
+  stack    start only Kafka, S3 (s3proxy) and Postgres (unless DATABASE_URL is set) on their
+           dev ports, until Ctrl-C
   fetch    download the Kafka and s3proxy jars into the cache`;
 
 const log = (message: string) => process.stdout.write(`pipeline: ${message}\n`);
@@ -44,13 +50,24 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Every service's readiness, all together, may take this long on a first start (tsx compiles each on a shared CPU). */
+const SERVICES_READY_TIMEOUT_MS = 180_000;
+/** A service that exits this often before it is ready will not be: npm start gives up. */
+const MAX_CRASHES_BEFORE_READY = 3;
+
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { instances: { type: 'string', multiple: true } } });
   const instances = parseInstances([...(process.env.PIPELINE_INSTANCES?.split(',') ?? []), ...(values.instances ?? [])]);
 
   const stackOptions = devStack(process.env);
-  const metricsPorts = workerMetricsPorts(process.env);
-  const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`));
+  const { dataDir } = stackOptions;
+  // The API's address and every health port are known before the stack starts: we refuse at once if another program holds one.
+  const { api } = loadConfig(process.env, 'pipeline');
+  const stackPorts = [stackOptions.kafka?.port, stackOptions.kafka?.controllerPort, stackOptions.s3?.port, stackOptions.postgres?.port, api.port];
+  const services = await planServices(instances, healthPortAllocator(metricsPortFrom(process.env), stackPorts));
+  await claimDataDir(dataDir, log);
+
+  const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`), { pidDir: runFiles(dataDir).servicePidDir });
   // We stop things in order ourselves, services first, then the stack; a signal
   // during start-up stops whatever has started so far.
   let stopping: Promise<void> | undefined;
@@ -59,49 +76,53 @@ async function start(args: string[]): Promise<number> {
       log(`${reason}: stopping services, then the stack`);
       await supervisor.stop();
       await stopAllServers();
+      releaseDataDir(dataDir);
       log('stopped');
     })();
     return stopping;
   };
-  process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
-  process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
-
-  const stack = await startStack({ ...stackOptions, handleSignals: false });
-  const apiKey = process.env.API_KEYS ? undefined : await devApiKey(stackOptions.dataDir);
-  const env: NodeJS.ProcessEnv = {
-    // Node 20 is this project's runtime; the SDK's notice about its 2027 releases is noise in every service's log.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...process.env,
-    ...stack.env,
-    ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}),
-  };
-  const config = loadConfig(env, 'pipeline');
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal).then(() => process.exit(0)));
 
   try {
-    await setupPipeline(config, log);
+    await assertServicePortsFree(api, services);
+    const stack = await startStack({ ...stackOptions, handleSignals: false });
+    const apiKey = process.env.API_KEYS ? undefined : await devApiKey(dataDir);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}) };
+    await setupPipeline(loadConfig(env, 'pipeline'), log);
+
+    const specs: ServiceSpec[] = services.map(({ name, service, healthPort }) => ({ name, service, env: healthPort === undefined ? env : { ...env, METRICS_PORT: String(healthPort) } }));
+    for (const spec of specs) supervisor.start(spec);
+    await waitForServices(
+      supervisor,
+      services.map(({ name, healthPort }) => ({ name, url: healthPort === undefined ? `http://${probeHost(api.host)}:${api.port}/readyz` : `http://127.0.0.1:${healthPort}/readyz` })),
+      { timeoutMs: SERVICES_READY_TIMEOUT_MS, maxCrashes: MAX_CRASHES_BEFORE_READY },
+    );
+    printBanner(`http://${api.host}:${api.port}`, apiKey, specs, stack, env.DATABASE_URL);
   } catch (error) {
-    await stop('setup failed');
+    await stop('start-up failed');
     throw error;
   }
-
-  const specs: ServiceSpec[] = [
-    { name: 'upload-api', service: 'upload-api', env },
-    { name: 'outbox-relay', service: 'outbox-relay', env },
-    ...consumerGroups.flatMap((group) =>
-      Array.from({ length: instances[group] }, (_, index) => ({
-        name: instances[group] > 1 ? `${group}#${index + 1}` : group,
-        service: group,
-        env: { ...env, METRICS_PORT: String(metricsPorts()) },
-      })),
-    ),
-  ];
-  for (const spec of specs) supervisor.start(spec);
-
-  const apiUrl = `http://${config.api.host}:${config.api.port}`;
-  await waitForReady(`${apiUrl}/readyz`, 90_000);
-  printBanner(apiUrl, apiKey, specs, stack);
   await new Promise(() => undefined); // run until a signal stops us
   return 0;
+}
+
+interface PlannedService {
+  name: string;
+  /** Folder under services/. */
+  service: string;
+  /** Where it serves /readyz and /metrics (METRICS_PORT); the upload API has none, it answers on PORT. */
+  healthPort?: number;
+}
+
+/** The upload API, each worker (as many as asked per group) and the relay, in that order, with their health ports. */
+async function planServices(instances: Record<ConsumerGroupName, number>, healthPorts: { next(): Promise<number> }): Promise<PlannedService[]> {
+  const workers = consumerGroups.flatMap((group) =>
+    Array.from({ length: instances[group] }, (_, index) => ({ name: instances[group] > 1 ? `${group}#${index + 1}` : group, service: group })),
+  );
+  const planned: PlannedService[] = [{ name: 'upload-api', service: 'upload-api' }];
+  // Workers take the first health ports (9400 up, as before the relay had one), the relay the next.
+  for (const worker of [...workers, { name: 'outbox-relay', service: 'outbox-relay' }]) planned.push({ ...worker, healthPort: await healthPorts.next() });
+  return planned;
 }
 
 /** For containers that start together: dependencies may take a while to answer. */
@@ -117,23 +138,24 @@ async function setupWhenReachable(config: PipelineConfig, timeoutMs = 120_000): 
 
 /**
  * The local stack: the dev preset, unless STACK_DATA_DIR, STACK_KAFKA_PORT
- * (its controller takes the next port) or STACK_S3_PORT move it, so that a
- * second pipeline can run beside the first.
+ * (its controller takes the next port), STACK_S3_PORT or STACK_POSTGRES_PORT
+ * move it, so that a second pipeline can run beside the first. It runs a
+ * Postgres of its own unless DATABASE_URL names one.
  */
 function devStack(env: NodeJS.ProcessEnv): StackOptions & { dataDir: string } {
   const preset = STACK_PRESETS.dev;
   const kafkaPort = portFrom(env, 'STACK_KAFKA_PORT', preset.kafka.port);
   return {
-    dataDir: env.STACK_DATA_DIR || preset.dataDir,
+    dataDir: path.resolve(env.STACK_DATA_DIR || preset.dataDir),
     kafka: { port: kafkaPort, controllerPort: kafkaPort + 1 },
     s3: { port: portFrom(env, 'STACK_S3_PORT', preset.s3.port) },
+    ...(env.DATABASE_URL ? {} : { postgres: { ...preset.postgres, port: portFrom(env, 'STACK_POSTGRES_PORT', preset.postgres.port) } }),
   };
 }
 
-/** Each worker's health and metrics port in turn: 9400 upward, or METRICS_PORT upward; 0 gives each any free port. */
-function workerMetricsPorts(env: NodeJS.ProcessEnv): () => number {
-  let next = env.METRICS_PORT === '0' ? 0 : portFrom(env, 'METRICS_PORT', 9400);
-  return () => (next === 0 ? 0 : next++);
+/** Where services' health ports start: METRICS_PORT, 9400 by default; 0 for any free ones. */
+function metricsPortFrom(env: NodeJS.ProcessEnv): number {
+  return env.METRICS_PORT === '0' ? 0 : portFrom(env, 'METRICS_PORT', 9400);
 }
 
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -157,23 +179,7 @@ function parseInstances(pairs: string[]): Record<ConsumerGroupName, number> {
   return counts;
 }
 
-async function waitForReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-      last = await response.text();
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  log(`the upload API is not ready after ${timeoutMs / 1000}s (${last}); services keep starting, see the logs above`);
-}
-
-function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack): void {
+function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack, databaseUrl: string | undefined): void {
   const lines = [
     '',
     '  Video pipeline is running',
@@ -181,6 +187,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
     apiKey ? `  API key      ${apiKey}   (owner "dev"; set API_KEYS=key:owner,... to use your own)` : '  API keys     from API_KEYS',
     `  Kafka        ${stack.env.KAFKA_BROKERS}`,
     `  S3           ${stack.env.S3_ENDPOINT}`,
+    `  Postgres     ${databaseUrl ? withoutPassword(databaseUrl) : '?'}   (${stack.postgres ? `the stack's own, data in ${stack.postgres.dataDir}` : 'DATABASE_URL'})`,
     `  Services     ${specs.map((spec) => spec.name).join(', ')}`,
     '',
     '  Try:',
@@ -192,10 +199,16 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+function withoutPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
+
 async function stackOnly(): Promise<number> {
   installSignalHandlers();
   const stack = await startStack(devStack(process.env));
-  log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}; Ctrl-C stops them`);
+  log(`Kafka ${stack.env.KAFKA_BROKERS}, S3 ${stack.env.S3_ENDPOINT}${stack.env.DATABASE_URL ? `, Postgres ${stack.env.DATABASE_URL}` : ''}; Ctrl-C stops them`);
   await new Promise(() => undefined);
   return 0;
 }

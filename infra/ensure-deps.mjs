@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Brings a checkout to a runnable state before `npm start` / `npm test`
 // (prestart/pretest hooks). Plain Node, no dependencies: it runs before
-// node_modules exists. Steps: npm ci when node_modules is missing or older
-// than package-lock.json, Prisma client generation, ffmpeg.
+// node_modules exists, under whatever Node runs npm. Steps: the pinned Node
+// when the machine's is another line (node-runtime.mjs), npm ci when
+// node_modules is missing or older than package-lock.json, the link that
+// makes `node` in every npm script mean the pinned Node, Prisma client
+// generation, ffmpeg.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNodeRuntime } from './node-runtime.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,16 +60,52 @@ function sameInstalledVersions(installedLock) {
   });
 }
 
-function ensureNodeModules() {
-  const reason = staleNodeModulesReason();
-  if (!reason) return;
-  log(`${reason}: npm ci`);
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+/** The environment under which `node` (and npm's own `#!/usr/bin/env node`) means the runtime's Node. */
+function runtimeEnv(runtime) {
+  if (!runtime.binDir) return process.env;
+  return { ...process.env, PATH: [runtime.binDir, process.env.PATH].filter(Boolean).join(path.delimiter) };
 }
 
-function generatePrismaClient() {
+/** npm runs under the runtime's Node too, so that it checks engines against the Node the project runs on. */
+function ensureNodeModules(runtime) {
+  const reason = staleNodeModulesReason();
+  if (!reason) return;
+  log(`${reason}: npm ci (on Node ${runtime.version})`);
+  run('npm', ['ci', '--no-audit', '--no-fund'], { env: runtimeEnv(runtime) });
+}
+
+/**
+ * npm puts node_modules/.bin first on PATH for every script, so a `node`
+ * there makes the scripts' `node`, and the `#!/usr/bin/env node` of jest,
+ * tsc, tsx and npx, the pinned one (the npm package `node` installs itself
+ * the same way). Removed when the machine's own Node is the right one.
+ */
+function linkNodeIntoBin(runtime) {
+  const link = path.join(root, 'node_modules', '.bin', 'node');
+  const current = readLink(link);
+  if (!runtime.binDir) {
+    if (current?.startsWith(path.join(root, '.cache', 'node'))) fs.rmSync(link);
+    return;
+  }
+  if (current === runtime.node) return;
+  fs.rmSync(link, { force: true });
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.symlinkSync(runtime.node, link);
+}
+
+/** Where a symlink points; undefined when there is none (EINVAL: a plain file). */
+function readLink(file) {
+  try {
+    return fs.readlinkSync(file);
+  } catch (error) {
+    if (error.code === 'ENOENT' || error.code === 'EINVAL') return undefined;
+    throw error;
+  }
+}
+
+function generatePrismaClient(runtime) {
   const script = path.join(root, 'libs', 'db', 'scripts', 'generate.mjs');
-  if (fs.existsSync(script)) run(process.execPath, [script]);
+  if (fs.existsSync(script)) run(runtime.node, [script], { env: runtimeEnv(runtime) });
 }
 
 function onPath(command) {
@@ -91,6 +131,14 @@ function ensureFfmpeg() {
   run('apt-get', ['install', '-y', '-qq', 'ffmpeg'], { env });
 }
 
-ensureNodeModules();
-generatePrismaClient();
+let runtime;
+try {
+  runtime = ensureNodeRuntime({ root, log });
+} catch (error) {
+  process.stderr.write(`[ensure-deps] ${error.message}\n`);
+  process.exit(1);
+}
+ensureNodeModules(runtime);
+linkNodeIntoBin(runtime);
+generatePrismaClient(runtime);
 ensureFfmpeg();

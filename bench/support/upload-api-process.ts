@@ -37,7 +37,6 @@ export async function spawnUploadApi(env: BenchEnv, options: { name: string; buc
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       DATABASE_URL: env.databaseUrl,
       KAFKA_BROKERS: env.stack.env.KAFKA_BROKERS,
       S3_ENDPOINT: env.stack.env.S3_ENDPOINT,

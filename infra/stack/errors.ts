@@ -17,12 +17,12 @@ export class StackError extends Error {
   }
 }
 
-export type StackService = 'kafka' | 'kafka-controller' | 's3proxy';
+export type StackService = 'kafka' | 'kafka-controller' | 's3proxy' | 'postgres';
 /** What answers on a port we wanted: a server of the kind we would start, or something else. */
-export type PortOccupant = 'kafka' | 's3' | 's3-other-credentials' | 'unknown';
+export type PortOccupant = 'kafka' | 's3' | 's3-other-credentials' | 'postgres' | 'unknown';
 
 /**
- * A port we need is taken. When `occupant` is 'kafka' or 's3' it is a healthy
+ * A port we need is taken. When `occupant` is 'kafka', 's3' or 'postgres' it is a healthy
  * server of the right kind (often a stack started by another terminal or
  * test run); the caller decides whether to use it, stop it or pick other ports.
  */
@@ -61,6 +61,13 @@ export class ServerStartError extends StackError {
 export class JarFetchError extends StackError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STACK_JAR_FETCH_FAILED', message, options);
+  }
+}
+
+/** The Postgres binaries for this platform are not installed, or the user Postgres runs as cannot reach them or its data. */
+export class PostgresUnavailableError extends StackError {
+  constructor(message: string) {
+    super('STACK_TOOL_MISSING', message);
   }
 }
 

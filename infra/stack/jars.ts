@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JarFetchError } from './errors';
 import { JAR_CACHE_DIR, KAFKA_POM, MAVEN_INSTALL_HINT, S3PROXY_POM } from './paths';
-import { isPidAlive, runTool } from './process';
+import { removeAbandonedPartials, runTool } from './process';
 
 export interface EnsureJarsOptions {
   /** Progress lines; defaults to stderr. Pass `() => {}` for silence. */
@@ -72,7 +72,7 @@ async function ensureBundle(pomFile: string, cacheDir: string, onProgress: (mess
 
   // Fetch into a private folder and rename it into place, so an interrupted
   // fetch never looks complete and two concurrent fetches do not mix files.
-  removeAbandonedFetches(finalDir);
+  removeAbandonedPartials(finalDir);
   const workDir = `${finalDir}.partial-${process.pid}`;
   fs.mkdirSync(workDir, { recursive: true });
   onProgress(`fetching ${label} jars with Maven (first time only, about a minute)...`);
@@ -100,18 +100,6 @@ async function ensureBundle(pomFile: string, cacheDir: string, onProgress: (mess
     return finalDir;
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-/** Deletes `<dir>.partial-<pid>` folders of fetches whose process is gone (killed mid-fetch). */
-function removeAbandonedFetches(finalDir: string): void {
-  const parent = path.dirname(finalDir);
-  const prefix = `${path.basename(finalDir)}.partial-`;
-  if (!fs.existsSync(parent)) return;
-  for (const entry of fs.readdirSync(parent)) {
-    if (!entry.startsWith(prefix)) continue;
-    const pid = Number(entry.slice(prefix.length));
-    if (pid === process.pid || !isPidAlive(pid)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
   }
 }
 

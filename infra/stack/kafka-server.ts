@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import '@video-pipeline/kafka/src/request-queue-timer';
 import { PortInUseError, ServerStartError } from './errors';
 import { kafkaServerProperties, newClusterId } from './kafka-config';
 import { ensureJars, printProgress } from './jars';

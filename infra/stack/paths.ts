@@ -16,3 +16,6 @@ export const S3PROXY_LOGBACK_CONFIG = path.join(REPO_ROOT, 'infra', 's3proxy', '
 
 export const JAVA_INSTALL_HINT = 'Install a Java 17+ runtime, e.g. `apt-get install -y default-jre-headless` on Debian.';
 export const MAVEN_INSTALL_HINT = 'Install Maven, e.g. `apt-get install -y maven` on Debian.';
+
+/** Links the Postgres binaries' libraries need (their package makes them in an install script, which npm skips). */
+export const POSTGRES_CACHE_DIR = path.join(REPO_ROOT, '.cache', 'postgres');

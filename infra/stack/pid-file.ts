@@ -48,9 +48,9 @@ export function findPidFileProcess(file: string, commandLineMarker: string): Pid
   return { ...record, orphaned: !isPidAlive(record.ownerPid) };
 }
 
-/** Stops a process group we do not hold a handle to (an orphan from a dead run). */
-export async function stopProcessGroup(leaderPid: number, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
-  signalGroup(leaderPid, 'SIGTERM');
+/** Stops a process group we do not hold a handle to (an orphan from a dead run): its stop signal, then SIGKILL after timeoutMs. */
+export async function stopProcessGroup(leaderPid: number, timeoutMs = DEFAULT_STOP_TIMEOUT_MS, stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  signalGroup(leaderPid, stopSignal);
   const deadline = Date.now() + timeoutMs;
   while (isPidAlive(leaderPid)) {
     if (Date.now() > deadline) {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { MissingToolError } from './errors';
 
 export interface ProcessExit {
@@ -16,8 +17,18 @@ export interface SpawnLoggedOptions {
   logFile: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run as this user instead of ours (Postgres refuses to run as root). */
+  user?: RunAs;
+  /** What asks it to stop gracefully; SIGTERM unless the server reads another (Postgres: SIGINT). */
+  stopSignal?: NodeJS.Signals;
   /** Shown when `command` is not on PATH. */
   installHint?: string;
+}
+
+/** A user and group id a child process runs as. */
+export interface RunAs {
+  uid: number;
+  gid: number;
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 20_000;
@@ -45,12 +56,14 @@ export class ManagedProcess {
   readonly logFile: string;
   /** Settles when the process has exited, however that happened. */
   readonly exited: Promise<ProcessExit>;
+  private readonly stopSignal: NodeJS.Signals;
   private exitStatus: ProcessExit | undefined;
 
-  private constructor(name: string, pid: number, logFile: string, exited: Promise<ProcessExit>) {
+  private constructor(name: string, pid: number, logFile: string, exited: Promise<ProcessExit>, stopSignal: NodeJS.Signals) {
     this.name = name;
     this.pid = pid;
     this.logFile = logFile;
+    this.stopSignal = stopSignal;
     this.exited = exited.then((status) => {
       this.exitStatus = status;
       liveServers.delete(this);
@@ -67,6 +80,7 @@ export class ManagedProcess {
         env: options.env ?? process.env,
         detached: true,
         stdio: ['ignore', logFd, logFd],
+        ...options.user,
       });
       const exited = new Promise<ProcessExit>((resolve) => {
         child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -78,7 +92,7 @@ export class ManagedProcess {
         });
       });
       if (child.pid === undefined) throw new Error(`${options.name}: spawned without a pid`);
-      const managed = new ManagedProcess(options.name, child.pid, options.logFile, exited);
+      const managed = new ManagedProcess(options.name, child.pid, options.logFile, exited, options.stopSignal ?? 'SIGTERM');
       liveServers.add(managed);
       installExitHook();
       return managed;
@@ -96,10 +110,10 @@ export class ManagedProcess {
     return this.exitStatus;
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within timeoutMs. */
+  /** Its stop signal (SIGTERM), then SIGKILL if it has not exited within timeoutMs. */
   async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<ProcessExit> {
     if (!this.running) return this.exited;
-    signalGroup(this.pid, 'SIGTERM');
+    signalGroup(this.pid, this.stopSignal);
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), timeoutMs);
     try {
       return await this.exited;
@@ -125,6 +139,22 @@ export function signalGroup(leaderPid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Deletes `<target>.partial-<pid>` folders that a process killed mid-way
+ * left (a jar fetch, an initdb): whatever is made in such a folder is renamed
+ * to `target` only once complete. The caller's own are deleted too.
+ */
+export function removeAbandonedPartials(target: string): void {
+  const parent = path.dirname(target);
+  const prefix = `${path.basename(target)}.partial-`;
+  if (!fs.existsSync(parent)) return;
+  for (const entry of fs.readdirSync(parent)) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (pid === process.pid || !isPidAlive(pid)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+}
+
 export function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -142,8 +172,8 @@ export interface RunResult {
 }
 
 /** Runs a short-lived tool to completion, capturing its output. */
-export async function runTool(command: string, args: string[], options: { cwd?: string; timeoutMs: number; installHint?: string }): Promise<RunResult> {
-  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runTool(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: RunAs; timeoutMs: number; installHint?: string }): Promise<RunResult> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-65_536);

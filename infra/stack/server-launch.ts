@@ -2,14 +2,20 @@ import { ServerStartError, type StackService } from './errors';
 import { waitUntil } from './net';
 import { JAVA_INSTALL_HINT } from './paths';
 import { findPidFileProcess, stopProcessGroup, writePidFile } from './pid-file';
-import { ManagedProcess, tailFile } from './process';
+import { ManagedProcess, tailFile, type RunAs } from './process';
 
 export interface LaunchOptions {
-  service: Extract<StackService, 'kafka' | 's3proxy'>;
-  /** The JVM's arguments. */
+  service: Extract<StackService, 'kafka' | 's3proxy' | 'postgres'>;
+  /** The program; default `java` (from PATH). */
+  command?: string;
+  /** The program's arguments (the JVM's, for java). */
   args: string[];
+  env?: NodeJS.ProcessEnv;
+  user?: RunAs;
+  /** What asks the server to stop gracefully; default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
   cwd: string;
-  /** The JVM's stdout/stderr. */
+  /** The server's stdout/stderr. */
   logFile: string;
   pidFile: string;
   /** Where it serves, for messages. */
@@ -24,19 +30,23 @@ export interface LaunchOptions {
 }
 
 /**
- * Starts a Java server, records its pid, and waits until it answers. If it
+ * Starts a server (a JVM unless told otherwise), records its pid, and waits until it answers. If it
  * exits or stays silent past the timeout, it is killed and the error carries
  * the tail of its logs, so the reason is on screen, not in a file.
  */
 export async function launchServer(options: LaunchOptions): Promise<ManagedProcess> {
   const startedAt = Date.now();
+  const command = options.command ?? 'java';
   const server = await ManagedProcess.spawn({
     name: options.service,
-    command: 'java',
+    command,
     args: options.args,
+    env: options.env,
+    user: options.user,
+    stopSignal: options.stopSignal,
     logFile: options.logFile,
     cwd: options.cwd,
-    installHint: JAVA_INSTALL_HINT,
+    installHint: command === 'java' ? JAVA_INSTALL_HINT : undefined,
   });
   writePidFile(options.pidFile, server.pid);
 
@@ -63,9 +73,16 @@ export async function launchServer(options: LaunchOptions): Promise<ManagedProce
  * SIGKILLed before it could stop its children). A server whose owner is
  * alive is left alone: the port check reports it.
  */
-export async function stopOrphanedServer(service: string, pidFile: string, commandLineMarker: string, stopTimeoutMs: number, onProgress: (message: string) => void): Promise<void> {
+export async function stopOrphanedServer(
+  service: string,
+  pidFile: string,
+  commandLineMarker: string,
+  stopTimeoutMs: number,
+  onProgress: (message: string) => void,
+  stopSignal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   const previous = findPidFileProcess(pidFile, commandLineMarker);
   if (!previous?.orphaned) return;
   onProgress(`stopping ${service} pid ${previous.pid} left running by a process that is gone (pid ${previous.ownerPid})`);
-  await stopProcessGroup(previous.pid, stopTimeoutMs);
+  await stopProcessGroup(previous.pid, stopTimeoutMs, stopSignal);
 }

@@ -2,16 +2,20 @@ import path from 'node:path';
 import { ensureJars, printProgress } from './jars';
 import { KafkaBroker, type KafkaBrokerOptions } from './kafka-server';
 import { DATA_ROOT } from './paths';
+import { STACK_PRESETS } from './presets';
+import { PostgresServer, type PostgresOptions } from './postgres-server';
 import { installSignalHandlers } from './process';
 import { S3ProxyServer, type S3ProxyOptions } from './s3proxy-server';
 
 type ServerSettings<T> = Partial<Omit<T, 'dataDir' | 'classpath' | 'onProgress'>>;
 
 export interface StackOptions {
-  /** Kafka data goes to <dataDir>/kafka, S3 objects to <dataDir>/s3. Default <repo>/.data. */
+  /** Kafka data goes to <dataDir>/kafka, S3 objects to <dataDir>/s3, Postgres' to <dataDir>/postgres. Default <repo>/.data. */
   dataDir?: string;
   kafka?: ServerSettings<KafkaBrokerOptions>;
   s3?: ServerSettings<S3ProxyOptions>;
+  /** A Postgres of the stack's own, serving `database`; none when omitted (the services use DATABASE_URL's). */
+  postgres?: ServerSettings<PostgresOptions> & { database: string };
   /** Progress lines; defaults to stderr. */
   onProgress?: (message: string) => void;
   /**
@@ -28,32 +32,19 @@ export interface StackEnv {
   S3_REGION: string;
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
+  /** Only when the stack runs its own Postgres. */
+  DATABASE_URL?: string;
 }
 
 export interface Stack {
   kafka: KafkaBroker;
   s3: S3ProxyServer;
+  postgres: PostgresServer | undefined;
   env: StackEnv;
   stop(): Promise<void>;
 }
 
-/** Ports and folders of the two stacks that run side by side. */
-export const STACK_PRESETS = {
-  /** `npm start`: the usual ports. */
-  dev: {
-    dataDir: DATA_ROOT,
-    kafka: { port: 9092, controllerPort: 9093 },
-    s3: { port: 9000 },
-  },
-  /** Tests: separate ports and data, so they never touch the dev stack. */
-  test: {
-    dataDir: path.join(DATA_ROOT, 'test'),
-    kafka: { port: 19092, controllerPort: 19093 },
-    s3: { port: 19000 },
-  },
-} satisfies Record<string, StackOptions>;
-
-/** Starts Kafka and S3Proxy (in parallel) and resolves when both answer. */
+/** Starts Kafka, S3Proxy and, if asked, Postgres (in parallel) and resolves when all answer. */
 export async function startStack(options: StackOptions = STACK_PRESETS.dev): Promise<Stack> {
   const onProgress = options.onProgress ?? printProgress;
   const dataDir = path.resolve(options.dataDir ?? DATA_ROOT);
@@ -62,11 +53,12 @@ export async function startStack(options: StackOptions = STACK_PRESETS.dev): Pro
 
   const kafka = new KafkaBroker({ ...options.kafka, dataDir: path.join(dataDir, 'kafka'), classpath: kafkaClasspath, onProgress });
   const s3 = new S3ProxyServer({ ...options.s3, dataDir: path.join(dataDir, 's3'), classpath: s3proxyClasspath, onProgress });
+  const postgres = options.postgres && new PostgresServer({ ...options.postgres, dataDir: path.join(dataDir, 'postgres'), onProgress });
   const stop = async (): Promise<void> => {
-    await Promise.all([kafka.stop(), s3.stop()]);
+    await Promise.all([kafka.stop(), s3.stop(), postgres?.stop()]);
   };
 
-  const results = await Promise.allSettled([kafka.start(), s3.start()]);
+  const results = await Promise.allSettled([kafka.start(), s3.start(), postgres?.start()]);
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
     await stop();
@@ -79,6 +71,7 @@ export async function startStack(options: StackOptions = STACK_PRESETS.dev): Pro
     S3_REGION: s3.region,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...(postgres && options.postgres ? { DATABASE_URL: postgres.databaseUrl(options.postgres.database) } : {}),
   };
-  return { kafka, s3, env, stop };
+  return { kafka, s3, postgres, env, stop };
 }

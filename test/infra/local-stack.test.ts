@@ -4,7 +4,8 @@ import path from 'node:path';
 import { CreateMultipartUploadCommand, AbortMultipartUploadCommand, GetObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaBroker, PortInUseError, STACK_PRESETS, startStack, type Stack } from '../../infra/stack';
+import { Client } from 'pg';
+import { KafkaBroker, PortInUseError, PostgresServer, STACK_PRESETS, startStack, type Stack } from '../../infra/stack';
 import { ObjectStorage } from '@video-pipeline/storage';
 import { TEST_STACK_SLOT } from '../support/test-env';
 
@@ -14,14 +15,21 @@ jest.setTimeout(180_000);
  * The local stack itself, on ports and data of its own (it restarts and
  * kills its servers): what `npm start` and the tests rely on.
  */
-describe('the local stack (Kafka and s3proxy from jars)', () => {
+describe('the local stack (Kafka and s3proxy from jars, Postgres from npm)', () => {
   const dataDir = `${STACK_PRESETS.test.dataDir}-stack-${TEST_STACK_SLOT}`;
   const port = 19_500 + 10 * TEST_STACK_SLOT;
   let stack: Stack;
 
   beforeAll(async () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    stack = await startStack({ dataDir, kafka: { port, controllerPort: port + 1 }, s3: { port: port + 2 }, onProgress: () => undefined, handleSignals: false });
+    stack = await startStack({
+      dataDir,
+      kafka: { port, controllerPort: port + 1 },
+      s3: { port: port + 2 },
+      postgres: { port: port + 4, database: 'stack_test' },
+      onProgress: () => undefined,
+      handleSignals: false,
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -72,11 +80,33 @@ describe('the local stack (Kafka and s3proxy from jars)', () => {
     s3.destroy();
   });
 
+  it('runs a Postgres of its own that keeps its data over a kill -9, and refuses a second on its port', async () => {
+    expect(stack.env.DATABASE_URL).toBe(`postgresql://postgres@127.0.0.1:${port + 4}/stack_test`);
+    await withClient(stack.postgres!.databaseUrl('postgres'), (client) => client.query('CREATE TABLE kept (value text); INSERT INTO kept VALUES ($$hello$$)'));
+
+    await stack.postgres!.kill();
+    await stack.postgres!.start();
+    expect(await withClient(stack.postgres!.databaseUrl('postgres'), async (client) => (await client.query('SELECT value FROM kept')).rows)).toEqual([{ value: 'hello' }]);
+
+    const second = new PostgresServer({ dataDir: path.join(dataDir, 'second-postgres'), port: port + 4, onProgress: () => undefined });
+    await expect(second.start()).rejects.toMatchObject({ code: 'STACK_PORT_IN_USE', occupant: 'postgres' });
+  });
+
   it('leaves no process behind when stopped', async () => {
     await stack.stop();
     expect(processesMentioning(dataDir)).toEqual([]);
   });
 });
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
 
 async function endOffset(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();

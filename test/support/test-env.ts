@@ -1,10 +1,15 @@
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
+import { STACK_PRESETS } from '../../infra/stack/presets';
 
 /** Lets several test runs share a machine: each slot has its own ports, data and database. */
 export const TEST_STACK_SLOT = Number(process.env.TEST_STACK_SLOT ?? 0);
 
+/** A test database on a Postgres server of the caller's, instead of the test stack's own. */
+export const EXTERNAL_TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
+
+/** The tests' database: on the test stack's own Postgres (global-setup starts it), moved by the slot like its other ports. */
 export const TEST_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ?? `postgresql://postgres@127.0.0.1:5432/video_pipeline_test${TEST_STACK_SLOT ? `_${TEST_STACK_SLOT}` : ''}`;
+  EXTERNAL_TEST_DATABASE_URL ?? `postgresql://postgres@127.0.0.1:${STACK_PRESETS.test.postgres.port + 10 * TEST_STACK_SLOT}/${STACK_PRESETS.test.postgres.database}`;
 
 /**
  * Configuration pointing at the test stack (set up by global-setup), with a

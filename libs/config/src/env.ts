@@ -22,7 +22,8 @@ const bytes = z.coerce.number().int().positive();
 
 /** Every environment variable the pipeline reads, with its default. */
 export const envSchema = z.object({
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/video_pipeline'),
+  /** The local stack's own Postgres (npm start) by default. */
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:9432/video_pipeline'),
   KAFKA_BROKERS: commaList.pipe(z.array(z.string().min(1)).min(1)).default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   /** Prefixes every topic name; lets tests and shared clusters keep topics apart. */

@@ -27,8 +27,8 @@ export interface ApplyMigrationsResult {
 // Prisma's own key (72707369), which the engine may take itself on its own connection.
 const MIGRATION_LOCK_KEY = '7263514092773810101';
 
-// How a CommonJS sandbox that cannot load ES modules (jest without --experimental-vm-modules,
-// Node < 20.19) refuses the engine's ES-module glue.
+// How a CommonJS sandbox that cannot load ES modules (jest without --experimental-vm-modules)
+// refuses the engine's ES-module glue.
 const ESM_UNAVAILABLE_CODES = new Set([
   'ERR_REQUIRE_ESM',
   'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING',

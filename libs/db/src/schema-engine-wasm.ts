@@ -23,8 +23,10 @@ let gluePromise: Promise<SchemaEngineGlue> | undefined;
 
 /**
  * The package entry (`schema_engine.js`) imports the .wasm file as an ES module, which
- * Node 20 refuses. So import only the JS glue, instantiate the .wasm ourselves with the
- * glue as its import object, and hand the instance back to the glue. Done once per process.
+ * Node 24 could load itself, but then the wasm module's imports are the glue's own
+ * functions, setTimeout among them (see wasmImportsFrom). So import only the JS glue,
+ * instantiate the .wasm ourselves with the glue as its import object, and hand the
+ * instance back to the glue. Done once per process.
  */
 export function loadSchemaEngineGlue(): Promise<SchemaEngineGlue> {
   gluePromise ??= instantiateSchemaEngineGlue().catch((error: unknown) => {
@@ -36,7 +38,8 @@ export function loadSchemaEngineGlue(): Promise<SchemaEngineGlue> {
 
 async function instantiateSchemaEngineGlue(): Promise<SchemaEngineGlue> {
   // A real import() under tsx; transpilers that emit CommonJS turn it into require(),
-  // which Node >= 20.19 accepts for ES modules (require(esm)), but jest's sandbox does not.
+  // which Node accepts for ES modules (require(esm)), but jest's sandbox does not
+  // without --experimental-vm-modules.
   const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
   const wasmPath = path.join(path.dirname(require.resolve(GLUE_SPECIFIER)), 'schema_engine_bg.wasm');
   const { instance } = await wasmApi.instantiate(await readFile(wasmPath), {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { checkReadiness, type DependencyCheck } from './readiness';
 
 export interface HealthServer {
@@ -10,9 +10,11 @@ export interface HealthServer {
 
 /**
  * A worker's operational HTTP endpoints: `/healthz` (the process serves),
- * `/readyz` (its dependencies answer) and `/metrics` (Prometheus text).
+ * `/readyz` (its dependencies answer) and `/metrics` (Prometheus text: the
+ * given registry's, or Node's default metrics).
  */
-export async function startHealthServer(options: { host?: string; port: number; checks: Record<string, DependencyCheck>; registry: Registry }): Promise<HealthServer> {
+export async function startHealthServer(options: { host?: string; port: number; checks: Record<string, DependencyCheck>; registry?: Registry }): Promise<HealthServer> {
+  const registry = options.registry ?? defaultRegistry();
   const server: Server = createServer((request, response) => {
     const send = (status: number, body: string, contentType = 'application/json') => {
       response.writeHead(status, { 'content-type': contentType }).end(body);
@@ -27,8 +29,8 @@ export async function startHealthServer(options: { host?: string; port: number; 
       return;
     }
     if (path === '/metrics') {
-      void options.registry.metrics().then(
-        (text) => send(200, text, options.registry.contentType),
+      void registry.metrics().then(
+        (text) => send(200, text, registry.contentType),
         (error: unknown) => send(500, JSON.stringify({ error: { code: 'internal', message: String(error) } })),
       );
       return;
@@ -43,4 +45,11 @@ export async function startHealthServer(options: { host?: string; port: number; 
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Node's process metrics (CPU, memory, event loop, GC, nodejs_version_info) alone. */
+function defaultRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
 }

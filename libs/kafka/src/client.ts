@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig as KafkajsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '@video-pipeline/config';
 import type { Logger } from '@video-pipeline/logging';
+import './request-queue-timer';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',

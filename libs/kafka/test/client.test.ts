@@ -20,3 +20,22 @@ describe('createKafka', () => {
     expect(lines.filter((line) => line.level === 'error')).toEqual([]);
   });
 });
+
+describe('a kafkajs client on Node 24', () => {
+  it('never asks for a negative timer, which Node 23+ warns about in every process', async () => {
+    const setTimeoutSpy = jest.spyOn(global, 'setTimeout');
+    const admin = createKafka(testConfig(uniquePrefix('client-timers')).kafka, createLogger('test', { level: 'silent' })).admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      await admin.listTopics();
+      const delays = setTimeoutSpy.mock.calls.map(([, delay]) => delay);
+      // The request queue schedules a check after every response it reads.
+      expect(delays.length).toBeGreaterThan(0);
+      expect(delays.filter((delay) => typeof delay === 'number' && delay < 0)).toEqual([]);
+    } finally {
+      setTimeoutSpy.mockRestore();
+      await admin.disconnect();
+    }
+  });
+});

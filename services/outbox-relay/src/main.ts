@@ -1,7 +1,7 @@
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer } from '@video-pipeline/kafka';
-import { stopOnSignals } from '@video-pipeline/health';
+import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRelay } from './outbox-relay';
@@ -13,16 +13,29 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 } });
   const producer = createProducer(kafka);
 
+  const admin = kafka.admin();
+
   const relay = new OutboxRelay(prisma, producer, logger);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
-  logger.info('outbox relay running');
+  // What it needs to publish: the outbox's database and the brokers.
+  const health = await startHealthServer({
+    port: config.metricsPort,
+    checks: {
+      database: () => prisma.$queryRaw`SELECT 1`,
+      kafka: async () => {
+        await admin.connect();
+        await admin.describeCluster();
+      },
+    },
+  });
+  logger.info({ healthPort: health.port }, 'outbox relay running');
 
   await stopOnSignals(logger, 'finishing the batch in flight', async () => {
     await listener.stop();
     await relay.stop();
-    await prisma.$disconnect();
+    await Promise.allSettled([health.close(), admin.disconnect(), prisma.$disconnect()]);
   });
 }
 
