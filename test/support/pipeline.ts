@@ -45,7 +45,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -62,6 +62,7 @@ export async function startUploadApi(
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
+    discardLimits: options.discardLimits,
   });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

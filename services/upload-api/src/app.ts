@@ -11,7 +11,8 @@ import { healthzRoute } from './handlers/healthz';
 import { listVideosRoute } from './handlers/list-videos';
 import { openApiDocumentRoute } from './handlers/openapi-document';
 import { readyzRoute } from './handlers/readyz';
-import { answerError, noSuchRoute } from './http/errors';
+import { DEFAULT_DISCARD_LIMITS, expectContinue, type DiscardLimits } from './http/early-answers';
+import { answerErrors, noSuchRoute } from './http/errors';
 import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
@@ -28,6 +29,8 @@ export interface UploadApiDeps {
   readinessChecks: Record<string, DependencyCheck>;
   /** Browser origins allowed to call across origins (`*`: any); none by default. */
   corsOrigins?: readonly string[];
+  /** How much of a refused request's body is read so its client gets the answer. */
+  discardLimits?: DiscardLimits;
 }
 
 export interface UploadApi extends HttpServer {
@@ -58,13 +61,14 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.set('etag', false);
   app.use(requestLog(deps.logger));
   app.use(http.closingConnections);
+  app.use(expectContinue);
   app.use(helmet());
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
   app.use(noSuchRoute);
-  app.use(answerError);
+  app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
   return { ...http, app, routes };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { ObjectStorage, StoredVideo } from '@video-pipeline/storage';
+import { askForBody } from '../http/early-answers';
 import { defineRoute } from '../http/route';
 import { formParts } from '../multipart';
 import { locationHeader, uploadForm, videoSchema } from '../schemas';
@@ -15,6 +17,13 @@ export interface CreateVideoDeps {
 
 export const videoObjectKey = (videoId: string) => `videos/${videoId}/original`;
 
+/**
+ * Room for a body's multipart framing and title beside the largest file: a
+ * body declared larger than the limit plus this cannot hold an acceptable
+ * file, and is refused before it is read.
+ */
+export const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
+
 const notMultipart = () => new PipelineError('not_multipart', 'send the video as multipart/form-data with the file in the field "file"');
 
 /**
@@ -23,6 +32,8 @@ const notMultipart = () => new PipelineError('not_multipart', 'send the video as
  * what was already written, so a rejected upload leaves nothing behind.
  */
 export function createVideoRoute(deps: CreateVideoDeps) {
+  const tooLarge = () =>
+    new PipelineError('file_too_large', `file exceeds the limit of ${deps.maxUploadBytes} bytes`, { details: { maxBytes: deps.maxUploadBytes } });
   return defineRoute({
     operationId: 'createVideo',
     method: 'post',
@@ -31,7 +42,8 @@ export function createVideoRoute(deps: CreateVideoDeps) {
     summary: 'Upload a video',
     description:
       'The file streams straight into storage, its size and SHA-256 computed on the way and its type sniffed from its first bytes. ' +
-      'Only once it is stored are the video and its `video.uploaded` event recorded, in one transaction. A refused or aborted upload leaves nothing behind.',
+      'Only once it is stored are the video and its `video.uploaded` event recorded, in one transaction. A refused or aborted upload leaves nothing behind. ' +
+      `A body declared (Content-Length) larger than the upload limit plus ${MULTIPART_OVERHEAD_BYTES} bytes is refused before it is read.`,
     auth: true,
     body: { contentType: 'multipart/form-data', schema: uploadForm, description: 'the file in the field `file`, optionally a `title`; no other fields' },
     responses: { 201: { description: 'stored, recorded and announced', schema: videoSchema, headers: locationHeader } },
@@ -48,8 +60,10 @@ export function createVideoRoute(deps: CreateVideoDeps) {
       'storage_unavailable',
       'database_unavailable',
     ],
-    async handle({ req, ownerId, log }) {
+    async handle({ req, res, ownerId, log }) {
       if (!req.is('multipart/form-data')) throw notMultipart();
+      if (declaredLength(req) > deps.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
+      askForBody(req, res);
 
       const videoId = randomUUID();
       const key = videoObjectKey(videoId);
@@ -104,6 +118,12 @@ export function createVideoRoute(deps: CreateVideoDeps) {
       }
     },
   });
+}
+
+/** The declared size of the body, or 0 when it is sent in chunks of unknown total. */
+function declaredLength(req: Request): number {
+  const length = Number(req.headers['content-length']);
+  return Number.isSafeInteger(length) ? length : 0;
 }
 
 function parseTitle(value: string): string | null {

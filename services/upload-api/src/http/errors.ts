@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
+import { readRestAfterAnswer, type DiscardLimits } from './early-answers';
 
 /** Every request no route took: `not_found`. */
 export const noSuchRoute: RequestHandler = (req) => {
@@ -9,19 +10,24 @@ export const noSuchRoute: RequestHandler = (req) => {
 /**
  * The one place errors are answered: each as a code from the closed list,
  * with its status, as `{ error: { code, message, details? }, requestId }`.
+ * A refusal given before the body was read still reaches its client (see
+ * `readRestAfterAnswer`).
  */
-export const answerError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const failure = asPipelineError(error);
-  res.locals.errorCode = failure.code;
-  // The request's log line carries the error and its stack (pino-http reads res.err).
-  if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
-  if (res.headersSent) {
-    // An answer already under way cannot be replaced; cutting it short is the only honest signal left.
-    req.socket.destroy();
-    return;
-  }
-  res.status(failure.status).json({ ...failure.toJSON(), requestId: req.id });
-};
+export function answerErrors(discardLimits: DiscardLimits): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const failure = asPipelineError(error);
+    res.locals.errorCode = failure.code;
+    // The request's log line carries the error and its stack (pino-http reads res.err).
+    if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
+    if (res.headersSent) {
+      // An answer already under way cannot be replaced; cutting it short is the only honest signal left.
+      req.socket.destroy();
+      return;
+    }
+    readRestAfterAnswer(req, res, discardLimits);
+    res.status(failure.status).json({ ...failure.toJSON(), requestId: req.id });
+  };
+}
 
 /**
  * Our own errors pass as they are. The framework's (a path that is not valid

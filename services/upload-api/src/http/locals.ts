@@ -10,6 +10,8 @@ declare global {
       errorCode?: ErrorCode;
       /** The level of the request's log line, when the route asks for another than info. */
       logLevel?: 'debug';
+      /** Whether the handler has started reading the body (see `askForBody`). */
+      bodyRequested?: boolean;
     }
   }
 }

@@ -19,6 +19,12 @@ export function createHttpServer(app: Express): HttpServer {
   // An upload takes as long as the client needs to send it: no time limit on a request.
   const server = http.createServer({ requestTimeout: 0 }, app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // A client may half-close its socket once it has sent its request; Node's server would then end its own
+  // side too, and the answer (a 201 for a stored upload) could never reach the client. With this it still does.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // Without a listener Node answers `Expect: 100-continue` itself at once; the app asks for the body only
+  // when it will read it (askForBody), so a refused request is answered without the body being sent.
+  server.on('checkContinue', (req, res) => app(req, res));
 
   let closing: Promise<void> | undefined;
   const inFlight = new Set<http.ServerResponse>();
