@@ -29,6 +29,8 @@ export interface BenchOptions {
   s3Port: number;
   /** Database the bench recreates on every run. */
   databaseUrl: string;
+  /** upload-memory, upload-throughput: also measure the upload API as it was at this commit, in the same run. */
+  compareApi?: string;
 }
 
 const defaults: Omit<BenchOptions, 'only'> = {
@@ -55,7 +57,7 @@ const quick: Partial<BenchOptions> = {
   consumerRounds: 1,
 };
 
-type NumericOption = { [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
+type NumericOption = { [K in keyof BenchOptions]-?: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
 
 const numericFlags: Record<string, NumericOption> = {
   '--upload-mib': 'uploadMib',
@@ -83,6 +85,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
+  --compare-api <commit>      upload benchmarks: also measure the upload API of that commit, side by side
+                              (extracted with its own dependencies into the temporary folder)
 `;
 
 export class UsageError extends Error {
@@ -104,6 +108,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     else if (flag === '--quick') useQuick = true;
     else if (flag === '--only') explicit.only = parseNames(value());
     else if (flag === '--database-url') explicit.databaseUrl = value();
+    else if (flag === '--compare-api') explicit.compareApi = value();
     else if (flag in numericFlags) numbers[numericFlags[flag]!] = parsePositiveInteger(flag, value());
     else throw new UsageError(`unknown option ${flag}`);
   }
