@@ -32,8 +32,10 @@ const notMultipart = () => new PipelineError('not_multipart', 'send the video as
  * what was already written, so a rejected upload leaves nothing behind.
  */
 export function createVideoRoute(deps: CreateVideoDeps) {
-  const tooLarge = () =>
-    new PipelineError('file_too_large', `file exceeds the limit of ${deps.maxUploadBytes} bytes`, { details: { maxBytes: deps.maxUploadBytes } });
+  const declaredTooLarge = () =>
+    new PipelineError('file_too_large', `the body's declared length cannot hold a file within the limit of ${deps.maxUploadBytes} bytes`, {
+      details: { maxBytes: deps.maxUploadBytes },
+    });
   return defineRoute({
     operationId: 'createVideo',
     method: 'post',
@@ -62,7 +64,7 @@ export function createVideoRoute(deps: CreateVideoDeps) {
     ],
     async handle({ req, res, ownerId, log }) {
       if (!req.is('multipart/form-data')) throw notMultipart();
-      if (declaredLength(req) > deps.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
+      if (declaredLength(req) > deps.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) throw declaredTooLarge();
       askForBody(req, res);
 
       const videoId = randomUUID();
