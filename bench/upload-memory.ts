@@ -1,10 +1,11 @@
 import { PART_QUEUE_SIZE, PART_SIZE_BYTES } from '@video-pipeline/storage';
+import { checkoutAt } from './support/api-checkout';
 import { withCleanup } from './support/cleanup';
 import { makeLargeVideo } from './support/media';
 import { RssSampler, type RssSample } from './support/proc';
 import { measurement, type Benchmark } from './support/report';
 import { MiB, round, toMB } from './support/stats';
-import { spawnUploadApi } from './support/upload-api-process';
+import { spawnUploadApi, type UploadApiProcess } from './support/upload-api-process';
 import { benchStorage, removeUploads, uploadThroughApi, type UploadedVideo } from './support/uploads';
 
 const TARGET_GROWTH_MB = 100;
@@ -25,7 +26,8 @@ const WARMUP_BYTES = 1 * MiB;
  * runs as its own process and its RSS is read from /proc every 50 ms. The
  * baseline is the same process at rest right before the upload, after one
  * small warm-up upload (see WARMUP_BYTES); the figure is peak RSS during
- * the upload minus it.
+ * the upload minus it. With --compare-api, the API of that commit is then
+ * measured the same way, in a process of its own, in the same run.
  */
 export const uploadMemory: Benchmark = {
   name: 'upload-memory',
@@ -40,18 +42,37 @@ export const uploadMemory: Benchmark = {
       const storage = await benchStorage(env, bucket);
       const uploaded: UploadedVideo[] = [];
       cleanup.defer('remove uploaded objects and rows', () => removeUploads(env, storage, uploaded));
+      /** Cold, warmed up, during the big upload, and after it, for one API process. */
+      const measure = async (api: UploadApiProcess, name: string) => {
+        const cold = await sampleWhileIdle(api.pid);
+        uploaded.push(await uploadThroughApi(api, warmupFile, WARMUP_BYTES));
+        const atRest = await sampleWhileIdle(api.pid);
+        env.progress(`upload-memory: uploading ${options.uploadMib} MiB through the API${name} (pid ${api.pid})`);
+        const sampler = new RssSampler(api.pid, SAMPLE_INTERVAL_MS).start();
+        const video = await uploadThroughApi(api, file, sizeBytes).finally(() => sampler.stop());
+        uploaded.push(video);
+        const after = await sampleWhileIdle(api.pid);
+        return { cold, atRest, sampler, video, after };
+      };
+
       const api = await spawnUploadApi(env, { name: 'memory', bucket, maxUploadBytes: sizeBytes + 64 * MiB });
       cleanup.defer('stop the upload API', () => api.stop());
+      const { cold, atRest, sampler, video, after } = await measure(api, '');
+      await api.stop();
 
-      const cold = await sampleWhileIdle(api.pid);
-      uploaded.push(await uploadThroughApi(api, warmupFile, WARMUP_BYTES));
-      const atRest = await sampleWhileIdle(api.pid);
-
-      env.progress(`upload-memory: uploading ${options.uploadMib} MiB through the API (pid ${api.pid})`);
-      const sampler = new RssSampler(api.pid, SAMPLE_INTERVAL_MS).start();
-      const video = await uploadThroughApi(api, file, sizeBytes).finally(() => sampler.stop());
-      uploaded.push(video);
-      const after = await sampleWhileIdle(api.pid);
+      let comparison: { name: string; growthMB: number; rest: string } | undefined;
+      if (options.compareApi) {
+        const compared = await checkoutAt(options.compareApi, env.progress);
+        const name = compared.commit.slice(0, 7);
+        const before = await spawnUploadApi(env, { name: `memory-${name}`, bucket, maxUploadBytes: sizeBytes + 64 * MiB, root: compared.root });
+        cleanup.defer('stop the compared upload API', () => before.stop());
+        const then = await measure(before, ` at ${name}`);
+        comparison = {
+          name,
+          growthMB: toMB(then.sampler.peakBytes - then.atRest.meanBytes),
+          rest: `the API at ${name}: RSS freshly started ${toMB(then.cold.meanBytes).toFixed(0)} MB, after the warm-up ${toMB(then.atRest.meanBytes).toFixed(0)} MB, peak ${toMB(then.sampler.peakBytes).toFixed(0)} MB`,
+        };
+      }
 
       const baselineBytes = atRest.meanBytes;
       const growthMB = toMB(sampler.peakBytes - baselineBytes);
@@ -61,11 +82,13 @@ export const uploadMemory: Benchmark = {
         `RSS at rest: freshly started ${toMB(cold.meanBytes).toFixed(0)} MB, after a ${WARMUP_BYTES / MiB} MiB warm-up upload ${toMB(baselineBytes).toFixed(0)} MB (the baseline), 1 s after the big upload ${toMB(after.meanBytes).toFixed(0)} MB`,
         `lib-storage keeps up to (queue ${PART_QUEUE_SIZE} + 1) × part ${PART_SIZE_BYTES / MiB} MiB = ${toMB((PART_QUEUE_SIZE + 1) * PART_SIZE_BYTES).toFixed(0)} MB of part buffers alive; freed ones stay in RSS until V8 collects them`,
         `peak over the freshly started process: ${toMB(sampler.peakBytes - cold.meanBytes).toFixed(0)} MB, of which ${toMB(baselineBytes - cold.meanBytes).toFixed(0)} MB is the first request's one-off loading (the warm-up), independent of upload size`,
+        ...(comparison ? [comparison.rest] : []),
       ];
       return {
         measurements: [
           measurement(`peak RSS growth (${options.uploadMib} MiB upload)`, 'MB', growthMB),
           measurement('peak RSS during upload', 'MB', toMB(sampler.peakBytes), toMB(baselineBytes)),
+          ...(comparison ? [measurement(`peak RSS growth, API now vs API at ${comparison.name}`, 'MB', growthMB, comparison.growthMB)] : []),
         ],
         target: { description: `peak RSS growth < ${TARGET_GROWTH_MB} MB`, met: growthMB < TARGET_GROWTH_MB },
         findings,
@@ -77,6 +100,7 @@ export const uploadMemory: Benchmark = {
           rssPeakMB: round(toMB(sampler.peakBytes)),
           rssAfterMB: round(toMB(after.meanBytes)),
           growthMB: round(growthMB),
+          ...(comparison && { compared: { commit: comparison.name, growthMB: round(comparison.growthMB) } }),
           /** RSS every ~500 ms (the maximum of each window), for a plot. */
           timeline: downsample(sampler.samples, 500),
         },

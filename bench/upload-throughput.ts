@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PART_QUEUE_SIZE, PART_SIZE_BYTES, type ObjectStorage } from '@video-pipeline/storage';
+import { checkoutAt } from './support/api-checkout';
 import { withCleanup } from './support/cleanup';
 import { makeLargeVideo } from './support/media';
 import { FILE_READ_CHUNK_BYTES, uploadClient } from './support/multipart-upload';
@@ -13,15 +14,20 @@ import { spawnUploadApi } from './support/upload-api-process';
 import { benchStorage, removeUploads, uploadThroughApi } from './support/uploads';
 
 const TARGET_RATIO = 0.9;
+/** With --compare-api: the API now against the API at that commit. */
+const COMPARE_TARGET_RATIO = 0.95;
 const WARMUP_BYTES = 24 * MiB;
 
-type Path = 'api' | 'baseline';
+/** `before`: the upload API at the --compare-api commit, when given. */
+type Path = 'api' | 'baseline' | 'before';
 
 /** Processes whose CPU is measured; `self` is the bench (the client on the API path, the uploader on the baseline). */
 type CpuLabel = 'self' | 'api' | 's3proxy' | 'machine';
 
 interface Run {
   path: Path;
+  /** The round (one run of each path) this run belongs to. */
+  round: number;
   order: number;
   elapsedMs: number;
   mbPerSecond: number;
@@ -36,6 +42,8 @@ interface Run {
  * parsing, sniffing, hashing, lib-storage) and straight to s3proxy with
  * lib-storage's Upload at the API's part size and queue size, alternating
  * (B A A B B A ...) so drift on a shared machine hits both paths alike.
+ * With --compare-api, the API of that commit runs as a third path in each
+ * round, so that a change to the API is judged in the same run.
  */
 export const uploadThroughput: Benchmark = {
   name: 'upload-throughput',
@@ -50,33 +58,37 @@ export const uploadThroughput: Benchmark = {
       const storage = await benchStorage(env, bucket);
       const api = await spawnUploadApi(env, { name: 'throughput', bucket, maxUploadBytes: sizeBytes + 64 * MiB });
       cleanup.defer('stop the upload API', () => api.stop());
+      const compared = options.compareApi ? await checkoutAt(options.compareApi, env.progress) : undefined;
+      const before = compared ? await spawnUploadApi(env, { name: `throughput-${compared.commit.slice(0, 7)}`, bucket, maxUploadBytes: sizeBytes + 64 * MiB, root: compared.root }) : undefined;
+      if (before) cleanup.defer('stop the compared upload API', () => before.stop());
       const s3proxyPid = env.stack.s3.pid;
       if (s3proxyPid === undefined) throw new Error('s3proxy is not running');
 
       const uploadOnce = async (path: Path, input: string, bytes: number): Promise<number> => {
         if (path === 'baseline') return uploadDirect(storage, input);
-        const video = await uploadThroughApi(api, input, bytes);
+        const video = await uploadThroughApi(path === 'before' ? before! : api, input, bytes);
         await removeUploads(env, storage, [video]);
         return video.elapsedMs;
       };
 
-      await uploadOnce('api', warmupFile, WARMUP_BYTES);
-      await uploadOnce('baseline', warmupFile, WARMUP_BYTES);
+      const paths: Path[] = before ? ['baseline', 'api', 'before'] : ['baseline', 'api'];
+      for (const path of paths) await uploadOnce(path, warmupFile, WARMUP_BYTES);
 
       const runs: Run[] = [];
-      const order = alternatingOrder(options.throughputRuns);
-      for (const [index, path] of order.entries()) {
+      const order = alternatingOrder(options.throughputRuns, paths);
+      for (const [index, { path, round: roundIndex }] of order.entries()) {
         env.progress(`upload-throughput: run ${index + 1}/${order.length} (${path}, ${options.throughputMib} MiB)`);
-        const cpu = new CpuMeter({ api: api.pid, s3proxy: s3proxyPid });
+        const cpu = new CpuMeter({ api: (path === 'before' ? before! : api).pid, s3proxy: s3proxyPid });
         const elapsedMs = await uploadOnce(path, file, sizeBytes);
         const usage = cpu.stop();
         const perGB = (label: CpuLabel) => round(usage[label]!.cpuSeconds / (sizeBytes / 1e9));
         runs.push({
           path,
+          round: roundIndex,
           order: index,
           elapsedMs: round(elapsedMs),
           mbPerSecond: round(toMB(sizeBytes) / (elapsedMs / 1000)),
-          cpuSecondsPerGB: { self: perGB('self'), ...(path === 'api' && { api: perGB('api') }), s3proxy: perGB('s3proxy'), machine: perGB('machine') },
+          cpuSecondsPerGB: { self: perGB('self'), ...(path !== 'baseline' && { api: perGB('api') }), s3proxy: perGB('s3proxy'), machine: perGB('machine') },
           machineBusyCores: round(usage.machine!.cores),
         });
       }
@@ -88,6 +100,7 @@ export const uploadThroughput: Benchmark = {
       const cpu = (path: Path, label: CpuLabel) => medianOf(path, (run) => run.cpuSecondsPerGB[label] ?? 0);
       const pipelineCpu = (path: Path) => medianOf(path, (run) => (run.cpuSecondsPerGB.self ?? 0) + (run.cpuSecondsPerGB.api ?? 0) + (run.cpuSecondsPerGB.s3proxy ?? 0));
       const busy = median(runs.map((run) => run.machineBusyCores));
+      const comparison = compared && compareWith(compared.commit.slice(0, 7), runs, apiRate, medianOf('before', (run) => run.mbPerSecond), cpu('api', 'api'), cpu('before', 'api'));
       return {
         measurements: [
           measurement(`throughput, median of ${options.throughputRuns} (${options.throughputMib} MiB)`, 'MB/s', apiRate, baselineRate),
@@ -96,9 +109,13 @@ export const uploadThroughput: Benchmark = {
           measurement('CPU: s3proxy', 's/GB', cpu('api', 's3proxy'), cpu('baseline', 's3proxy')),
           measurement('CPU: the three together', 's/GB', pipelineCpu('api'), pipelineCpu('baseline')),
           measurement('CPU: whole machine (other work included)', 's/GB', cpu('api', 'machine'), cpu('baseline', 'machine')),
+          ...(comparison?.measurements ?? []),
         ],
-        target: { description: `API/baseline ≥ ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
+        target: comparison
+          ? { description: `API/baseline ≥ ${TARGET_RATIO}, and API/API at ${comparison.name} ≥ ${COMPARE_TARGET_RATIO} (rounds' own ratios, median)`, met: ratio >= TARGET_RATIO && comparison.roundsRatio >= COMPARE_TARGET_RATIO }
+          : { description: `API/baseline ≥ ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
         findings: [
+          ...(comparison?.findings ?? []),
           `runs in order: ${runs.map((run) => `${run.path} ${run.mbPerSecond.toFixed(0)}`).join(', ')} MB/s`,
           `the machine kept ${busy.toFixed(2)} of its ${os.cpus().length} cores busy during the runs (median); when that is near ${os.cpus().length}, throughput follows CPU per byte, and the API path's pipeline needs ${(pipelineCpu('api') / pipelineCpu('baseline')).toFixed(2)}× the baseline's CPU per GB (an extra process and an extra socket hop for the same bytes)`,
           `API path client: ${uploadClient}${uploadClient === 'curl' ? ' (its CPU shows only in the whole-machine row)' : ''}`,
@@ -110,11 +127,35 @@ export const uploadThroughput: Benchmark = {
   },
 };
 
-/** B A, A B, B A, ...: each pair in the opposite order of the last, which cancels linear drift. */
-function alternatingOrder(pairs: number): Path[] {
-  const order: Path[] = [];
-  for (let pair = 0; pair < pairs; pair++) order.push(...(pair % 2 === 0 ? (['baseline', 'api'] as const) : (['api', 'baseline'] as const)));
+/**
+ * One run of each path per round, each round in the opposite order of the
+ * last (B A, A B, ...), which cancels linear drift; with three paths the
+ * order also rotates every two rounds, so that none always runs in the middle.
+ */
+function alternatingOrder(rounds: number, paths: readonly Path[]): { path: Path; round: number }[] {
+  const order: { path: Path; round: number }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const shift = Math.floor(round / 2) % paths.length;
+    const rotated = [...paths.slice(shift), ...paths.slice(0, shift)];
+    for (const path of round % 2 === 0 ? rotated : rotated.reverse()) order.push({ path, round });
+  }
   return order;
+}
+
+/** The API against the API of another commit: medians, and each round's own ratio (the machine drifts between rounds). */
+function compareWith(name: string, runs: readonly Run[], apiRate: number, beforeRate: number, apiCpu: number, beforeCpu: number) {
+  const rate = (path: Path, round: number) => runs.find((run) => run.path === path && run.round === round)!.mbPerSecond;
+  const rounds = [...new Set(runs.map((run) => run.round))].map((round) => rate('api', round) / rate('before', round));
+  const roundsRatio = median(rounds);
+  return {
+    name,
+    roundsRatio,
+    measurements: [
+      measurement(`throughput, API now vs API at ${name}, medians`, 'MB/s', apiRate, beforeRate),
+      measurement(`CPU: upload API process, now vs at ${name}`, 's/GB', apiCpu, beforeCpu),
+    ],
+    findings: [`API now ÷ API at ${name}, each round's own ratio: ${rounds.map((each) => each.toFixed(3)).join(', ')} (median ${roundsRatio.toFixed(3)})`],
+  };
 }
 
 /** lib-storage's Upload straight from disk, configured as ObjectStorage.uploadVideo configures it; returns ms. */

@@ -33,6 +33,8 @@ export interface BenchOptions {
   s3Port: number;
   /** Database the bench recreates on every run. */
   databaseUrl: string;
+  /** upload-memory, upload-throughput: also measure the upload API as it was at this commit, in the same run. */
+  compareApi?: string;
 }
 
 const defaults: Omit<BenchOptions, 'only'> = {
@@ -91,6 +93,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
+  --compare-api <commit>      upload benchmarks: also measure the upload API of that commit, side by side
+                              (extracted with its own dependencies into the temporary folder)
 `;
 
 export class UsageError extends Error {
@@ -113,6 +117,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     else if (flag === '--only') explicit.only = parseNames(value());
     else if (flag === '--database-url') explicit.databaseUrl = value();
     else if (flag === '--handlers') explicit.handlersModule = value();
+    else if (flag === '--compare-api') explicit.compareApi = value();
     else if (flag in numericFlags) numbers[numericFlags[flag]!] = parsePositiveInteger(flag, value());
     else throw new UsageError(`unknown option ${flag}`);
   }

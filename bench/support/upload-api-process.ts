@@ -26,14 +26,15 @@ export interface UploadApiProcess {
 /**
  * The upload API as its own Node process (`node --import tsx
  * services/upload-api/src/main.ts`), so its memory and CPU are its own and
- * can be read from /proc. Resolves once /healthz answers.
+ * can be read from /proc. Resolves once /healthz answers. `root` runs
+ * another checkout's API (see api-checkout.ts); this repository's by default.
  */
-export async function spawnUploadApi(env: BenchEnv, options: { name: string; bucket: string; maxUploadBytes: number }): Promise<UploadApiProcess> {
+export async function spawnUploadApi(env: BenchEnv, options: { name: string; bucket: string; maxUploadBytes: number; root?: string }): Promise<UploadApiProcess> {
   const port = await freePort();
   const logFile = path.join(env.logDir, `upload-api-${options.name}.log`);
   const log = fs.openSync(logFile, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'upload-api', 'src', 'main.ts')], {
-    cwd: REPO_ROOT,
+    cwd: options.root ?? REPO_ROOT,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

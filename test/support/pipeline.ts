@@ -1,12 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import type { Kafka, Producer } from 'kafkajs';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
-import { buildUploadApi } from '../../services/upload-api/src/app';
+import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
@@ -30,15 +28,25 @@ export async function createTopics(kafka: Kafka, prefix: string, specs: readonly
 }
 
 export interface RunningApi {
-  app: FastifyInstance;
+  app: UploadApi;
   baseUrl: string;
+  port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /**
+   * Removes an uploaded video: its object, its row and its outbox event. A
+   * test without a relay must: relays of later tests publish every unpublished
+   * event, and one for a topic that is gone holds up all the others.
+   */
+  removeVideo(video: { id: string; object: { key: string } }): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The upload API in-process, on a free port, against the test stack. */
-export async function startUploadApi(config: PipelineConfig, options: { maxUploadBytes?: number; logger?: Logger } = {}): Promise<RunningApi> {
+export async function startUploadApi(
+  config: PipelineConfig,
+  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
@@ -53,14 +61,21 @@ export async function startUploadApi(config: PipelineConfig, options: { maxUploa
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
+    corsOrigins: options.corsOrigins,
+    discardLimits: options.discardLimits,
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
+  const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app,
     baseUrl: `http://127.0.0.1:${port}`,
+    port,
     storage,
     prisma,
+    removeVideo: async (video) => {
+      await storage.deleteObject(video.object.key);
+      await prisma.outboxEvent.deleteMany({ where: { key: video.id } });
+      await prisma.video.deleteMany({ where: { id: video.id } });
+    },
     close: async () => {
       await app.close();
       await prisma.$disconnect();

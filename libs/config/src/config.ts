@@ -24,6 +24,8 @@ export interface ApiConfig {
   /** API key -> owner id. */
   apiKeys: ReadonlyMap<string, string>;
   maxUploadBytes: number;
+  /** Origins whose browser pages may call the API (CORS); `*` for any; empty: same-origin only. */
+  corsOrigins: string[];
 }
 
 export interface PipelineConfig {
@@ -67,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       accessKeyId: e.S3_ACCESS_KEY_ID,
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
     },
-    api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES },
+    api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES, corsOrigins: e.CORS_ORIGINS },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

@@ -17,6 +17,11 @@ const apiKeys = z.string().transform((raw, ctx) => {
 });
 
 const commaList = z.string().transform((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** A browser origin: scheme, host and port, nothing after them (what browsers send in `Origin`). */
+const origin = z.string().refine((raw) => URL.canParse(raw) && new URL(raw).origin === raw, {
+  error: (issue) => `expected origins such as https://app.example.com (no path, no trailing slash) or *, got "${String(issue.input)}"`,
+});
 const port = z.coerce.number().int().min(0).max(65535);
 const bytes = z.coerce.number().int().positive();
 
@@ -38,6 +43,8 @@ export const envSchema = z.object({
   PORT: port.default(3000),
   /** Largest accepted upload; 5 GiB by default. */
   MAX_UPLOAD_BYTES: bytes.default(5 * 1024 ** 3),
+  /** Browser origins allowed to call the API across origins (CORS), comma separated, or `*` for any; none by default. */
+  CORS_ORIGINS: commaList.pipe(z.array(z.union([z.literal('*'), origin]))).default([]),
   /** Port of a consumer worker's health and metrics server; 0 picks a free one. */
   METRICS_PORT: port.default(0),
   /** Hours between two prunings of a consumer group's idempotency records by each of its workers; 0 leaves pruning to `ops prune`. */

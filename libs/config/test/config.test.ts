@@ -25,6 +25,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ IDEMPOTENCY_PRUNE_HOURS: 'daily' })).toThrow(/IDEMPOTENCY_PRUNE_HOURS/);
   });
 
+  it('allows no cross-origin callers unless CORS_ORIGINS names them', () => {
+    expect(loadConfig({}).api.corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173' }).api.corsOrigins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).api.corsOrigins).toEqual(['*']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/' })).toThrow(/CORS_ORIGINS.*no trailing slash/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'app.example.com' })).toThrow(/CORS_ORIGINS/);
+  });
+
   it('lists every problem at once', () => {
     let thrown: unknown;
     try {

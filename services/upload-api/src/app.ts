@@ -1,15 +1,22 @@
-import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import multipart from '@fastify/multipart';
-import { PipelineError, isPipelineError, type ErrorCode } from '@video-pipeline/errors';
+import cors from 'cors';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { DependencyCheck } from '@video-pipeline/health';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { authenticator } from './auth';
-import { createVideoHandler } from './handlers/create-video';
-import { getVideoHandler } from './handlers/get-video';
-import type { DependencyCheck } from '@video-pipeline/health';
-import { healthz, readyzHandler } from './handlers/health';
-import { listVideosHandler } from './handlers/list-videos';
+import { createVideoRoute } from './handlers/create-video';
+import { getVideoRoute } from './handlers/get-video';
+import { healthzRoute } from './handlers/healthz';
+import { listVideosRoute } from './handlers/list-videos';
+import { openApiDocumentRoute } from './handlers/openapi-document';
+import { readyzRoute } from './handlers/readyz';
+import { DEFAULT_DISCARD_LIMITS, expectContinue, type DiscardLimits } from './http/early-answers';
+import { answerErrors, noSuchRoute } from './http/errors';
+import { openApiDocument } from './http/openapi';
+import { requestLog } from './http/request-log';
+import { routerFor, type Route } from './http/route';
+import { createHttpServer, type HttpServer } from './http/server';
 import type { VideoRepository } from './video-repository';
 
 export interface UploadApiDeps {
@@ -20,94 +27,48 @@ export interface UploadApiDeps {
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
   readinessChecks: Record<string, DependencyCheck>;
+  /** Browser origins allowed to call across origins (`*`: any); none by default. */
+  corsOrigins?: readonly string[];
+  /** How much of a refused request's body is read so its client gets the answer. */
+  discardLimits?: DiscardLimits;
 }
 
-/** How much of an upload answered early we still read, and for how long, before we close its connection. */
-const LINGER_BYTES = 8 * 1024 * 1024;
-const LINGER_MS = 5_000;
-
-/**
- * An early answer to an unfinished upload (a stray field before the file, a
- * file too large): the client is still sending. Closing the connection at
- * once resets it under the client's writes, and a client may then report
- * the reset instead of the answer (fetch on Node 24 does, every time, for a
- * 100 KB body). So read and drop the rest, the way a lingering close does,
- * but only so much: a body that goes on past LINGER_BYTES or LINGER_MS (a
- * large file) has its connection closed.
- */
-function dropTheRest(request: IncomingMessage): void {
-  let bytes = 0;
-  const closeConnection = () => request.socket.destroy();
-  const timer = setTimeout(closeConnection, LINGER_MS).unref();
-  request.unpipe();
-  request.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (bytes > LINGER_BYTES) closeConnection();
-  });
-  request.once('close', () => clearTimeout(timer));
-  request.resume();
+export interface UploadApi extends HttpServer {
+  app: Express;
+  /** Every route the API serves; the OpenAPI document lists exactly these. */
+  routes: readonly Route[];
 }
 
-/** Builds the HTTP API; `main.ts` only wires dependencies and listens. */
-export function buildUploadApi(deps: UploadApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+const API_INFO = {
+  title: 'Video pipeline upload API',
+  version: '1',
+  description: 'Upload videos and read them back. Every error is `{ error: { code, message, details? }, requestId }`; match on `code`.',
+};
 
-  // The API takes multipart uploads and nothing else: any other body is refused before it is read.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => {
-    done(new PipelineError('not_multipart', 'send the video as multipart/form-data with the file in the field "file"'), undefined);
-  });
-  app.register(multipart, {
-    limits: {
-      // One byte over the limit, so the upload's own counter sees the excess and answers file_too_large.
-      fileSize: deps.maxUploadBytes + 1,
-      fieldSize: 16 * 1024,
-      fields: 8,
-      files: 4,
-      parts: 12,
-      headerPairs: 100,
-    },
-  });
+/** Builds the HTTP API and its server; `main.ts` only wires dependencies and listens. */
+export function buildUploadApi(deps: UploadApiDeps): UploadApi {
+  const authenticate = authenticator(deps.apiKeys);
+  // A router per area; each route is one handler file, declared once for both its router and the document.
+  const areas: Record<string, Route[]> = {
+    videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
+  };
+  const routes = Object.values(areas).flat();
+  const document = openApiDocument(routes, API_INFO) as unknown as Record<string, unknown>;
 
-  app.setErrorHandler((error: FastifyError | PipelineError, request, reply) => {
-    const failure = asPipelineError(error);
-    if (failure.status >= 500) request.log.error({ err: error }, failure.message);
-    else request.log.info({ code: failure.code }, failure.message);
-    if (!request.raw.complete) dropTheRest(request.raw);
-    return reply.code(failure.status).send(failure.toJSON());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const failure = new PipelineError('not_found', `no route ${request.method} ${request.url}`);
-    return reply.code(404).send(failure.toJSON());
-  });
+  const app = express();
+  const http = createHttpServer(app);
+  app.set('etag', false);
+  app.use(requestLog(deps.logger));
+  app.use(http.closingConnections);
+  app.use(expectContinue);
+  app.use(helmet());
+  if (deps.corsOrigins?.length) {
+    app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
+  }
+  for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
+  app.use(noSuchRoute);
+  app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
-  app.get('/healthz', healthz);
-  app.get('/readyz', readyzHandler(deps.readinessChecks));
-
-  app.register(async (api) => {
-    api.addHook('onRequest', authenticator(deps.apiKeys));
-    api.post('/v1/videos', createVideoHandler(deps));
-    api.get('/v1/videos', listVideosHandler(deps.videos));
-    api.get('/v1/videos/:id', getVideoHandler(deps.videos));
-  });
-
-  return app;
-}
-
-const multipartLimitCodes = new Set(['FST_FILES_LIMIT', 'FST_FIELDS_LIMIT', 'FST_PARTS_LIMIT']);
-
-/** Maps framework and plugin errors onto our closed set of codes. */
-function asPipelineError(error: FastifyError | PipelineError): PipelineError {
-  if (isPipelineError(error)) return error;
-  const status = error.statusCode ?? 500;
-  const code: ErrorCode = multipartLimitCodes.has(error.code)
-    ? 'too_many_parts'
-    : error.code === 'FST_REQ_FILE_TOO_LARGE' || status === 413
-      ? 'file_too_large'
-      : error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || status === 415
-        ? 'not_multipart'
-        : status >= 400 && status < 500
-          ? 'invalid_request'
-          : 'internal';
-  return new PipelineError(code, code === 'internal' ? 'something went wrong on our side' : error.message, { cause: error });
+  return { ...http, app, routes };
 }

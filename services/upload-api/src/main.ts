@@ -18,11 +18,12 @@ async function main(): Promise<void> {
   const admin = createKafka(config.kafka, logger, { retry: { retries: 0 } }).admin();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/upload-api', topicPrefix: config.kafka.topicPrefix });
 
-  const app = buildUploadApi({
+  const api = buildUploadApi({
     videos,
     storage,
     apiKeys: config.api.apiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    corsOrigins: config.api.corsOrigins,
     logger,
     readinessChecks: {
       database: () => videos.ping(),
@@ -36,12 +37,12 @@ async function main(): Promise<void> {
   });
 
   const stopped = stopOnSignals(logger, 'finishing in-flight uploads', async () => {
-    await app.close();
+    await api.close();
     await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
   });
 
-  const address = await app.listen({ host: config.api.host, port: config.api.port });
-  logger.info({ address }, 'upload API listening');
+  const { address, port } = await api.listen({ host: config.api.host, port: config.api.port });
+  logger.info({ address: `http://${address.includes(':') ? `[${address}]` : address}:${port}` }, 'upload API listening');
   await stopped;
 }
 

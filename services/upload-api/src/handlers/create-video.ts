@@ -1,85 +1,135 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Request } from 'express';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { ObjectStorage, StoredVideo } from '@video-pipeline/storage';
-import type { Logger } from '@video-pipeline/logging';
+import { askForBody } from '../http/early-answers';
+import { defineRoute } from '../http/route';
+import { formParts } from '../multipart';
+import { locationHeader, uploadForm, videoSchema } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import { videoView } from '../video-view';
-
-export const MAX_TITLE_LENGTH = 500;
 
 export interface CreateVideoDeps {
   videos: VideoRepository;
   storage: ObjectStorage;
   maxUploadBytes: number;
-  logger: Logger;
 }
 
 export const videoObjectKey = (videoId: string) => `videos/${videoId}/original`;
+
+/**
+ * Room for a body's multipart framing and title beside the largest file: a
+ * body declared larger than the limit plus this cannot hold an acceptable
+ * file, and is refused before it is read.
+ */
+export const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
+
+const notMultipart = () => new PipelineError('not_multipart', 'send the video as multipart/form-data with the file in the field "file"');
 
 /**
  * POST /v1/videos: streams the `file` part into storage, then records the
  * video and its event in one transaction, then answers. Any failure removes
  * what was already written, so a rejected upload leaves nothing behind.
  */
-export function createVideoHandler(deps: CreateVideoDeps) {
-  return async function createVideo(request: FastifyRequest, reply: FastifyReply) {
-    if (!request.isMultipart()) {
-      throw new PipelineError('not_multipart', 'send the video as multipart/form-data with the file in the field "file"');
-    }
-    const videoId = randomUUID();
-    const key = videoObjectKey(videoId);
-    // A client that goes away mid-upload cancels the upload rather than leaving a half-written object.
-    const cancel = new AbortController();
-    const onClose = () => {
-      if (!request.raw.complete) cancel.abort();
-    };
-    request.raw.once('close', onClose);
+export function createVideoRoute(deps: CreateVideoDeps) {
+  const declaredTooLarge = () =>
+    new PipelineError('file_too_large', `the body's declared length cannot hold a file within the limit of ${deps.maxUploadBytes} bytes`, {
+      details: { maxBytes: deps.maxUploadBytes },
+    });
+  return defineRoute({
+    operationId: 'createVideo',
+    method: 'post',
+    path: '/v1/videos',
+    tags: ['videos'],
+    summary: 'Upload a video',
+    description:
+      'The file streams straight into storage, its size and SHA-256 computed on the way and its type sniffed from its first bytes. ' +
+      'Only once it is stored are the video and its `video.uploaded` event recorded, in one transaction. A refused or aborted upload leaves nothing behind. ' +
+      `A body declared (Content-Length) larger than the upload limit plus ${MULTIPART_OVERHEAD_BYTES} bytes is refused before it is read.`,
+    auth: true,
+    body: { contentType: 'multipart/form-data', schema: uploadForm, description: 'the file in the field `file`, optionally a `title`; no other fields' },
+    responses: { 201: { description: 'stored, recorded and announced', schema: videoSchema, headers: locationHeader } },
+    errors: [
+      'not_multipart',
+      'missing_file',
+      'empty_file',
+      'unknown_field',
+      'duplicate_field',
+      'file_too_large',
+      'too_many_parts',
+      'unsupported_media_type',
+      'upload_aborted',
+      'storage_unavailable',
+      'database_unavailable',
+    ],
+    async handle({ req, res, ownerId, log }) {
+      if (!req.is('multipart/form-data')) throw notMultipart();
+      if (declaredLength(req) > deps.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) throw declaredTooLarge();
+      askForBody(req, res);
 
-    let stored: StoredVideo | undefined;
-    let title: string | null | undefined;
-    try {
-      for await (const part of request.parts()) {
-        if (part.type === 'file' && part.fieldname === 'file') {
-          if (stored) throw new PipelineError('duplicate_field', 'send exactly one file in the field "file"');
-          stored = await deps.storage.uploadVideo(key, part.file, { maxBytes: deps.maxUploadBytes, signal: cancel.signal });
-        } else if (part.type === 'field' && part.fieldname === 'title') {
-          if (title !== undefined) throw new PipelineError('duplicate_field', 'send at most one "title"');
-          title = parseTitle(part.value);
-        } else {
-          if (part.type === 'file') part.file.resume();
-          throw new PipelineError('unknown_field', `unknown field "${part.fieldname}"; expected "file" and optionally "title"`, {
-            details: { field: part.fieldname },
+      const videoId = randomUUID();
+      const key = videoObjectKey(videoId);
+      // A client that goes away mid-upload cancels the upload rather than leaving a half-written object.
+      const cancel = new AbortController();
+      const onClose = () => {
+        if (!req.complete) cancel.abort();
+      };
+      req.once('close', onClose);
+
+      let stored: StoredVideo | undefined;
+      let title: string | null | undefined;
+      try {
+        const parts = formParts(req, {
+          // One byte over the limit, so the upload's own counter sees the excess and answers file_too_large.
+          fileSize: deps.maxUploadBytes + 1,
+          fieldSize: 16 * 1024,
+          fields: 8,
+          files: 4,
+          parts: 12,
+          headerPairs: 100,
+        });
+        for await (const part of parts) {
+          if (part.kind === 'file' && part.name === 'file') {
+            if (stored) throw new PipelineError('duplicate_field', 'send exactly one file in the field "file"');
+            stored = await deps.storage.uploadVideo(key, part.stream, { maxBytes: deps.maxUploadBytes, signal: cancel.signal });
+          } else if (part.kind === 'field' && part.name === 'title') {
+            if (title !== undefined) throw new PipelineError('duplicate_field', 'send at most one "title"');
+            title = parseTitle(part.value);
+          } else {
+            throw new PipelineError('unknown_field', `unknown field "${part.name}"; expected "file" and optionally "title"`, { details: { field: part.name } });
+          }
+        }
+        if (!stored) throw new PipelineError('missing_file', 'no file was sent; put the video in the multipart field "file"');
+
+        const video = await deps.videos.createUploaded({ id: videoId, ownerId, title: title ?? null, object: stored }).catch((error: unknown) => {
+          throw new PipelineError('database_unavailable', 'could not record the video; nothing was kept, try again', { cause: error });
+        });
+        return { status: 201, headers: { Location: `/v1/videos/${video.id}` }, body: videoView(video) };
+      } catch (error) {
+        if (stored) {
+          await deps.storage.deleteObject(key).catch((cleanupError: unknown) => {
+            log.error({ err: cleanupError, key }, 'could not remove the object of a failed upload');
           });
         }
+        if (isPipelineError(error)) throw error;
+        throw cancel.signal.aborted
+          ? new PipelineError('upload_aborted', 'the client went away mid-upload', { cause: error })
+          : new PipelineError('invalid_request', `the upload failed: ${(error as Error).message}`, { cause: error });
+      } finally {
+        req.off('close', onClose);
       }
-      if (!stored) throw new PipelineError('missing_file', 'no file was sent; put the video in the multipart field "file"');
-
-      const video = await deps.videos.createUploaded({ id: videoId, ownerId: request.ownerId, title: title ?? null, object: stored }).catch((error: unknown) => {
-        throw new PipelineError('database_unavailable', 'could not record the video; nothing was kept, try again', { cause: error });
-      });
-      return reply.code(201).header('location', `/v1/videos/${video.id}`).send(videoView(video));
-    } catch (error) {
-      if (stored) {
-        await deps.storage.deleteObject(key).catch((cleanupError: unknown) => {
-          deps.logger.error({ err: cleanupError, key }, 'could not remove the object of a failed upload');
-        });
-      }
-      if (isPipelineError(error)) throw error;
-      // Everything else thrown here comes from parsing the multipart body.
-      throw cancel.signal.aborted
-        ? new PipelineError('upload_aborted', 'the client went away mid-upload', { cause: error })
-        : new PipelineError('invalid_request', `the multipart body is malformed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      request.raw.off('close', onClose);
-    }
-  };
+    },
+  });
 }
 
-function parseTitle(value: unknown): string | null {
-  const title = String(value).trim();
-  if (title.length > MAX_TITLE_LENGTH) {
-    throw new PipelineError('invalid_request', `title is longer than ${MAX_TITLE_LENGTH} characters`);
-  }
-  return title === '' ? null : title;
+/** The declared size of the body, or 0 when it is sent in chunks of unknown total. */
+function declaredLength(req: Request): number {
+  const length = Number(req.headers['content-length']);
+  return Number.isSafeInteger(length) ? length : 0;
+}
+
+function parseTitle(value: string): string | null {
+  const parsed = uploadForm.shape.title.safeParse(value);
+  if (!parsed.success) throw new PipelineError('invalid_request', parsed.error.issues[0]!.message);
+  return parsed.data ?? null;
 }

@@ -1,15 +1,27 @@
-import type { FastifyRequest } from 'fastify';
 import { PipelineError } from '@video-pipeline/errors';
 import { isUuid } from '@video-pipeline/events';
+import { defineRoute } from '../http/route';
+import { videoIdParams, videoSchema } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import { videoView } from '../video-view';
 
 /** GET /v1/videos/:id — another owner's video answers 404, exactly like a missing one. */
-export function getVideoHandler(videos: VideoRepository) {
-  return async function getVideo(request: FastifyRequest<{ Params: { id: string } }>) {
-    const { id } = request.params;
-    const video = isUuid(id) ? await videos.findForOwner(request.ownerId, id.toLowerCase()) : null;
-    if (!video) throw new PipelineError('not_found', `no video ${id}`);
-    return videoView(video);
-  };
+export function getVideoRoute(videos: VideoRepository) {
+  return defineRoute({
+    operationId: 'getVideo',
+    method: 'get',
+    path: '/v1/videos/{id}',
+    tags: ['videos'],
+    summary: 'One of your videos',
+    description: 'Another owner\'s video answers 404, exactly like a missing one.',
+    auth: true,
+    params: videoIdParams,
+    responses: { 200: { description: 'the video', schema: videoSchema } },
+    errors: ['not_found', 'database_unavailable'],
+    async handle({ params: { id }, ownerId }) {
+      const video = isUuid(id) ? await videos.findForOwner(ownerId, id.toLowerCase()) : null;
+      if (!video) throw new PipelineError('not_found', `no video ${id}`);
+      return { status: 200, body: videoView(video) };
+    },
+  });
 }

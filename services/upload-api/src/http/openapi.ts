@@ -1,0 +1,82 @@
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { z } from 'zod';
+import { errorCodes, type ErrorCode } from '@video-pipeline/errors';
+import type { Route } from './route';
+
+/** Every route may answer these: a malformed request line or parameter, and our own failures. */
+export const commonErrors: readonly ErrorCode[] = ['invalid_request', 'internal'];
+/** Routes that need an API key also answer this. */
+export const authErrors: readonly ErrorCode[] = ['unauthorized'];
+
+export const API_KEY_SCHEME = 'apiKey';
+
+const requestIdHeader = z.object({
+  'X-Request-Id': z.string().meta({ description: 'the request\'s id: the client\'s own `X-Request-Id` when it sent a usable one, else a new UUID; also in the logs' }),
+});
+
+/** The codes a route answers, its own and the common ones, in the closed list's order. */
+export function errorCodesOf(route: Route): ErrorCode[] {
+  const declared = new Set([...route.errors, ...commonErrors, ...(route.auth ? authErrors : [])]);
+  return (Object.keys(errorCodes) as ErrorCode[]).filter((code) => declared.has(code));
+}
+
+/** The error body, with `code` narrowed to the codes that share one status on one route. */
+function errorBody(codes: readonly ErrorCode[]) {
+  return z.object({
+    error: z.object({
+      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]).meta({ description: 'match on this; the list is closed' }),
+      message: z.string().meta({ description: 'for people; may change' }),
+      details: z.record(z.string(), z.unknown()).optional().meta({ description: 'machine-readable facts, e.g. `field` or `maxBytes`' }),
+    }),
+    requestId: z.string().meta({ description: 'the request\'s id, as in `X-Request-Id`' }),
+  });
+}
+
+function operation(route: Route): ZodOpenApiOperationObject {
+  const responses: ZodOpenApiResponsesObject = {};
+  for (const [status, answer] of Object.entries(route.responses)) {
+    responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = {
+      description: answer.description,
+      headers: answer.headers ? requestIdHeader.extend(answer.headers.shape) : requestIdHeader,
+      content: { 'application/json': { schema: answer.schema } },
+    };
+  }
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of errorCodesOf(route)) byStatus.set(errorCodes[code].status, [...(byStatus.get(errorCodes[code].status) ?? []), code]);
+  for (const [status, codes] of byStatus) {
+    responses[`${status}` as `${4 | 5}${string}`] = {
+      description: codes.map((code) => `\`${code}\``).join(', '),
+      headers: requestIdHeader,
+      content: { 'application/json': { schema: errorBody(codes) } },
+    };
+  }
+  return {
+    operationId: route.operationId,
+    tags: route.tags,
+    summary: route.summary,
+    ...(route.description && { description: route.description }),
+    security: route.auth ? [{ [API_KEY_SCHEME]: [] }] : [],
+    requestParams: { ...(route.params && { path: route.params }), ...(route.query && { query: route.query }) },
+    ...(route.body && {
+      requestBody: { required: true, ...(route.body.description && { description: route.body.description }), content: { [route.body.contentType]: { schema: route.body.schema } } },
+    }),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of `routes`, generated from the zod schemas they are served with. */
+export function openApiDocument(routes: readonly Route[], info: { title: string; version: string; description: string }) {
+  const paths: ZodOpenApiPathsObject = {};
+  for (const route of routes) paths[route.path] = { ...paths[route.path], [route.method]: operation(route) };
+  return createDocument({
+    openapi: '3.1.0',
+    info,
+    tags: [...new Set(routes.flatMap((route) => route.tags))].map((name) => ({ name })),
+    components: {
+      securitySchemes: {
+        [API_KEY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`; keys map to owners through `API_KEYS`' },
+      },
+    },
+    paths,
+  });
+}

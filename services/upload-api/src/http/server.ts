@@ -1,0 +1,58 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express, RequestHandler } from 'express';
+
+/** As long as an idle keep-alive connection stays open: longer than the usual load balancer's 60 s, so the balancer closes first. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+export interface HttpServer {
+  server: http.Server;
+  listen(options: { host: string; port: number }): Promise<AddressInfo>;
+  /** Stops accepting connections and lets requests in flight finish (uploads included); resolves when all have. */
+  close(): Promise<void>;
+  /** Ends keep-alive connections after their answer once the server is closing, so that closing does not wait for them to idle out. */
+  closingConnections: RequestHandler;
+}
+
+/** The HTTP server for `app`, set up for uploads. */
+export function createHttpServer(app: Express): HttpServer {
+  // An upload takes as long as the client needs to send it: no time limit on a request.
+  const server = http.createServer({ requestTimeout: 0 }, app);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // A client may half-close its socket once it has sent its request; Node's server would then end its own
+  // side too, and the answer (a 201 for a stored upload) could never reach the client. With this it still does.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // Without a listener Node answers `Expect: 100-continue` itself at once; the app asks for the body only
+  // when it will read it (askForBody), so a refused request is answered without the body being sent.
+  server.on('checkContinue', (req, res) => app(req, res));
+
+  let closing: Promise<void> | undefined;
+  const inFlight = new Set<http.ServerResponse>();
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: () => {
+      // Node closes idle connections itself; those with a request in flight end after their answer.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      closing ??= new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      return closing;
+    },
+    closingConnections: (_req, res, next) => {
+      if (closing) res.setHeader('connection', 'close');
+      inFlight.add(res);
+      res.once('close', () => {
+        inFlight.delete(res);
+        // An answer that had started before closing went out keep-alive: its connection is idle now.
+        if (closing) setImmediate(() => server.closeIdleConnections());
+      });
+      next();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises';
+import { dereference, validate } from '@readme/openapi-parser';
+import Ajv2020 from 'ajv/dist/2020';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { errorCodes } from '@video-pipeline/errors';
+import { makeVideo } from '../../../test/support/fixtures';
+import { API_KEY, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
+import { uploadFile } from '../../../test/support/upload-client';
+
+type Document = OpenAPIV3_1.Document;
+const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
+
+/** `METHOD /path/{param}` of every operation in the document. */
+function documentedOperations(document: Document): string[] {
+  return Object.entries(document.paths ?? {}).flatMap(([path, item]) => methods.filter((method) => item?.[method]).map((method) => `${method.toUpperCase()} ${path}`));
+}
+
+/** `METHOD /path/{param}` of every route express serves, found by walking its routers. */
+function servedOperations(stack: readonly { route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: unknown[] } }[]): string[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      const path = layer.route.path.replace(/:(\w+)/g, '{$1}');
+      return Object.keys(layer.route.methods).map((method) => `${method.toUpperCase()} ${path}`);
+    }
+    return layer.handle.stack ? servedOperations(layer.handle.stack as typeof stack) : [];
+  });
+}
+
+describe('the OpenAPI document', () => {
+  const config = testConfig(uniquePrefix('openapi'), { S3_BUCKET: `openapi-${Date.now().toString(36)}` });
+  let api: RunningApi;
+  let document: Document;
+  let resolved: Document;
+
+  beforeAll(async () => {
+    api = await startUploadApi(config);
+    const response = await fetch(`${api.baseUrl}/openapi.json`);
+    expect(response.status).toBe(200);
+    document = (await response.json()) as Document;
+    resolved = (await dereference(structuredClone(document))) as Document;
+  });
+  const uploaded: { id: string; object: { key: string } }[] = [];
+  afterAll(async () => {
+    for (const video of uploaded) await api.removeVideo(video);
+    await api?.close();
+  });
+
+  it('is valid OpenAPI 3.1', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    const result = await validate(structuredClone(document));
+    expect(result).toMatchObject({ valid: true });
+  });
+
+  it('lists every route the API serves, and no other', () => {
+    const served = servedOperations((api.app.app as unknown as { router: { stack: Parameters<typeof servedOperations>[0] } }).router.stack);
+    expect(served.length).toBeGreaterThanOrEqual(6);
+    expect(documentedOperations(document).sort()).toEqual([...new Set(served)].sort());
+    expect(documentedOperations(document)).toEqual(expect.arrayContaining(['POST /v1/videos', 'GET /v1/videos', 'GET /v1/videos/{id}', 'GET /healthz', 'GET /readyz', 'GET /openapi.json']));
+  });
+
+  /** The codes each error answer of an operation lists, by status. */
+  function documentedErrors(path: string, method: 'get' | 'post'): Record<string, string[]> {
+    const responses = resolved.paths![path]![method]!.responses!;
+    const errors: Record<string, string[]> = {};
+    for (const [status, answer] of Object.entries(responses)) {
+      const schema = (answer as OpenAPIV3_1.ResponseObject).content?.['application/json']?.schema as OpenAPIV3_1.SchemaObject | undefined;
+      const code = (schema?.properties?.error as OpenAPIV3_1.SchemaObject | undefined)?.properties?.code as OpenAPIV3_1.SchemaObject | undefined;
+      if (code?.enum) errors[status] = code.enum as string[];
+    }
+    return errors;
+  }
+
+  it('lists the error codes of each route under their statuses', () => {
+    expect(documentedErrors('/v1/videos', 'post')).toEqual({
+      '400': ['invalid_request', 'missing_file', 'empty_file', 'unknown_field', 'duplicate_field', 'upload_aborted'],
+      '401': ['unauthorized'],
+      '413': ['file_too_large', 'too_many_parts'],
+      '415': ['not_multipart', 'unsupported_media_type'],
+      '500': ['internal'],
+      '503': ['storage_unavailable', 'database_unavailable'],
+    });
+    expect(documentedErrors('/v1/videos', 'get')).toEqual({ '400': ['invalid_request', 'invalid_cursor'], '401': ['unauthorized'], '500': ['internal'], '503': ['database_unavailable'] });
+    expect(documentedErrors('/v1/videos/{id}', 'get')).toEqual({ '400': ['invalid_request'], '401': ['unauthorized'], '404': ['not_found'], '500': ['internal'], '503': ['database_unavailable'] });
+    expect(documentedErrors('/healthz', 'get')).toEqual({ '400': ['invalid_request'], '500': ['internal'] });
+    for (const [path, item] of Object.entries(resolved.paths!)) {
+      for (const method of methods.filter((each) => item?.[each])) {
+        for (const [status, codes] of Object.entries(documentedErrors(path, method as 'get' | 'post'))) {
+          for (const code of codes) expect({ path, method, code, status: errorCodes[code as keyof typeof errorCodes]?.status }).toEqual({ path, method, code, status: Number(status) });
+        }
+      }
+    }
+  });
+
+  it('says which routes need an API key', () => {
+    expect(document.components?.securitySchemes).toEqual({ apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(resolved.paths!['/v1/videos']!.post!.security).toEqual([{ apiKey: [] }]);
+    expect(resolved.paths!['/v1/videos/{id}']!.get!.security).toEqual([{ apiKey: [] }]);
+    expect(resolved.paths!['/healthz']!.get!.security).toEqual([]);
+  });
+
+  describe('describes the answers the API really gives', () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+
+    async function expectDocumented(method: 'get' | 'post', path: string, response: { status: number; headers: Headers; body: unknown }): Promise<void> {
+      const documented = resolved.paths![path]![method]!.responses![String(response.status)] as OpenAPIV3_1.ResponseObject | undefined;
+      expect({ path, method, status: response.status, documented: documented !== undefined }).toEqual({ path, method, status: response.status, documented: true });
+      const validateBody = ajv.compile(documented!.content!['application/json']!.schema as object);
+      if (!validateBody(response.body)) throw new Error(`${method} ${path} ${response.status}: ${ajv.errorsText(validateBody.errors)}\n${JSON.stringify(response.body)}`);
+      for (const header of Object.keys(documented!.headers ?? {})) expect({ header, value: response.headers.get(header) }).toEqual({ header, value: expect.any(String) });
+    }
+    const call = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${api.baseUrl}${path}`, init);
+      return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
+    };
+    const withKey = { authorization: `Bearer ${API_KEY}` };
+
+    it('for uploads, refused or stored', async () => {
+      const stored = await uploadFile(api.baseUrl, API_KEY, { file: { bytes: await fs.readFile(await makeVideo({ seconds: 1 })) }, fields: { title: 'Documented' } });
+      await expectDocumented('post', '/v1/videos', stored);
+      await expectDocumented('post', '/v1/videos', await uploadFile(api.baseUrl, undefined, { file: { bytes: Buffer.from('x') } }));
+      await expectDocumented('post', '/v1/videos', await uploadFile(api.baseUrl, API_KEY, { file: { bytes: Buffer.from('not a video at all') } }));
+      await expectDocumented('post', '/v1/videos', await uploadFile(api.baseUrl, API_KEY, { fields: { title: 'no file' } }));
+      await expectDocumented('post', '/v1/videos', await call('/v1/videos', { method: 'POST', headers: { ...withKey, 'content-type': 'text/plain' }, body: 'x' }));
+
+      const id = (stored.body as { id: string }).id;
+      uploaded.push(stored.body as { id: string; object: { key: string } });
+      await expectDocumented('get', '/v1/videos/{id}', await call(`/v1/videos/${id}`, { headers: withKey }));
+      await expectDocumented('get', '/v1/videos/{id}', await call('/v1/videos/not-a-video', { headers: withKey }));
+      await expectDocumented('get', '/v1/videos', await call('/v1/videos?limit=1', { headers: withKey }));
+      await expectDocumented('get', '/v1/videos', await call('/v1/videos?limit=0', { headers: withKey }));
+      await expectDocumented('get', '/v1/videos', await call('/v1/videos?cursor=nope', { headers: withKey }));
+    });
+
+    it('for probes and this document', async () => {
+      await expectDocumented('get', '/healthz', await call('/healthz'));
+      await expectDocumented('get', '/readyz', await call('/readyz'));
+      await expectDocumented('get', '/openapi.json', await call('/openapi.json'));
+    });
+  });
+});
