@@ -7,6 +7,7 @@ import { API_KEY, OTHER_API_KEY, createTopics, eventually, startRelay, startUplo
 import { headersAsStrings, startProbeConsumer } from '../support/probe-consumer';
 import { testConfig, uniquePrefix } from '../support/test-env';
 import { getJson, uploadFile } from '../support/upload-client';
+import { otherEventsIgnored } from '../support/events';
 
 describe('an upload travels from the API to all five consumer groups', () => {
   const prefix = uniquePrefix('e2e');
@@ -25,7 +26,7 @@ describe('an upload travels from the API to all five consumer groups', () => {
       (group) =>
         new ConsumerGroupRuntime({
           group,
-          handlers: { 'video.uploaded': async (event, context) => recordVideoReceipt(event, context) },
+          handlers: { ...otherEventsIgnored, 'video.uploaded': async (event, context) => recordVideoReceipt(event, context) },
           kafka,
           prisma: api.prisma,
           logger: testLogger(),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, lowestEventIdAt, type CloudEvent } from '@video-pipeline/events';
+import { createEvent, eventTypes, lowestEventIdAt, type CloudEvent, type EventType } from '@video-pipeline/events';
 
 /** A valid `video.uploaded` event for a fresh video (or the given one), as the upload API would write it. */
 export function sampleVideoUploaded(fields: { videoId?: string; id?: string; source?: string } = {}): CloudEvent<'video.uploaded'> {
@@ -27,3 +27,8 @@ export function eventIdMadeAt(time: number): string {
   const random = randomUUID();
   return `${lowestEventIdAt(new Date(time)).slice(0, 14)}7${random.slice(15, 18)}-8${random.slice(20, 23)}-${random.slice(24)}`;
 }
+
+/** Every event type but `video.uploaded`, ignored: spread into the handler map of a test that handles only uploads. */
+export const otherEventsIgnored = Object.fromEntries(eventTypes.filter((type) => type !== 'video.uploaded').map((type) => [type, 'ignore'])) as {
+  [T in Exclude<EventType, 'video.uploaded'>]: 'ignore';
+};

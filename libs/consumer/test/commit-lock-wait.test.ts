@@ -2,7 +2,7 @@ import { inTransaction } from '@video-pipeline/db';
 import { createWorkerPrismaClient, type EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
 import { testConfig } from '../../../test/support/test-env';
-import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded, type ConsumerTestbed } from './support/harness';
+import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, otherEventsIgnored, videoUploaded, type ConsumerTestbed } from './support/harness';
 
 const COMMIT_TIMEOUT_MS = 500;
 
@@ -71,7 +71,7 @@ describe('a commit waiting for a lock that another transaction holds', () => {
 
   it('fails at lock_timeout with commit_timeout when the events have effects, and the batch does not wait once per event', async () => {
     const { bed, events } = await blockedBatch('lock-effects', (calls) => ({
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
         return countedEffects(event, context.groupId);
       },
@@ -81,7 +81,7 @@ describe('a commit waiting for a lock that another transaction holds', () => {
 
   it('does the same on the hot path, for events without effects', async () => {
     await blockedBatch('lock-no-effects', (calls) => ({
-      'video.uploaded': async (event) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event) => {
         calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
       },
     }));

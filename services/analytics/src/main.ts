@@ -1,7 +1,13 @@
 import { runConsumerWorker } from '@video-pipeline/consumer';
 import { handleVideoUploaded } from './handlers/video-uploaded';
 
-runConsumerWorker('analytics', () => ({ 'video.uploaded': handleVideoUploaded })).catch((error: unknown) => {
+runConsumerWorker('analytics', () => ({
+  'video.uploaded': handleVideoUploaded,
+  'video.transcoded': 'ignore',
+  'video.transcode.failed': 'ignore',
+  'video.thumbnails.generated': 'ignore',
+  'video.thumbnails.failed': 'ignore',
+})).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
