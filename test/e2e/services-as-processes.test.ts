@@ -60,11 +60,23 @@ describe('the services as separate processes', () => {
     expect(upload.status).toBe(201);
     expect((await getJson(apiUrl, `/v1/videos/${upload.body.id}`, 'proc-key')).body.id).toBe(upload.body.id);
 
+    // The media groups do their real work (a ladder, pictures); the others still record a receipt.
+    const receiptGroups = consumerGroups.filter((group) => group !== 'transcoder' && group !== 'thumbnailer');
     await eventually(
-      async () => (await prisma.videoReceipt.count({ where: { videoId: upload.body.id, consumerGroup: { startsWith: prefix } } })) === consumerGroups.length,
+      async () => (await prisma.videoReceipt.count({ where: { videoId: upload.body.id, consumerGroup: { startsWith: prefix } } })) === receiptGroups.length,
       30_000,
-      'every group to record the video',
+      'every other group to record the video',
     );
+    await eventually(
+      async () => (await prisma.videoStage.count({ where: { videoId: upload.body.id, status: 'succeeded' } })) === 2,
+      60_000,
+      'the transcoder and the thumbnailer to finish the video',
+    );
+    const video = (await getJson(apiUrl, `/v1/videos/${upload.body.id}`, 'proc-key')).body;
+    expect(video.stages).toMatchObject({ transcode: { status: 'succeeded', progress: 100 }, thumbnails: { status: 'succeeded', progress: 100 } });
+    expect(video.renditions.map((rendition: { name: string; width: number; height: number }) => [rendition.name, rendition.width, rendition.height])).toEqual([['240p', 320, 240]]);
+    expect(video.hls.masterPlaylistKey).toBe(`videos/${upload.body.id}/hls/master.m3u8`);
+    expect(video.thumbnails.placeholder).toEqual(expect.any(String));
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPorts[0]}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`pipeline_events_processed_total\\{group="${prefix.replace('.', '\\.')}transcoder",type="video.uploaded"\\} 1`));
 

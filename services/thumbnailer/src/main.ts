@@ -1,13 +1,11 @@
+import { loadConfig } from '@video-pipeline/config';
 import { runConsumerWorker } from '@video-pipeline/consumer';
-import { handleVideoUploaded } from './handlers/video-uploaded';
+import { thumbnailerHandlers } from './handlers';
 
-runConsumerWorker('thumbnailer', () => ({
-  'video.uploaded': handleVideoUploaded,
-  'video.transcoded': 'ignore',
-  'video.transcode.failed': 'ignore',
-  'video.thumbnails.generated': 'ignore',
-  'video.thumbnails.failed': 'ignore',
-})).catch((error: unknown) => {
+// One decoding pass over a video may run as long as ffmpeg's time limit; the group's limits follow it.
+const handlerTimeoutMs = loadConfig(process.env, 'thumbnailer').media.timeLimitMs + 5 * 60_000;
+
+runConsumerWorker('thumbnailer', thumbnailerHandlers, { handlerTimeoutMs, rebalanceTimeoutMs: handlerTimeoutMs }).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
