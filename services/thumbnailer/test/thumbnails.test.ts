@@ -33,7 +33,7 @@ describe('the thumbnailer makes the pictures people see before they press play',
     expect(await bed.stage(videoId, 'thumbnails')).toMatchObject({ status: 'succeeded', progress: 100, attempts: 1 });
     const [generated, ...more] = await bed.published('video.thumbnails.generated', videoId);
     expect(more).toEqual([]);
-    return { videoId, generated: videoThumbnailsGeneratedV1.parse(generated) };
+    return { event, videoId, generated: videoThumbnailsGeneratedV1.parse(generated) };
   }
 
   it('picks a poster that is not black from a video that starts black, in every size and both formats, with a placeholder', async () => {
@@ -99,9 +99,15 @@ describe('the thumbnailer makes the pictures people see before they press play',
   it('keeps a portrait phone clip upright and its aspect ratio', async () => {
     const landscape = await fixtures.make('phone.mp4', [...testPattern('640x360', 2), ...h264]);
     const rotated = await fixtures.make('phone-portrait.mov', ['-i', landscape, '-c', 'copy', '-metadata:s:v:0', 'rotate=90']);
-    const { generated } = await generate(rotated);
+    const { event, videoId, generated } = await generate(rotated);
     expect(generated.posters.map((poster) => [poster.width, poster.height])).toEqual([[320, 569], [320, 569]]); // 360×640 shown, at 320 wide
     expect(generated.storyboard.tileHeight).toBeGreaterThan(generated.storyboard.tileWidth);
+
+    // A redelivery finds the stage done: no effects, nothing stored again.
+    const before = await bed.keys(thumbnailsPrefix(videoId));
+    expect(await bed.handle(thumbnail, event)).toBe(false);
+    expect(await bed.keys(thumbnailsPrefix(videoId))).toEqual(before);
+    expect(await bed.published('video.thumbnails.generated', videoId)).toHaveLength(1);
   });
 
   it('refuses audio without video with a failure event, not a retry', async () => {

@@ -91,8 +91,13 @@ describe('a transcoder killed mid-ladder', () => {
       60_000,
       `segments stored mid-encode (worker output: ${output})`,
     );
-    const stage = await bed.stage(videoId, 'transcode');
+    // The stage shows the work going on: progress is written every 2 s.
+    const stage = await eventually(async () => {
+      const running = await bed.stage(videoId, 'transcode');
+      return running && running.progress > 0 ? running : undefined;
+    }, 30_000, 'progress on the running stage');
     expect(stage).toMatchObject({ status: 'running', attempts: 1 });
+    expect(stage.progress).toBeLessThan(100);
     const [ffmpeg] = await childrenNamed(worker.pid!, 'ffmpeg');
     expect(ffmpeg).toBeDefined();
     const leftBehind = (await fs.readdir(bed.tempDir)).filter((name) => name.startsWith(`${worker!.pid}-`));
