@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'transcode-ladder', 'thumbnail-set'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -23,6 +23,10 @@ export interface BenchOptions {
   consumerEvents: number;
   /** consumer-throughput: rounds of all consumer variants (median reported). Default 10. */
   consumerRounds: number;
+  /** transcode-ladder, thumbnail-set: seconds of the 1080p30 source. Default 60. */
+  mediaSeconds: number;
+  /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
+  mediaRounds: number;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
   kafkaPort: number;
   /** s3proxy port of the bench stack. Default 29000. */
@@ -40,6 +44,8 @@ const defaults: Omit<BenchOptions, 'only'> = {
   consumerEvents: 50_000,
   // Single rounds of the runtime/bare ratio range about ±25% on these machines: a median of 3 flips its verdict from run to run.
   consumerRounds: 10,
+  mediaSeconds: 60,
+  mediaRounds: 3,
   kafkaPort: 29_092,
   s3Port: 29_000,
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
@@ -53,6 +59,8 @@ const quick: Partial<BenchOptions> = {
   events: 60,
   consumerEvents: 10_000,
   consumerRounds: 1,
+  mediaSeconds: 10,
+  mediaRounds: 1,
 };
 
 type NumericOption = { [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
@@ -65,6 +73,8 @@ const numericFlags: Record<string, NumericOption> = {
   '--events-per-second': 'eventsPerSecond',
   '--consumer-events': 'consumerEvents',
   '--consumer-rounds': 'consumerRounds',
+  '--media-seconds': 'mediaSeconds',
+  '--media-rounds': 'mediaRounds',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -80,6 +90,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --events-per-second <n>     event-latency: send rate (default ${defaults.eventsPerSecond})
   --consumer-events <n>       consumer-throughput: pre-filled records (default ${defaults.consumerEvents})
   --consumer-rounds <n>       consumer-throughput: rounds, median reported (default ${defaults.consumerRounds})
+  --media-seconds <n>         transcode-ladder, thumbnail-set: source length (default ${defaults.mediaSeconds})
+  --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})

@@ -202,8 +202,8 @@ class SegmentPublisher {
   }
 }
 
-/** The one ffmpeg command of a ladder. */
-function ladderCommand(job: LadderJob): FfmpegJob {
+/** The one ffmpeg command of a ladder: it writes into the current folder (the work folder). */
+export function ladderCommand(job: Pick<LadderJob, 'input' | 'inputOptions' | 'source' | 'rungs' | 'x264Preset' | 'threads'>): FfmpegJob {
   const { rungs, source } = job;
   return {
     input: job.input,

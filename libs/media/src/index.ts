@@ -5,7 +5,7 @@ export { asMediaError } from './ffmpeg-errors';
 export { demuxerFor, guardedInputOptions, protocolsFor, HEAD_BYTES } from './input-guard';
 export { sourceInfo, type SourceInfo, type MediaLimits } from './source-info';
 export { planLadder, cappedFrameRate, standardRungs, KEYFRAME_INTERVAL_SECONDS, SEGMENT_SECONDS, type Rung } from './ladder';
-export { transcodeLadder, clampPercent, contentTypes, MASTER_PLAYLIST, type LadderFile, type LadderJob, type LadderResult, type Rendition } from './hls-ladder';
+export { transcodeLadder, ladderCommand, clampPercent, contentTypes, MASTER_PLAYLIST, type LadderFile, type LadderJob, type LadderResult, type Rendition } from './hls-ladder';
 export { avcCodecString, bandwidthOf, masterPlaylist, readRungListing, vodPlaylist } from './hls-playlists';
 export { makeThumbnails, blurHashOf, type ThumbnailSet, type PosterFile } from './thumbnails';
 export { storyboardLayout, storyboardVtt, type StoryboardLayout } from './storyboard';
