@@ -37,8 +37,8 @@ type FailedEventType = 'video.transcode.failed' | 'video.thumbnails.failed';
  * A refusal of the media (a `media_*` code) ends the stage for good: the
  * effects returned record it as failed and publish `failedEvent`, so the
  * video's lifecycle can end, and the event is not retried. Any other
- * failure is recorded on the stage as waiting for a retry and thrown, so
- * the runtime retries it; an aborted attempt is thrown as it is.
+ * failure, an aborted attempt included, is recorded on the stage as
+ * waiting for a retry and thrown, so the runtime retries it.
  */
 export async function runMediaJob(
   event: CloudEvent<'video.uploaded'>,
@@ -74,10 +74,9 @@ export async function runMediaJob(
       logger.warn({ stage: job.stage, code: error.code, reason: error.message }, 'the upload is refused');
       return failedForGood(event, deps, tracker, job.failedEvent, error.code, error.message);
     }
-    if (!signal.aborted) {
-      const verdict = classifyFailure(error);
-      await tracker.retrying(String(verdict.code), verdict.message);
-    }
+    // Aborted (the attempt's time limit, or shutdown), the event is delivered again too: the abort's reason says why.
+    const verdict = classifyFailure(signal.aborted ? (signal.reason ?? error) : error);
+    await tracker.retrying(String(verdict.code), verdict.message);
     throw error;
   }
 }
