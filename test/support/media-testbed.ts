@@ -84,8 +84,14 @@ export class MediaTestbed {
     return (await this.storage.listKeys(prefix)).sort();
   }
 
+  /**
+   * Also removes the events its handlers wrote to the outbox: no relay runs
+   * here and their topics were never created, so a relay of a later test
+   * (they share the database) would try to publish them.
+   */
   async close(): Promise<void> {
     await this.reader?.close();
+    await this.prisma.outboxEvent.deleteMany({ where: { topic: { startsWith: this.config.kafka.topicPrefix } } });
     await this.prisma.$disconnect();
     await fs.rm(this.tempDir, { recursive: true, force: true });
   }
