@@ -5,21 +5,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FfmpegError, defaultBinaries, runFfmpeg, runFfprobe, WorkDirs } from '@video-pipeline/media';
 import { eventually } from '../../../test/support/pipeline';
+import { childrenNamed, isAlive } from '../../../test/support/processes';
 
 jest.setTimeout(30_000);
-
-/** Processes whose parent is `parent` and whose command is `name`. */
-async function childrenNamed(parent: number, name: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const status = await fs.readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-    if (new RegExp(`^Name:\\s+${name}$`, 'm').test(status) && new RegExp(`^PPid:\\s+${parent}$`, 'm').test(status)) found.push(Number(entry));
-  }
-  return found;
-}
-
-const isAlive = (pid: number) => fs.access(`/proc/${pid}`).then(() => fs.readFile(`/proc/${pid}/status`, 'utf8').then((status) => !/^State:\s+Z/m.test(status))).catch(() => false);
 
 /** An ffmpeg run that never ends by itself: a live test pattern, in real time, to nowhere. */
 const endless = { input: 'testsrc2=size=160x120:rate=10', inputOptions: ['-re', '-f', 'lavfi'], outputs: [{ target: '-', options: ['-f', 'null'] }] };

@@ -13,23 +13,11 @@ import { createTopics, eventually, testLogger } from '../../../test/support/pipe
 import { testConfig } from '../../../test/support/test-env';
 import { transcoderHandlers } from '../src/handlers';
 import { hlsPrefix } from '../src/handlers/video-uploaded';
+import { childrenNamed, isAlive } from '../../../test/support/processes';
 
 jest.setTimeout(180_000);
 
 const WORKER = path.join(__dirname, 'fixtures', 'transcoder-worker.ts');
-
-/** Processes whose parent is `parent` and whose command is `name`. */
-async function childrenNamed(parent: number, name: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const status = await fs.readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-    if (new RegExp(`^Name:\\s+${name}$`, 'm').test(status) && new RegExp(`^PPid:\\s+${parent}$`, 'm').test(status)) found.push(Number(entry));
-  }
-  return found;
-}
-
-const isAlive = (pid: number) => fs.readFile(`/proc/${pid}/status`, 'utf8').then((status) => !/^State:\s+Z/m.test(status), () => false);
 
 /**
  * The transcoder on the real broker, S3 server, database and ffmpeg: a

@@ -5,19 +5,9 @@ import { MediaFixtures, h264, testPattern } from '../../../test/support/media-fi
 import { MediaTestbed } from '../../../test/support/media-testbed';
 import { eventually } from '../../../test/support/pipeline';
 import { handleVideoUploaded } from '../src/handlers/video-uploaded';
+import { childrenNamed } from '../../../test/support/processes';
 
 jest.setTimeout(60_000);
-
-/** Processes whose parent is us and whose command is ffmpeg. */
-async function ourFfmpegs(): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const status = await fs.readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-    if (/^Name:\s+ffmpeg$/m.test(status) && new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) found.push(Number(entry));
-  }
-  return found;
-}
 
 /**
  * Failures that may not repeat are thrown, for the runtime to retry, and
@@ -58,12 +48,12 @@ describe('a transcode that fails for a reason that may not repeat', () => {
     const deps = bed.deps('transcoder', { X264_PRESET: 'medium' });
     const attempt = bed.handle(handleVideoUploaded(deps), event, { signal: abort.signal });
     const [ffmpeg] = await eventually(async () => {
-      const pids = await ourFfmpegs();
+      const pids = await childrenNamed(process.pid, 'ffmpeg');
       return pids.length > 0 ? pids : undefined;
     }, 20_000, 'ffmpeg to start');
     abort.abort(new PipelineError('handler_timeout', 'the handler ran past its limit'));
     await expect(attempt).rejects.toThrow();
-    expect(await ourFfmpegs()).not.toContain(ffmpeg);
+    expect(await childrenNamed(process.pid, 'ffmpeg')).not.toContain(ffmpeg);
     expect(await bed.stage(event.data.videoId, 'transcode')).toMatchObject({ status: 'pending', errorCode: 'handler_timeout' });
     expect(await fs.readdir(bed.tempDir)).toEqual([]);
   });
