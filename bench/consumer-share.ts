@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { otherEventsIgnored } from '../test/support/events';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -146,6 +147,7 @@ function standInHandlers(work: string): MakeHandlers {
   return ({ config }) => {
     const s3 = createS3Client(config.storage);
     return {
+      ...otherEventsIgnored,
       'video.uploaded': async (event, context) => {
         const input = path.join(work, `${event.id}.mp4`);
         const { Body } = await s3.send(new GetObjectCommand({ Bucket: event.data.object.bucket, Key: event.data.object.key }), { abortSignal: context.signal });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { consumerShare } from './consumer-share';
 import { consumerThroughput } from './consumer-throughput';
 import { eventLatency } from './event-latency';
+import { thumbnailSet, transcodeLadder } from './media-workers';
 import { startBenchEnv } from './support/environment';
 import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/options';
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
@@ -22,6 +23,8 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'event-latency': eventLatency,
   'consumer-throughput': consumerThroughput,
   'consumer-share': consumerShare,
+  'transcode-ladder': transcodeLadder,
+  'thumbnail-set': thumbnailSet,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

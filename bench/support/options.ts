@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -27,6 +27,10 @@ export interface BenchOptions {
   shareEvents: number;
   /** consumer-share: a module exporting a group's `makeHandlers(deps)`; default a stand-in that runs ffmpeg. */
   handlersModule?: string;
+  /** transcode-ladder, thumbnail-set: seconds of the 1080p30 source. Default 60. */
+  mediaSeconds: number;
+  /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
+  mediaRounds: number;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
   kafkaPort: number;
   /** s3proxy port of the bench stack. Default 29000. */
@@ -46,6 +50,8 @@ const defaults: Omit<BenchOptions, 'only'> = {
   consumerEvents: 20_000,
   consumerRounds: 3,
   shareEvents: 20,
+  mediaSeconds: 60,
+  mediaRounds: 3,
   kafkaPort: 29_092,
   s3Port: 29_000,
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
@@ -60,6 +66,8 @@ const quick: Partial<BenchOptions> = {
   consumerEvents: 5_000,
   consumerRounds: 1,
   shareEvents: 5,
+  mediaSeconds: 10,
+  mediaRounds: 1,
 };
 
 type NumericOption = { [K in keyof BenchOptions]-?: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
@@ -73,6 +81,8 @@ const numericFlags: Record<string, NumericOption> = {
   '--consumer-events': 'consumerEvents',
   '--consumer-rounds': 'consumerRounds',
   '--share-events': 'shareEvents',
+  '--media-seconds': 'mediaSeconds',
+  '--media-rounds': 'mediaRounds',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -90,6 +100,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --consumer-rounds <n>       consumer-throughput: rounds, median reported (default ${defaults.consumerRounds})
   --share-events <n>          consumer-share: events, one clip each (default ${defaults.shareEvents})
   --handlers <module>         consumer-share: a module exporting a group's makeHandlers(deps) (default: an ffmpeg stand-in)
+  --media-seconds <n>         transcode-ladder, thumbnail-set: source length (default ${defaults.mediaSeconds})
+  --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})

@@ -16,6 +16,38 @@ export function readCpuSeconds(pid: number): number {
   return cpuSecondsOf(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
+/**
+ * User + system CPU seconds of a process and of its children it has waited
+ * for (cutime + cstime: an ffmpeg it ran counts once ffmpeg has exited).
+ */
+export function readCpuSecondsWithChildren(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** A process's own CPU seconds and those of its children it has waited for, apart. */
+export function readCpuSplit(pid: number): { own: number; children: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { own: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND, children: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND };
+}
+
+/** The pids of a process's children whose command is `name`. */
+export function childrenNamed(parent: number, name: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (new RegExp(`^Name:\\s+${name}$`, 'm').test(status) && new RegExp(`^PPid:\\s+${parent}$`, 'm').test(status)) found.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
 /** User + system CPU seconds in the text of a /proc/<pid>/stat file. */
 function cpuSecondsOf(stat: string): number {
   // Field 2 (comm) is parenthesised and may hold spaces: count fields after its closing paren.

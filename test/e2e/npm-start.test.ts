@@ -225,7 +225,21 @@ describe('npm start', () => {
     // npm, the CLI, Kafka, s3proxy, the upload API, the relay and five workers
     expect((await run.processes()).length).toBeGreaterThanOrEqual(11);
 
-    await uploadReachingEveryGroup(run, 'quick start');
+    const videoId = await uploadReachingEveryGroup(run, 'quick start');
+    // The media groups do their real work: a ladder and pictures.
+    await eventually(
+      async () => {
+        const { stages } = (await getJson(run.apiUrl, `/v1/videos/${videoId}`, 'start-key')).body as { stages: Record<string, { status: string }> };
+        return stages.transcode?.status === 'succeeded' && stages.thumbnails?.status === 'succeeded';
+      },
+      90_000,
+      'the transcoder and the thumbnailer to finish the video',
+    );
+    const video = (await getJson(run.apiUrl, `/v1/videos/${videoId}`, 'start-key')).body;
+    expect(video.stages).toMatchObject({ transcode: { status: 'succeeded', progress: 100 }, thumbnails: { status: 'succeeded', progress: 100 } });
+    expect(video.renditions.map((rendition: { name: string; width: number; height: number }) => [rendition.name, rendition.width, rendition.height])).toEqual([['240p', 320, 240]]);
+    expect(video.hls.masterPlaylistKey).toBe(`videos/${videoId}/hls/master.m3u8`);
+    expect(video.thumbnails.placeholder).toEqual(expect.any(String));
 
     // Each worker counts the event it processed, once its effects are committed, on its own /metrics.
     for (const group of consumerGroups) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, type CloudEvent } from '@video-pipeline/events';
+import { createEvent, eventTypes, type CloudEvent, type EventType } from '@video-pipeline/events';
 
 /** A valid `video.uploaded` event for a fresh video (or the given one), as the upload API would write it. */
 export function sampleVideoUploaded(fields: { videoId?: string; id?: string; source?: string } = {}): CloudEvent<'video.uploaded'> {
@@ -18,3 +18,8 @@ export function sampleVideoUploaded(fields: { videoId?: string; id?: string; sou
     },
   });
 }
+
+/** Every event type but `video.uploaded`, ignored: spread into the handler map of a test that handles only uploads. */
+export const otherEventsIgnored = Object.fromEntries(eventTypes.filter((type) => type !== 'video.uploaded').map((type) => [type, 'ignore'])) as {
+  [T in Exclude<EventType, 'video.uploaded'>]: 'ignore';
+};

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { envSchema } from './env';
 
 export interface DatabaseConfig {
@@ -28,11 +30,22 @@ export interface ApiConfig {
   corsOrigins: string[];
 }
 
+export interface MediaConfig {
+  limits: { maxSide: number; maxDurationSeconds: number; maxFps: number };
+  /** Longest one ffmpeg run may take. */
+  timeLimitMs: number;
+  /** ffmpeg's -threads (0: ffmpeg decides). */
+  threads: number;
+  x264Preset: string;
+  tempDir: string;
+}
+
 export interface PipelineConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   storage: StorageConfig;
   api: ApiConfig;
+  media: MediaConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -70,6 +83,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
     },
     api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES, corsOrigins: e.CORS_ORIGINS },
+    media: {
+      limits: { maxSide: e.MEDIA_MAX_SIDE, maxDurationSeconds: e.MEDIA_MAX_DURATION_SECONDS, maxFps: e.MEDIA_MAX_FPS },
+      timeLimitMs: e.MEDIA_TIME_LIMIT_SECONDS * 1000,
+      threads: e.FFMPEG_THREADS,
+      x264Preset: e.X264_PRESET,
+      tempDir: e.MEDIA_TEMP_DIR ?? path.join(os.tmpdir(), 'video-pipeline-media'),
+    },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

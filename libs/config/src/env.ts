@@ -49,6 +49,18 @@ export const envSchema = z.object({
   METRICS_PORT: port.default(0),
   /** Hours between two prunings of a consumer group's idempotency records by each of its workers; 0 leaves pruning to `ops prune`. */
   IDEMPOTENCY_PRUNE_HOURS: z.coerce.number().min(0).default(6),
+  /** Media limits: a source over any is refused with its media_* code before it is transcoded. */
+  MEDIA_MAX_SIDE: z.coerce.number().int().positive().default(4096),
+  MEDIA_MAX_DURATION_SECONDS: z.coerce.number().positive().default(4 * 60 * 60),
+  MEDIA_MAX_FPS: z.coerce.number().positive().default(120),
+  /** Longest one ffmpeg run may take before it is killed (the transcoder's handler time limit follows it). */
+  MEDIA_TIME_LIMIT_SECONDS: z.coerce.number().int().positive().default(3 * 60 * 60),
+  /** ffmpeg's -threads; 0 lets ffmpeg choose (one per core). */
+  FFMPEG_THREADS: z.coerce.number().int().min(0).default(0),
+  /** libx264's preset for the HLS ladder. */
+  X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+  /** Where ffmpeg's work files go (one folder per worker process, swept of dead workers' at start); default: <os tmpdir>/video-pipeline-media. */
+  MEDIA_TEMP_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

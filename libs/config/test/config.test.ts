@@ -33,6 +33,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CORS_ORIGINS: 'app.example.com' })).toThrow(/CORS_ORIGINS/);
   });
 
+  it('has media limits with sane defaults, and refuses ones that are not numbers or presets', () => {
+    const { media } = loadConfig({});
+    expect(media.limits).toEqual({ maxSide: 4096, maxDurationSeconds: 4 * 60 * 60, maxFps: 120 });
+    expect(media).toMatchObject({ threads: 0, x264Preset: 'veryfast', timeLimitMs: 3 * 60 * 60 * 1000 });
+    expect(media.tempDir).toMatch(/video-pipeline-media$/);
+    expect(loadConfig({ MEDIA_MAX_SIDE: '1920', X264_PRESET: 'ultrafast', MEDIA_TEMP_DIR: '/scratch' }).media).toMatchObject({ limits: { maxSide: 1920 }, x264Preset: 'ultrafast', tempDir: '/scratch' });
+    expect(() => loadConfig({ X264_PRESET: 'warp' })).toThrow(/X264_PRESET/);
+    expect(() => loadConfig({ MEDIA_MAX_FPS: '0' })).toThrow(/MEDIA_MAX_FPS/);
+  });
+
   it('lists every problem at once', () => {
     let thrown: unknown;
     try {

@@ -6,7 +6,7 @@ import type { EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
 import { TcpProxy } from '../../../test/support/network';
 import { testConfig } from '../../../test/support/test-env';
-import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
+import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, otherEventsIgnored, videoUploaded } from './support/harness';
 
 jest.setTimeout(120_000);
 
@@ -18,7 +18,7 @@ describe('a consumer group whose database goes away', () => {
     const event = videoUploaded();
     let handled = 0;
     const handlers: EventHandlers = {
-      'video.uploaded': async (delivered, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (delivered, context) => {
         handled += 1;
         const counted = countedEffects(delivered, context.groupId);
         return async (tx) => {
@@ -59,7 +59,7 @@ describe('a consumer group whose database goes away', () => {
     // The group's kafkajs client logs to the same capture, so an eachBatch error or a crash would show.
     const capture = capturingLogger();
     const kafka = createKafka(testConfig(bed.prefix).kafka, capture.logger, { retry: { initialRetryTime: 100, retries: 8 } });
-    const handlers: EventHandlers = { 'video.uploaded': async (event, context) => countedEffects(event, context.groupId) };
+    const handlers: EventHandlers = { ...otherEventsIgnored, 'video.uploaded': async (event, context) => countedEffects(event, context.groupId) };
     try {
       // No jitter in the pauses: each is the back-off's own delay.
       const runtime = await bed.runtime({ handlers, prisma, kafka, logger: capture.logger, random: () => 0 });
@@ -102,7 +102,7 @@ describe('a consumer group whose database goes away', () => {
     const hasEffects = (eventId: string) => parseInt(eventId.at(-1)!, 16) % 2 === 0;
     const handled = new Set<string>();
     const handlers: EventHandlers = {
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         await sleep(5);
         handled.add(event.id);
         return hasEffects(event.id) ? countedEffects(event, context.groupId) : undefined;

@@ -4,13 +4,13 @@ import { PipelineError } from '@video-pipeline/errors';
 import { createWorkerPrismaClient, type EventHandlers } from '../src';
 import { eventually } from '../../../test/support/pipeline';
 import { testConfig } from '../../../test/support/test-env';
-import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, videoUploaded } from './support/harness';
+import { appliedEffects, capturingLogger, countedEffects, counterValue, processedEventIds, useTestbeds, otherEventsIgnored, videoUploaded } from './support/harness';
 
 /** Handlers whose effects throw `failure()` for one event while it returns an error, and count calls per event. */
 function handlersWithFailingEffects(failingEventId: string, failure: () => Error | undefined) {
   const calls = new Map<string, number>();
   const handlers: EventHandlers = {
-    'video.uploaded': async (event, context) => {
+    ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
       calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
       const counted = countedEffects(event, context.groupId);
       return async (tx) => {
@@ -66,7 +66,7 @@ describe('effects that fail count as a failed attempt of their event alone', () 
     const bed = await testbed('effects-constraint');
     const [before, doomed, after] = [videoUploaded(), videoUploaded(), videoUploaded()];
     const handlers: EventHandlers = {
-      'video.uploaded': async (event, context) => async (tx) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => async (tx) => {
         const receipt = { consumerGroup: `${context.groupId}|constraint`, videoId: event.data.videoId, eventId: event.id };
         await tx.videoReceipt.create({ data: receipt });
         if (event.id === doomed.id) await tx.videoReceipt.create({ data: receipt }); // the same key again: a unique violation, every time
@@ -92,7 +92,7 @@ describe('the time a commit with effects may take', () => {
   /** Handlers whose effects for `slowEventId` wait `delayMs` between two statements. */
   function handlersWithSlowEffects(slowEventId: string, delayMs: number) {
     const handlers: EventHandlers = {
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         const counted = countedEffects(event, context.groupId);
         return async (tx) => {
           await counted(tx);
@@ -127,7 +127,7 @@ describe('the time a commit with effects may take', () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     let holding: Promise<unknown> | undefined;
     const handlers: EventHandlers = {
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         holding ??= prisma.$transaction(async (tx) => {
           await tx.$queryRaw`SELECT 1`;
           await released;
@@ -162,7 +162,7 @@ describe('the time a commit with effects may take', () => {
     const [hung, after] = [videoUploaded(), videoUploaded()];
     let hangsLeft = 1;
     const handlers: EventHandlers = {
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         const counted = countedEffects(event, context.groupId);
         return async (tx) => {
           await counted(tx);
@@ -190,6 +190,7 @@ describe('the time a commit with effects may take', () => {
     const events = [videoUploaded(), videoUploaded(), videoUploaded()];
     const calls = new Map<string, number>();
     const handlers: EventHandlers = {
+      ...otherEventsIgnored,
       'video.uploaded': async (event, context) => {
         calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
         return countedEffects(event, context.groupId);

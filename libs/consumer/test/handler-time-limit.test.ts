@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../../test/support/pipeline';
 import type { EventHandlers } from '../src';
-import { appliedEffects, capturingLogger, countedEffects, counterValue, fastRetryPolicy, useTestbeds, videoUploaded } from './support/harness';
+import { appliedEffects, capturingLogger, countedEffects, counterValue, fastRetryPolicy, useTestbeds, otherEventsIgnored, videoUploaded } from './support/harness';
 
 const LIMIT_MS = 1_000;
 
@@ -23,7 +23,7 @@ interface Attempt {
 function handlersWithHungAttempt(hungEventId: string, hangMs?: number) {
   const attempts: Attempt[] = [];
   const handlers: EventHandlers = {
-    'video.uploaded': async (event, context) => {
+    ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
       const attempt: Attempt = { eventId: event.id, attempt: context.attempt, startedAt: Date.now(), startedAtMonotonic: performance.now() };
       attempts.push(attempt);
       const { signal } = context;
@@ -99,7 +99,7 @@ describe('a handler attempt that runs past handlerTimeoutMs', () => {
   it('parks the event once its last tier times out too, with the timeout as its error', async () => {
     const bed = await testbed('handler-always-hung', { tiers: 1 });
     const hung = videoUploaded();
-    const handlers: EventHandlers = { 'video.uploaded': () => new Promise(() => undefined) };
+    const handlers: EventHandlers = { ...otherEventsIgnored, 'video.uploaded': () => new Promise(() => undefined) };
     const runtime = await bed.runtime({ handlers, handlerTimeoutMs: 300, retryPolicy: { ...fastRetryPolicy, tierDelaysMs: [200] } });
 
     await bed.publish([hung]);

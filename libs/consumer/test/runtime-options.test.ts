@@ -2,11 +2,12 @@ import { Kafka } from 'kafkajs';
 import type { PrismaClient } from '@video-pipeline/db';
 import { createLogger } from '@video-pipeline/logging';
 import { ConsumerGroupRuntime, defaultRetryPolicy, type ConsumerGroupOptions } from '../src';
+import { otherEventsIgnored } from './support/harness';
 
 // Nothing here connects: the runtime only builds its clients until start().
 const base: ConsumerGroupOptions = {
   group: 'transcoder',
-  handlers: { 'video.uploaded': async () => undefined },
+  handlers: { ...otherEventsIgnored, 'video.uploaded': async () => undefined },
   kafka: new Kafka({ brokers: ['127.0.0.1:1'] }),
   prisma: {} as PrismaClient,
   logger: createLogger('test', { level: 'silent' }),
@@ -22,7 +23,7 @@ describe('ConsumerGroupRuntime options', () => {
 
   it('subscribes only to the retry tiers its policy uses, and to no topic of an ignored event', () => {
     expect(new ConsumerGroupRuntime({ ...base, retryPolicy: { ...defaultRetryPolicy, tierDelaysMs: [1_000] } }).topics).toEqual(['video.uploaded', 'transcoder.retry.1']);
-    expect(new ConsumerGroupRuntime({ ...base, handlers: { 'video.uploaded': 'ignore' } }).topics).toEqual(['transcoder.retry.1', 'transcoder.retry.2', 'transcoder.retry.3']);
+    expect(new ConsumerGroupRuntime({ ...base, handlers: { ...otherEventsIgnored, 'video.uploaded': 'ignore' } }).topics).toEqual(['transcoder.retry.1', 'transcoder.retry.2', 'transcoder.retry.3']);
   });
 
   it('refuses a heartbeat too slow for the session timeout, saying what to change', () => {

@@ -39,6 +39,26 @@ export const errorCodes = {
   /** The database refused an event's work for good: bad data or a broken constraint (SQLSTATE class 22 or 23). */
   database_rejected: { status: 422, retriable: false },
 
+  // Media: why an upload cannot become a video. Permanent, recorded on the video's stage; never retried.
+  /** The file has no video stream (audio only, an image, ...). */
+  media_no_video_stream: { status: 422, retriable: false },
+  /** A codec or pixel format ffmpeg here cannot decode, or one we do not accept. */
+  media_unsupported_codec: { status: 422, retriable: false },
+  /** Width or height over the limit (MEDIA_MAX_SIDE). */
+  media_resolution_too_large: { status: 422, retriable: false },
+  /** Longer than the limit (MEDIA_MAX_DURATION_SECONDS). */
+  media_too_long: { status: 422, retriable: false },
+  /** Frame rate over the limit (MEDIA_MAX_FPS). */
+  media_frame_rate_too_high: { status: 422, retriable: false },
+  /** Not a container we recognise, truncated, or broken so that it cannot be decoded. */
+  media_undecodable: { status: 422, retriable: false },
+  /** A playlist, script or other input that can make ffmpeg open other files or addresses: refused before ffmpeg sees it. */
+  media_unsafe_input: { status: 422, retriable: false },
+  /** ffmpeg ran past its time limit (MEDIA_TIME_LIMIT_SECONDS) on this source: it would again. */
+  media_time_limit_exceeded: { status: 422, retriable: false },
+  /** ffmpeg failed for a reason that may not repeat (crashed, killed, ran out of its time limit): retried. */
+  media_processing_failed: { status: 503, retriable: true },
+
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;

@@ -1,4 +1,7 @@
 import type { z } from 'zod';
+import { videoThumbnailsFailedV1, videoTranscodeFailedV1 } from './media-stage-failed';
+import { videoThumbnailsGeneratedV1 } from './video-thumbnails-generated';
+import { videoTranscodedV1 } from './video-transcoded';
 import { videoUploadedV1 } from './video-uploaded';
 
 /**
@@ -8,6 +11,10 @@ import { videoUploadedV1 } from './video-uploaded';
  */
 export const eventCatalog = {
   'video.uploaded': { topic: 'video.uploaded', schemaVersion: 1, schema: videoUploadedV1 },
+  'video.transcoded': { topic: 'video.transcoded', schemaVersion: 1, schema: videoTranscodedV1 },
+  'video.transcode.failed': { topic: 'video.transcode.failed', schemaVersion: 1, schema: videoTranscodeFailedV1 },
+  'video.thumbnails.generated': { topic: 'video.thumbnails.generated', schemaVersion: 1, schema: videoThumbnailsGeneratedV1 },
+  'video.thumbnails.failed': { topic: 'video.thumbnails.failed', schemaVersion: 1, schema: videoThumbnailsFailedV1 },
 } as const;
 
 export type EventType = keyof typeof eventCatalog;

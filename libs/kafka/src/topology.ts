@@ -21,6 +21,14 @@ export const topicSpecs: readonly TopicSpec[] = [
     retentionMs: 7 * DAY_MS,
     description: 'video.uploaded events (CloudEvents, binary mode), keyed by video id',
   },
+  ...(['video.transcoded', 'video.transcode.failed', 'video.thumbnails.generated', 'video.thumbnails.failed'] as const).map(
+    (type): TopicSpec => ({
+      name: eventCatalog[type].topic,
+      partitions: 6,
+      retentionMs: 7 * DAY_MS,
+      description: `${type} events (CloudEvents, binary mode), keyed by video id`,
+    }),
+  ),
   ...consumerGroups.flatMap((group): TopicSpec[] => [
     ...retryTierDelaysMs.map((delayMs, index) => ({
       name: retryTopic(group, index + 1),

@@ -1,9 +1,13 @@
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Readable } from 'node:stream';
+import fs from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  PutObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -11,6 +15,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import { ContainerSniffer } from './container-sniffer';
 import { DigestStream } from './digest-stream';
@@ -107,6 +112,38 @@ export class ObjectStorage {
     }
 
     return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
+  }
+
+  /** A URL that reads the object without credentials until it expires (SigV4, at most 7 days). */
+  async presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: Math.min(Math.ceil(expiresInSeconds), 7 * 24 * 60 * 60) });
+  }
+
+  /** The object's first `bytes` bytes (fewer if it is shorter). */
+  async readHead(key: string, bytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), { abortSignal: signal });
+    return Buffer.from(await answer.Body!.transformToByteArray());
+  }
+
+  /** Stores a local file (whole: for files of a few MB, such as segments and images). Writing the same key again replaces it. */
+  async putFile(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void> {
+    const body = await fs.readFile(file);
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.length }), { abortSignal: signal });
+  }
+
+  /** Stores bytes under a key. */
+  async putBytes(key: string, body: Buffer | string, contentType: string, signal?: AbortSignal): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
+  }
+
+  /** Deletes every object under `prefix` except those in `keep`; returns how many went. */
+  async deletePrefix(prefix: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+    const doomed = (await this.listKeys(prefix)).filter((key) => !keep.has(key));
+    for (let start = 0; start < doomed.length; start += 1000) {
+      const batch = doomed.slice(start, start + 1000);
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    }
+    return doomed.length;
   }
 
   async deleteObject(key: string): Promise<void> {

@@ -1,7 +1,13 @@
 import { runConsumerWorker } from '@video-pipeline/consumer';
 import { handleVideoUploaded } from './handlers/video-uploaded';
 
-runConsumerWorker('notifications', () => ({ 'video.uploaded': handleVideoUploaded })).then(
+runConsumerWorker('notifications', () => ({
+  'video.uploaded': handleVideoUploaded,
+  'video.transcoded': 'ignore',
+  'video.transcode.failed': 'ignore',
+  'video.thumbnails.generated': 'ignore',
+  'video.thumbnails.failed': 'ignore',
+})).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

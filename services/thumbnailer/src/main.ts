@@ -1,7 +1,11 @@
+import { loadConfig } from '@video-pipeline/config';
 import { runConsumerWorker } from '@video-pipeline/consumer';
-import { handleVideoUploaded } from './handlers/video-uploaded';
+import { thumbnailerHandlers } from './handlers';
 
-runConsumerWorker('thumbnailer', () => ({ 'video.uploaded': handleVideoUploaded })).then(
+// One decoding pass over a video may run as long as ffmpeg's time limit; the group's limits follow it.
+const handlerTimeoutMs = loadConfig(process.env, 'thumbnailer').media.timeLimitMs + 5 * 60_000;
+
+runConsumerWorker('thumbnailer', thumbnailerHandlers, { handlerTimeoutMs, rebalanceTimeoutMs: handlerTimeoutMs }).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

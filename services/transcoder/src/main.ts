@@ -1,7 +1,11 @@
+import { loadConfig } from '@video-pipeline/config';
 import { runConsumerWorker } from '@video-pipeline/consumer';
-import { handleVideoUploaded } from './handlers/video-uploaded';
+import { transcoderHandlers } from './handlers';
 
-runConsumerWorker('transcoder', () => ({ 'video.uploaded': handleVideoUploaded })).then(
+// A transcode may run as long as ffmpeg's time limit; the group's limits follow it.
+const handlerTimeoutMs = loadConfig(process.env, 'transcoder').media.timeLimitMs + 5 * 60_000;
+
+runConsumerWorker('transcoder', transcoderHandlers, { handlerTimeoutMs, rebalanceTimeoutMs: handlerTimeoutMs }).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

@@ -1,8 +1,13 @@
 import { isDatabaseUnavailable, type PrismaClient, type Video } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
-import { createEvent, toKafkaRecord } from '@video-pipeline/events';
+import { createEvent } from '@video-pipeline/events';
+import { writeToOutbox } from '@video-pipeline/outbox';
 import type { StoredVideo } from '@video-pipeline/storage';
 import type { Cursor } from './cursor';
+import type { VideoWithMedia } from './video-view';
+
+/** What the media groups recorded of a video, read with it. */
+const withMedia = { stages: true, renditions: true, ladder: true, thumbnails: true } as const;
 
 export interface NewVideo {
   id: string;
@@ -37,7 +42,6 @@ export class VideoRepository {
         uploadedAt: now.toISOString(),
       },
     });
-    const record = toKafkaRecord(event, this.options.topicPrefix);
     const [created] = await this.prisma.$transaction([
       this.prisma.video.create({
         data: {
@@ -53,19 +57,17 @@ export class VideoRepository {
           createdAt: now,
         },
       }),
-      this.prisma.outboxEvent.create({
-        data: { id: event.id, topic: record.topic, key: record.key, type: event.type, headers: record.headers, payload: event.data },
-      }),
+      writeToOutbox(this.prisma, event, this.options.topicPrefix),
     ]);
     return created;
   }
 
-  async findForOwner(ownerId: string, id: string): Promise<Video | null> {
-    return this.prisma.video.findFirst({ where: { id, ownerId } }).catch(asOutage);
+  async findForOwner(ownerId: string, id: string): Promise<VideoWithMedia | null> {
+    return this.prisma.video.findFirst({ where: { id, ownerId }, include: withMedia }).catch(asOutage);
   }
 
   /** Newest first; `after` continues from the last item of a previous page. */
-  async listForOwner(ownerId: string, limit: number, after?: Cursor): Promise<Video[]> {
+  async listForOwner(ownerId: string, limit: number, after?: Cursor): Promise<VideoWithMedia[]> {
     return this.prisma.video
       .findMany({
         where: {
@@ -76,6 +78,7 @@ export class VideoRepository {
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit,
+        include: withMedia,
       })
       .catch(asOutage);
   }

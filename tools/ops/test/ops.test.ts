@@ -10,6 +10,7 @@ import { createTopics, eventually, testLogger } from '../../../test/support/pipe
 import { uniquePrefix } from '../../../test/support/test-env';
 import { RefusedError } from '../src/context';
 import { runOps } from '../src/main';
+import { otherEventsIgnored } from '../../../test/support/events';
 
 /** Runs the CLI in-process and returns what it printed. */
 async function ops(prefix: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -40,7 +41,7 @@ describe('the ops CLI', () => {
     new ConsumerGroupRuntime({
       group: 'moderation',
       handlers: {
-        'video.uploaded': async (event, context) => {
+        ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
           if (event.id === poison.id && !fixed) throw new PipelineError('processing_failed', 'refused by the test');
           handled.push(event.id);
           return recordVideoReceipt(event, context);

@@ -9,6 +9,7 @@ import { createTopics, testLogger } from '../../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../../test/support/test-env';
 import { countedEffects } from './effects';
 import { fastMembership, fastRetryPolicy } from './policies';
+import { otherEventsIgnored } from '../../../../test/support/events';
 
 export { appliedEffects, countedEffects } from './effects';
 export { fastMembership, fastRetryPolicy } from './policies';
@@ -54,7 +55,7 @@ export function groupTopicSpecs(group: string, options: { sourcePartitions?: num
 }
 
 /** A valid `video.uploaded` event for a fresh video (or the given one). */
-export { sampleVideoUploaded as videoUploaded } from '../../../../test/support/events';
+export { sampleVideoUploaded as videoUploaded, otherEventsIgnored } from '../../../../test/support/events';
 
 /** Every event id the group recorded as processed. */
 export async function processedEventIds(prisma: PrismaClient, groupId: string): Promise<string[]> {
@@ -241,7 +242,7 @@ export function recordingHandler(
     calls,
     callsFor: (eventId) => calls.filter((call) => call.eventId === eventId),
     handlers: {
-      'video.uploaded': async (event, context) => {
+      ...otherEventsIgnored, 'video.uploaded': async (event, context) => {
         const call: HandlerCall = { eventId: event.id, videoId: event.data.videoId, attempt: context.attempt, startedAt: Date.now(), startedAtMonotonic: performance.now() };
         calls.push(call);
         try {

@@ -1,0 +1,98 @@
+import type { Effects, HandlerContext } from '@video-pipeline/consumer';
+import type { MediaStage, PrismaClient } from '@video-pipeline/db';
+import { classifyFailure } from '@video-pipeline/consumer';
+import { createEvent, type CloudEvent } from '@video-pipeline/events';
+import { HEAD_BYTES, isMediaRefusal, type MediaToolkit, type OpenedSource } from '@video-pipeline/media';
+import { writeToOutbox } from '@video-pipeline/outbox';
+import type { ObjectStorage } from '@video-pipeline/storage';
+import { StageTracker } from './stage-tracker';
+
+/** What a media group's handler is given once, at start-up. */
+export interface MediaJobDeps {
+  prisma: PrismaClient;
+  storage: ObjectStorage;
+  media: MediaToolkit;
+  /** Prefixes the topics of the events it publishes (KAFKA_TOPIC_PREFIX). */
+  topicPrefix: string;
+  /** CloudEvents `source` of the events it publishes, e.g. `/video-pipeline/transcoder`. */
+  eventSource: string;
+  /** How long ffmpeg may read the upload through its presigned URL: the time limit, with a margin. */
+  sourceUrlSeconds: number;
+}
+
+export interface MediaJobWork {
+  source: OpenedSource;
+  tracker: StageTracker;
+}
+
+type FailedEventType = 'video.transcode.failed' | 'video.thumbnails.failed';
+
+/**
+ * The frame of a media job, the same for the transcoder and the
+ * thumbnailer: skip a video that is gone or whose stage already ended (a
+ * redelivery or a replay changes nothing), mark the stage running, open the
+ * upload safely (its first bytes choose the demuxer, ffmpeg reads it through
+ * a presigned URL, its streams are checked against the limits), then `work`.
+ *
+ * A refusal of the media (a `media_*` code) ends the stage for good: the
+ * effects returned record it as failed and publish `failedEvent`, so the
+ * video's lifecycle can end, and the event is not retried. Any other
+ * failure, an aborted attempt included, is recorded on the stage as
+ * waiting for a retry and thrown, so the runtime retries it.
+ */
+export async function runMediaJob(
+  event: CloudEvent<'video.uploaded'>,
+  context: HandlerContext,
+  deps: MediaJobDeps,
+  job: { stage: MediaStage; failedEvent: FailedEventType; work: (work: MediaJobWork) => Promise<Effects> },
+): Promise<Effects | void> {
+  const { videoId } = event.data;
+  const { logger, signal } = context;
+  const video = await deps.prisma.video.findUnique({ where: { id: videoId }, select: { id: true } });
+  if (!video) {
+    logger.warn({ stage: job.stage }, 'the video is gone; nothing to do');
+    return;
+  }
+  const tracker = new StageTracker(deps.prisma, videoId, job.stage, logger);
+  const stage = await tracker.current();
+  if (stage?.status === 'succeeded' || stage?.status === 'failed') {
+    logger.info({ stage: job.stage, status: stage.status }, 'the stage already ended; nothing to redo');
+    return;
+  }
+  await tracker.started();
+  try {
+    const head = await deps.storage.readHead(event.data.object.key, HEAD_BYTES, signal);
+    const url = await deps.storage.presignedGetUrl(event.data.object.key, deps.sourceUrlSeconds);
+    const source = await deps.media.open(url, head, signal);
+    logger.info({ stage: job.stage, source: source.info }, 'source opened');
+    const effects = await job.work({ source, tracker });
+    await tracker.flushed();
+    return effects;
+  } catch (error) {
+    await tracker.flushed();
+    if (isMediaRefusal(error)) {
+      logger.warn({ stage: job.stage, code: error.code, reason: error.message }, 'the upload is refused');
+      return failedForGood(event, deps, tracker, job.failedEvent, error.code, error.message);
+    }
+    // Aborted (the attempt's time limit, or shutdown), the event is delivered again too: the abort's reason says why.
+    const verdict = classifyFailure(signal.aborted ? (signal.reason ?? error) : error);
+    await tracker.retrying(String(verdict.code), verdict.message);
+    throw error;
+  }
+}
+
+/** Effects that end the stage as failed and announce it. */
+function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, tracker: StageTracker, type: FailedEventType, code: string, message: string): Effects {
+  const { videoId } = event.data;
+  const data = { schemaVersion: 1 as const, videoId, reason: { code, message }, failedAt: new Date().toISOString() };
+  const fields = { source: deps.eventSource, subject: videoId };
+  const failed =
+    type === 'video.transcode.failed'
+      ? createEvent(type, { ...fields, data: { ...data, stage: 'transcode' } })
+      : createEvent(type, { ...fields, data: { ...data, stage: 'thumbnails' } });
+  const recordFailure = tracker.failed(code, message);
+  return async (tx) => {
+    await recordFailure(tx);
+    await writeToOutbox(tx, failed, deps.topicPrefix);
+  };
+}

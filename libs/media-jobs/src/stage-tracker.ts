@@ -1,0 +1,95 @@
+import type { Effects } from '@video-pipeline/consumer';
+import type { MediaStage, PrismaClient, VideoStage } from '@video-pipeline/db';
+import type { Logger } from '@video-pipeline/logging';
+
+export interface StageTrackerOptions {
+  /** Progress is written at most this often. Default 2 s. */
+  progressEveryMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * One video's stage (`video_stages`), as one group works on it. Start and
+ * progress are written directly, as they happen, so the API shows a running
+ * stage; the outcome is written by effects, in the transaction that records
+ * the event, so it is there exactly when the event counts as handled.
+ */
+export class StageTracker {
+  private readonly progressEveryMs: number;
+  private readonly now: () => Date;
+  private lastProgress = 0;
+  private lastWrittenAt = 0;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    readonly videoId: string,
+    readonly stage: MediaStage,
+    private readonly logger: Logger,
+    options: StageTrackerOptions = {},
+  ) {
+    this.progressEveryMs = options.progressEveryMs ?? 2_000;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private get key() {
+    return { videoId_stage: { videoId: this.videoId, stage: this.stage } };
+  }
+
+  current(): Promise<VideoStage | null> {
+    return this.prisma.videoStage.findUnique({ where: this.key });
+  }
+
+  /** Another attempt starts: running, at 0%, its last error cleared. */
+  async started(): Promise<void> {
+    const now = this.now();
+    const running = { status: 'running', progress: 0, startedAt: now, finishedAt: null, errorCode: null, errorMessage: null } as const;
+    await this.prisma.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, ...running }, update: { ...running, attempts: { increment: 1 } } });
+    this.lastProgress = 0;
+    this.lastWrittenAt = Date.now();
+  }
+
+  /** Records progress (0–100) if it grew and the last write is old enough; never waits, never fails the work. */
+  progress(percent: number): void {
+    const rounded = Math.max(0, Math.min(100, Math.floor(percent)));
+    if (rounded <= this.lastProgress || Date.now() - this.lastWrittenAt < this.progressEveryMs) return;
+    this.lastProgress = rounded;
+    this.lastWrittenAt = Date.now();
+    this.writing = this.writing
+      .then(() => this.prisma.videoStage.updateMany({ where: { videoId: this.videoId, stage: this.stage, status: 'running' }, data: { progress: rounded } }))
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn({ err: error, progress: rounded }, 'could not record progress'),
+      );
+  }
+
+  /** Waits for a progress write in flight, so none lands after the outcome. */
+  flushed(): Promise<void> {
+    return this.writing;
+  }
+
+  /** An attempt failed in a way that may not repeat: it waits for a retry (written now; the event is not handled). */
+  async retrying(code: string, message: string): Promise<void> {
+    await this.flushed();
+    await this.prisma.videoStage
+      .updateMany({ where: { videoId: this.videoId, stage: this.stage }, data: { status: 'pending', errorCode: code, errorMessage: truncate(message) } })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not record the failed attempt'));
+  }
+
+  succeeded(): Effects {
+    const done = { status: 'succeeded', progress: 100, finishedAt: this.now(), errorCode: null, errorMessage: null } as const;
+    return async (tx) => {
+      await tx.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, startedAt: done.finishedAt, ...done }, update: done });
+    };
+  }
+
+  failed(code: string, message: string): Effects {
+    const failed = { status: 'failed', finishedAt: this.now(), errorCode: code, errorMessage: truncate(message) } as const;
+    return async (tx) => {
+      await tx.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, startedAt: failed.finishedAt, ...failed }, update: failed });
+    };
+  }
+}
+
+/** Enough of a message to understand it (ffmpeg's stderr tail included), bounded for the row and the API. */
+const truncate = (text: string, max = 4_000) => (text.length > max ? `${text.slice(0, max)}…` : text);
