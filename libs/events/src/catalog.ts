@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { videoThumbnailsFailedV1, videoTranscodeFailedV1 } from './media-stage-failed';
 import { videoThumbnailsGeneratedV1 } from './video-thumbnails-generated';
 import { videoTranscodedV1 } from './video-transcoded';
+import { videoDeletedV1, videoFailedV1, videoModeratedV1, videoReadyV1, videoRejectedV1 } from './video-lifecycle';
 import { videoUploadedV1 } from './video-uploaded';
 
 /**
@@ -15,6 +16,11 @@ export const eventCatalog = {
   'video.transcode.failed': { topic: 'video.transcode.failed', schemaVersion: 1, schema: videoTranscodeFailedV1 },
   'video.thumbnails.generated': { topic: 'video.thumbnails.generated', schemaVersion: 1, schema: videoThumbnailsGeneratedV1 },
   'video.thumbnails.failed': { topic: 'video.thumbnails.failed', schemaVersion: 1, schema: videoThumbnailsFailedV1 },
+  'video.moderated': { topic: 'video.moderated', schemaVersion: 1, schema: videoModeratedV1 },
+  'video.ready': { topic: 'video.ready', schemaVersion: 1, schema: videoReadyV1 },
+  'video.rejected': { topic: 'video.rejected', schemaVersion: 1, schema: videoRejectedV1 },
+  'video.failed': { topic: 'video.failed', schemaVersion: 1, schema: videoFailedV1 },
+  'video.deleted': { topic: 'video.deleted', schemaVersion: 1, schema: videoDeletedV1 },
 } as const;
 
 export type EventType = keyof typeof eventCatalog;

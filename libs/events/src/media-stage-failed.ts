@@ -10,8 +10,11 @@ export const mediaStageFailedV1 = <Stage extends string>(stage: Stage) =>
   z.object({
     schemaVersion: z.literal(1),
     videoId: z.uuid(),
+    ownerId: z.string().min(1),
     stage: z.literal(stage),
     reason: z.object({ code: z.string().min(1), message: z.string() }),
+    /** When the failing attempt started (absent when the stage failed before an attempt started). */
+    startedAt: z.iso.datetime({ offset: true }).optional(),
     failedAt: z.iso.datetime({ offset: true }),
   });
 

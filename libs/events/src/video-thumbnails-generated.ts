@@ -16,6 +16,7 @@ export const posterImageV1 = z.object({
 export const videoThumbnailsGeneratedV1 = z.object({
   schemaVersion: z.literal(1),
   videoId: z.uuid(),
+  ownerId: z.string().min(1),
   bucket: z.string().min(1),
   /** Largest first. */
   posters: z.array(posterImageV1).min(1),
@@ -35,6 +36,8 @@ export const videoThumbnailsGeneratedV1 = z.object({
     tiles: z.number().int().positive(),
     intervalSeconds: z.number().positive(),
   }),
+  /** When the attempt that made it started: generatedAt − startedAt is the stage's processing time. */
+  startedAt: z.iso.datetime({ offset: true }),
   generatedAt: z.iso.datetime({ offset: true }),
 });
 

@@ -25,12 +25,15 @@ export const renditionV1 = z.object({
 export const videoTranscodedV1 = z.object({
   schemaVersion: z.literal(1),
   videoId: z.uuid(),
+  ownerId: z.string().min(1),
   bucket: z.string().min(1),
   /** The master playlist: what a player opens. */
   masterPlaylistKey: z.string().min(1),
   durationSeconds: z.number().nonnegative(),
   /** Highest rung first. */
   renditions: z.array(renditionV1).min(1),
+  /** When the attempt that made it started: transcodedAt − startedAt is the stage's processing time. */
+  startedAt: z.iso.datetime({ offset: true }),
   transcodedAt: z.iso.datetime({ offset: true }),
 });
 

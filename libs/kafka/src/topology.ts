@@ -21,7 +21,7 @@ export const topicSpecs: readonly TopicSpec[] = [
     retentionMs: 7 * DAY_MS,
     description: 'video.uploaded events (CloudEvents, binary mode), keyed by video id',
   },
-  ...(['video.transcoded', 'video.transcode.failed', 'video.thumbnails.generated', 'video.thumbnails.failed'] as const).map(
+  ...(['video.transcoded', 'video.transcode.failed', 'video.thumbnails.generated', 'video.thumbnails.failed', 'video.moderated', 'video.ready', 'video.rejected', 'video.failed', 'video.deleted'] as const).map(
     (type): TopicSpec => ({
       name: eventCatalog[type].topic,
       partitions: 6,

@@ -84,7 +84,7 @@ export async function runMediaJob(
 /** Effects that end the stage as failed and announce it. */
 function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, tracker: StageTracker, type: FailedEventType, code: string, message: string): Effects {
   const { videoId } = event.data;
-  const data = { schemaVersion: 1 as const, videoId, reason: { code, message }, failedAt: new Date().toISOString() };
+  const data = { schemaVersion: 1 as const, videoId, ownerId: event.data.ownerId, reason: { code, message }, startedAt: tracker.startedAt?.toISOString(), failedAt: new Date().toISOString() };
   const fields = { source: deps.eventSource, subject: videoId };
   const failed =
     type === 'video.transcode.failed'
@@ -95,4 +95,9 @@ function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, 
     await recordFailure(tx);
     await writeToOutbox(tx, failed, deps.topicPrefix);
   };
+}
+
+/** When the stage's current attempt started, for the event that ends it (`started()` ran before any work). */
+export function startedAtOf(tracker: StageTracker): string {
+  return (tracker.startedAt ?? new Date()).toISOString();
 }

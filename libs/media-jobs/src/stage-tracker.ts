@@ -20,6 +20,8 @@ export class StageTracker {
   private lastProgress = 0;
   private lastWrittenAt = 0;
   private writing: Promise<void> = Promise.resolve();
+  /** When this attempt started (set by `started()`): the stage's events carry it, so analytics can time the stage. */
+  startedAt?: Date;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -43,6 +45,7 @@ export class StageTracker {
   /** Another attempt starts: running, at 0%, its last error cleared. */
   async started(): Promise<void> {
     const now = this.now();
+    this.startedAt = now;
     const running = { status: 'running', progress: 0, startedAt: now, finishedAt: null, errorCode: null, errorMessage: null } as const;
     await this.prisma.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, ...running }, update: { ...running, attempts: { increment: 1 } } });
     this.lastProgress = 0;

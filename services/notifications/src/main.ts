@@ -7,6 +7,11 @@ runConsumerWorker('notifications', () => ({
   'video.transcode.failed': 'ignore',
   'video.thumbnails.generated': 'ignore',
   'video.thumbnails.failed': 'ignore',
+  'video.moderated': 'ignore',
+  'video.ready': 'ignore',
+  'video.rejected': 'ignore',
+  'video.failed': 'ignore',
+  'video.deleted': 'ignore',
 })).then(
   () => process.exit(0),
   (error: unknown) => {

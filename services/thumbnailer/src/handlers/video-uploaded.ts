@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent, type PosterImageV1 } from '@video-pipeline/events';
-import { runMediaJob, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
+import { runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
 import { writeToOutbox } from '@video-pipeline/outbox';
 
 /** Where a video's pictures live: derived from the video alone, so every attempt and replay writes the same keys. */
@@ -43,7 +43,7 @@ function thumbnails(event: CloudEvent<'video.uploaded'>, context: HandlerContext
     const generated = createEvent('video.thumbnails.generated', {
       source: deps.eventSource,
       subject: videoId,
-      data: { schemaVersion: 1, videoId, bucket: deps.storage.bucket, posters, placeholder: set.placeholder, posterTimeSeconds: set.posterTimeSeconds, storyboard, generatedAt: new Date().toISOString() },
+      data: { schemaVersion: 1, videoId, ownerId: event.data.ownerId, bucket: deps.storage.bucket, posters, placeholder: set.placeholder, posterTimeSeconds: set.posterTimeSeconds, storyboard, startedAt: startedAtOf(tracker), generatedAt: new Date().toISOString() },
     });
     context.logger.info({ posterTimeSeconds: set.posterTimeSeconds, candidates: set.candidates, tiles }, 'thumbnails generated');
     const stageSucceeded = tracker.succeeded();

@@ -12,5 +12,10 @@ export function transcoderHandlers(worker: WorkerDeps): EventHandlers {
     'video.transcode.failed': 'ignore',
     'video.thumbnails.generated': 'ignore',
     'video.thumbnails.failed': 'ignore',
+    'video.moderated': 'ignore',
+    'video.ready': 'ignore',
+    'video.rejected': 'ignore',
+    'video.failed': 'ignore',
+    'video.deleted': 'ignore',
   };
 }

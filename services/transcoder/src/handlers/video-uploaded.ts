@@ -1,7 +1,7 @@
 import type { Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent, type RenditionV1 } from '@video-pipeline/events';
 import { isMediaRefusal } from '@video-pipeline/media';
-import { runMediaJob, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
+import { runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
 import { writeToOutbox } from '@video-pipeline/outbox';
 
 /** Where a video's ladder lives: derived from the video alone, so every attempt and replay writes the same keys. */
@@ -61,7 +61,7 @@ async function transcode(event: CloudEvent<'video.uploaded'>, context: HandlerCo
   const transcoded = createEvent('video.transcoded', {
     source: deps.eventSource,
     subject: videoId,
-    data: { schemaVersion: 1, videoId, bucket: deps.storage.bucket, masterPlaylistKey, durationSeconds, renditions, transcodedAt: new Date().toISOString() },
+    data: { schemaVersion: 1, videoId, ownerId: event.data.ownerId, bucket: deps.storage.bucket, masterPlaylistKey, durationSeconds, renditions, startedAt: startedAtOf(tracker), transcodedAt: new Date().toISOString() },
   });
   context.logger.info({ masterPlaylistKey, rungs: renditions.map((rendition) => rendition.name), durationSeconds }, 'video transcoded');
   const stageSucceeded = tracker.succeeded();
