@@ -11,6 +11,8 @@ import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/sr
 
 export const API_KEY = 'test-key-alice';
 export const OTHER_API_KEY = 'test-key-bob';
+/** An admin's key (ADMIN_API_KEYS): the reviewer `rita`. */
+export const ADMIN_API_KEY = 'test-admin-key';
 
 export function testLogger(): Logger {
   return createLogger('test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -58,6 +60,7 @@ export async function startUploadApi(
       [API_KEY, 'alice'],
       [OTHER_API_KEY, 'bob'],
     ]),
+    adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },

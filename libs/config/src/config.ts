@@ -25,6 +25,8 @@ export interface ApiConfig {
   port: number;
   /** API key -> owner id. */
   apiKeys: ReadonlyMap<string, string>;
+  /** Admin API key -> the admin's name (a reviewer), for admin routes. */
+  adminApiKeys: ReadonlyMap<string, string>;
   maxUploadBytes: number;
   /** Origins whose browser pages may call the API (CORS); `*` for any; empty: same-origin only. */
   corsOrigins: string[];
@@ -82,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       accessKeyId: e.S3_ACCESS_KEY_ID,
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
     },
-    api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES, corsOrigins: e.CORS_ORIGINS },
+    api: { host: e.HOST, port: e.PORT, apiKeys: e.API_KEYS, adminApiKeys: e.ADMIN_API_KEYS, maxUploadBytes: e.MAX_UPLOAD_BYTES, corsOrigins: e.CORS_ORIGINS },
     media: {
       limits: { maxSide: e.MEDIA_MAX_SIDE, maxDurationSeconds: e.MEDIA_MAX_DURATION_SECONDS, maxFps: e.MEDIA_MAX_FPS },
       timeLimitMs: e.MEDIA_TIME_LIMIT_SECONDS * 1000,

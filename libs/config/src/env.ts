@@ -39,6 +39,8 @@ export const envSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).default('pipeline'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).default('pipeline-secret'),
   API_KEYS: apiKeys.default(new Map()),
+  /** Keys of people with admin rights (reviewers), `key:name` pairs: they act as themselves, never as an owner. */
+  ADMIN_API_KEYS: apiKeys.default(new Map()),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   /** Largest accepted upload; 5 GiB by default. */

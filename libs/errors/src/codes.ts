@@ -6,8 +6,14 @@
 export const errorCodes = {
   // Requests
   unauthorized: { status: 401, retriable: false },
+  /** A valid key without the right to this route: an owner's key on an admin route, or an admin's on an owner's. */
+  forbidden: { status: 403, retriable: false },
   not_found: { status: 404, retriable: false },
   invalid_request: { status: 400, retriable: false },
+  /** A route that takes JSON got another content type. */
+  not_json: { status: 415, retriable: false },
+  /** A JSON body over the API's limit for JSON bodies. */
+  body_too_large: { status: 413, retriable: false },
   invalid_cursor: { status: 400, retriable: false },
   not_multipart: { status: 415, retriable: false },
   missing_file: { status: 400, retriable: false },

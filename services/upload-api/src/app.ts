@@ -22,7 +22,10 @@ import type { VideoRepository } from './video-repository';
 export interface UploadApiDeps {
   videos: VideoRepository;
   storage: ObjectStorage;
+  /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
+  /** Admin API key -> the admin's name (`ADMIN_API_KEYS`); none by default. */
+  adminApiKeys?: ReadonlyMap<string, string>;
   maxUploadBytes: number;
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
@@ -47,7 +50,7 @@ const API_INFO = {
 
 /** Builds the HTTP API and its server; `main.ts` only wires dependencies and listens. */
 export function buildUploadApi(deps: UploadApiDeps): UploadApi {
-  const authenticate = authenticator(deps.apiKeys);
+  const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
     videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],

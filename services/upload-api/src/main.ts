@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     videos,
     storage,
     apiKeys: config.api.apiKeys,
+    adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
     corsOrigins: config.api.corsOrigins,
     logger,

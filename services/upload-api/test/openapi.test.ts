@@ -60,7 +60,7 @@ describe('the OpenAPI document', () => {
   });
 
   /** The codes each error answer of an operation lists, by status. */
-  function documentedErrors(path: string, method: 'get' | 'post'): Record<string, string[]> {
+  function documentedErrors(path: string, method: 'get' | 'put' | 'post' | 'delete' | 'patch'): Record<string, string[]> {
     const responses = resolved.paths![path]![method]!.responses!;
     const errors: Record<string, string[]> = {};
     for (const [status, answer] of Object.entries(responses)) {
@@ -75,17 +75,18 @@ describe('the OpenAPI document', () => {
     expect(documentedErrors('/v1/videos', 'post')).toEqual({
       '400': ['invalid_request', 'missing_file', 'empty_file', 'unknown_field', 'duplicate_field', 'upload_aborted'],
       '401': ['unauthorized'],
+      '403': ['forbidden'],
       '413': ['file_too_large', 'too_many_parts'],
       '415': ['not_multipart', 'unsupported_media_type'],
       '500': ['internal'],
       '503': ['storage_unavailable', 'database_unavailable'],
     });
-    expect(documentedErrors('/v1/videos', 'get')).toEqual({ '400': ['invalid_request', 'invalid_cursor'], '401': ['unauthorized'], '500': ['internal'], '503': ['database_unavailable'] });
-    expect(documentedErrors('/v1/videos/{id}', 'get')).toEqual({ '400': ['invalid_request'], '401': ['unauthorized'], '404': ['not_found'], '500': ['internal'], '503': ['database_unavailable'] });
+    expect(documentedErrors('/v1/videos', 'get')).toEqual({ '400': ['invalid_request', 'invalid_cursor'], '401': ['unauthorized'], '403': ['forbidden'], '500': ['internal'], '503': ['database_unavailable'] });
+    expect(documentedErrors('/v1/videos/{id}', 'get')).toEqual({ '400': ['invalid_request'], '401': ['unauthorized'], '403': ['forbidden'], '404': ['not_found'], '500': ['internal'], '503': ['database_unavailable'] });
     expect(documentedErrors('/healthz', 'get')).toEqual({ '400': ['invalid_request'], '500': ['internal'] });
     for (const [path, item] of Object.entries(resolved.paths!)) {
       for (const method of methods.filter((each) => item?.[each])) {
-        for (const [status, codes] of Object.entries(documentedErrors(path, method as 'get' | 'post'))) {
+        for (const [status, codes] of Object.entries(documentedErrors(path, method as 'get' | 'put' | 'post' | 'delete' | 'patch'))) {
           for (const code of codes) expect({ path, method, code, status: errorCodes[code as keyof typeof errorCodes]?.status }).toEqual({ path, method, code, status: Number(status) });
         }
       }

@@ -46,7 +46,7 @@ export function createVideoRoute(deps: CreateVideoDeps) {
       'The file streams straight into storage, its size and SHA-256 computed on the way and its type sniffed from its first bytes. ' +
       'Only once it is stored are the video and its `video.uploaded` event recorded, in one transaction. A refused or aborted upload leaves nothing behind. ' +
       `A body declared (Content-Length) larger than the upload limit plus ${MULTIPART_OVERHEAD_BYTES} bytes is refused before it is read.`,
-    auth: true,
+    auth: 'owner',
     body: { contentType: 'multipart/form-data', schema: uploadForm, description: 'the file in the field `file`, optionally a `title`; no other fields' },
     responses: { 201: { description: 'stored, recorded and announced', schema: videoSchema, headers: locationHeader } },
     errors: [

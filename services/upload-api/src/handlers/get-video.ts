@@ -14,7 +14,7 @@ export function getVideoRoute(videos: VideoRepository) {
     tags: ['videos'],
     summary: 'One of your videos',
     description: 'Another owner\'s video answers 404, exactly like a missing one.',
-    auth: true,
+    auth: 'owner',
     params: videoIdParams,
     responses: { 200: { description: 'the video', schema: videoSchema } },
     errors: ['not_found', 'database_unavailable'],

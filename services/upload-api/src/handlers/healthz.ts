@@ -9,7 +9,7 @@ export function healthzRoute() {
     path: '/healthz',
     tags: ['operations'],
     summary: 'Liveness: the process serves',
-    auth: false,
+    auth: 'public',
     logLevel: 'debug',
     responses: { 200: { description: 'alive', schema: healthSchema } },
     errors: [],

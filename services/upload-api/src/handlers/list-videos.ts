@@ -12,7 +12,7 @@ export function listVideosRoute(videos: VideoRepository) {
     path: '/v1/videos',
     tags: ['videos'],
     summary: 'Your videos, newest first',
-    auth: true,
+    auth: 'owner',
     query: videoListQuery,
     responses: { 200: { description: 'a page of videos', schema: videoPageSchema } },
     errors: ['invalid_cursor', 'database_unavailable'],

@@ -9,7 +9,7 @@ export function openApiDocumentRoute(document: () => Record<string, unknown>) {
     path: '/openapi.json',
     tags: ['operations'],
     summary: 'This document',
-    auth: false,
+    auth: 'public',
     responses: { 200: { description: 'the OpenAPI 3.1 document of this API', schema: openApiDocumentSchema } },
     errors: [],
     handle: async () => ({ status: 200, body: document() as { openapi: string } }),

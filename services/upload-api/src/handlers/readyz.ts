@@ -11,7 +11,7 @@ export function readyzRoute(checks: Record<string, DependencyCheck>) {
     tags: ['operations'],
     summary: 'Readiness: every dependency answers',
     description: `Checks ${Object.keys(checks).join(', ')}, each within a bounded time.`,
-    auth: false,
+    auth: 'public',
     logLevel: 'debug',
     responses: {
       200: { description: 'ready', schema: readinessSchema },

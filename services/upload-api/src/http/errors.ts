@@ -38,7 +38,8 @@ export function asPipelineError(error: unknown): PipelineError {
   if (isPipelineError(error)) return error;
   const status = (error as { status?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new PipelineError(status === 404 ? 'not_found' : 'invalid_request', (error as Error).message, { cause: error });
+    const code = status === 404 ? 'not_found' : status === 413 ? 'body_too_large' : status === 415 ? 'not_json' : 'invalid_request';
+    return new PipelineError(code, (error as Error).message, { cause: error });
   }
   return new PipelineError('internal', 'something went wrong on our side', { cause: error });
 }

@@ -1,10 +1,13 @@
 import type { ErrorCode } from '@video-pipeline/errors';
+import type { Caller } from '../auth';
 
 /** What this API's middleware and handlers tell each other about a request, in express' `res.locals`. */
 declare global {
   namespace Express {
     interface Locals {
-      /** The owner of the request's API key; set by the auth middleware on routes that need a key. */
+      /** Who the request's API key belongs to; set by the auth middleware on routes that need a key. */
+      caller?: Caller;
+      /** The owner of the request's API key, when it is an owner's; for the request's log line. */
       ownerId?: string;
       /** The code of the error answered, for the request's log line. */
       errorCode?: ErrorCode;

@@ -1,12 +1,14 @@
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { z } from 'zod';
 import { errorCodes, type ErrorCode } from '@video-pipeline/errors';
-import type { Route } from './route';
+import { takesJson, type Route } from './route';
 
 /** Every route may answer these: a malformed request line or parameter, and our own failures. */
 export const commonErrors: readonly ErrorCode[] = ['invalid_request', 'internal'];
-/** Routes that need an API key also answer this. */
-export const authErrors: readonly ErrorCode[] = ['unauthorized'];
+/** Routes that need an API key also answer these. */
+export const authErrors: readonly ErrorCode[] = ['unauthorized', 'forbidden'];
+/** Routes that take a JSON body also answer these. */
+export const jsonBodyErrors: readonly ErrorCode[] = ['not_json', 'body_too_large'];
 
 export const API_KEY_SCHEME = 'apiKey';
 
@@ -16,7 +18,7 @@ const requestIdHeader = z.object({
 
 /** The codes a route answers, its own and the common ones, in the closed list's order. */
 export function errorCodesOf(route: Route): ErrorCode[] {
-  const declared = new Set([...route.errors, ...commonErrors, ...(route.auth ? authErrors : [])]);
+  const declared = new Set([...route.errors, ...commonErrors, ...(route.auth !== 'public' ? authErrors : []), ...(takesJson(route) ? jsonBodyErrors : [])]);
   return (Object.keys(errorCodes) as ErrorCode[]).filter((code) => declared.has(code));
 }
 
@@ -38,7 +40,7 @@ function operation(route: Route): ZodOpenApiOperationObject {
     responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = {
       description: answer.description,
       headers: answer.headers ? requestIdHeader.extend(answer.headers.shape) : requestIdHeader,
-      content: { 'application/json': { schema: answer.schema } },
+      ...(answer.schema && { content: { 'application/json': { schema: answer.schema } } }),
     };
   }
   const byStatus = new Map<number, ErrorCode[]>();
@@ -55,7 +57,8 @@ function operation(route: Route): ZodOpenApiOperationObject {
     tags: route.tags,
     summary: route.summary,
     ...(route.description && { description: route.description }),
-    security: route.auth ? [{ [API_KEY_SCHEME]: [] }] : [],
+    security: route.auth === 'public' ? [] : [{ [API_KEY_SCHEME]: [] }],
+    ...(route.auth !== 'public' && { 'x-api-key-kind': route.auth }),
     requestParams: { ...(route.params && { path: route.params }), ...(route.query && { query: route.query }) },
     ...(route.body && {
       requestBody: { required: true, ...(route.body.description && { description: route.body.description }), content: { [route.body.contentType]: { schema: route.body.schema } } },
@@ -74,7 +77,7 @@ export function openApiDocument(routes: readonly Route[], info: { title: string;
     tags: [...new Set(routes.flatMap((route) => route.tags))].map((name) => ({ name })),
     components: {
       securitySchemes: {
-        [API_KEY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`; keys map to owners through `API_KEYS`' },
+        [API_KEY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`; keys map to owners through `API_KEYS`, and to admins (reviewers) through `ADMIN_API_KEYS`. `x-api-key-kind` says which a route takes: `owner`, `admin` or `owner-or-admin`' },
       },
     },
     paths,
