@@ -112,7 +112,7 @@ function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, 
   const failed = failureEvent(event, deps, type, { code, message }, tracker.startedAt);
   const recordFailure = tracker.failed(code, message);
   return async (tx) => {
-    if (!(await lockVideo(tx, videoId))) return;
+    if (!(await lockVideo(tx, event.data.videoId))) return;
     await writeToOutbox(tx, failed, deps.topicPrefix);
     await recordFailure(tx);
   };
@@ -131,11 +131,12 @@ function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, 
 export function endStageWhenDeadLettered(deps: MediaJobDeps, job: { stage: MediaStage; failedEvent: FailedEventType }): DeadLetterHook<'video.uploaded'> {
   return (event, reason) => async (tx) => {
     const { videoId } = event.data;
+    if (!(await lockVideo(tx, videoId))) return;
     const current = await tx.videoStage.findUnique({ where: { videoId_stage: { videoId, stage: job.stage } } });
     if (current?.status === 'succeeded' || current?.status === 'failed') return;
-    if (!current && !(await tx.video.findUnique({ where: { id: videoId }, select: { id: true } }))) return;
-    await stageFailed(videoId, job.stage, reason.code, reason.message, { topicPrefix: deps.topicPrefix, eventSource: deps.eventSource })(tx);
+    // The stage's failure goes out before the lifecycle's `video.failed` that recording it may write.
     await writeToOutbox(tx, failureEvent(event, deps, job.failedEvent, reason, current?.startedAt ?? undefined), deps.topicPrefix);
+    await stageFailed(videoId, job.stage, reason.code, reason.message, { topicPrefix: deps.topicPrefix, eventSource: deps.eventSource })(tx);
   };
 }
 
