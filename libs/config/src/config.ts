@@ -42,12 +42,25 @@ export interface MediaConfig {
   tempDir: string;
 }
 
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOWED_TARGETS, as written. */
+  allowedTargets: string[];
+  timeoutMs: number;
+  /** Undefined: the delivery policy's default schedule. */
+  retryDelaysMs?: number[];
+  disableAfterFailures: number;
+  disableAfterMs: number;
+  secretGraceMs: number;
+  concurrency: number;
+}
+
 export interface PipelineConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   storage: StorageConfig;
   api: ApiConfig;
   media: MediaConfig;
+  webhooks: WebhookConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -91,6 +104,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       threads: e.FFMPEG_THREADS,
       x264Preset: e.X264_PRESET,
       tempDir: e.MEDIA_TEMP_DIR ?? path.join(os.tmpdir(), 'video-pipeline-media'),
+    },
+    webhooks: {
+      allowedTargets: e.WEBHOOK_ALLOWED_TARGETS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 60 * 60 * 1000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
     },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,

@@ -54,3 +54,15 @@ export function deliveryPolicyProblems(policy: DeliveryPolicy): string[] {
   if (!(policy.disableAfterMs >= 0 && policy.secretGraceMs >= 0)) problems.push('disableAfterMs and secretGraceMs must be ≥ 0');
   return problems;
 }
+
+/** The policy the environment describes (`WEBHOOK_*`), on top of the defaults. */
+export function deliveryPolicyFrom(config: { timeoutMs: number; retryDelaysMs?: number[]; disableAfterFailures: number; disableAfterMs: number; secretGraceMs: number }): DeliveryPolicy {
+  return {
+    ...defaultDeliveryPolicy,
+    timeoutMs: config.timeoutMs,
+    retryDelaysMs: config.retryDelaysMs ?? defaultDeliveryPolicy.retryDelaysMs,
+    disableAfterFailures: config.disableAfterFailures,
+    disableAfterMs: config.disableAfterMs,
+    secretGraceMs: config.secretGraceMs,
+  };
+}
