@@ -58,6 +58,18 @@ export interface PlaybackConfig {
   eventStreamHeartbeatMs: number;
 }
 
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOWED_TARGETS, as written. */
+  allowedTargets: string[];
+  timeoutMs: number;
+  /** Undefined: the delivery policy's default schedule. */
+  retryDelaysMs?: number[];
+  disableAfterFailures: number;
+  disableAfterMs: number;
+  secretGraceMs: number;
+  concurrency: number;
+}
+
 export interface PipelineConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
@@ -66,6 +78,7 @@ export interface PipelineConfig {
   media: MediaConfig;
   moderation: ModerationConfig;
   playback: PlaybackConfig;
+  webhooks: WebhookConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -119,6 +132,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       classifier: e.MODERATION_CLASSIFIER_URL ? { url: e.MODERATION_CLASSIFIER_URL, timeoutMs: e.MODERATION_CLASSIFIER_TIMEOUT_MS } : null,
     },
     playback: { tokenSecret: e.PLAYBACK_TOKEN_SECRET, tokenTtlSeconds: e.PLAYBACK_TOKEN_TTL_SECONDS, eventStreamHeartbeatMs: e.EVENT_STREAM_HEARTBEAT_SECONDS * 1000 },
+    webhooks: {
+      allowedTargets: e.WEBHOOK_ALLOWED_TARGETS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 60 * 60 * 1000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

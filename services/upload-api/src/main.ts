@@ -6,6 +6,9 @@ import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { VideoRepository } from './video-repository';
+import { WebhookRepository } from './webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -20,6 +23,12 @@ async function main(): Promise<void> {
 
   const api = buildUploadApi({
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
     storage,
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,

@@ -90,7 +90,7 @@ export class VideoRepository {
 }
 
 /** A database outage, as the API answers it (503, retriable); any other error passes on as it is. */
-function asOutage(error: unknown): never {
+export function asOutage(error: unknown): never {
   if (isDatabaseUnavailable(error)) throw new PipelineError('database_unavailable', 'the database is unavailable; try again shortly', { cause: error });
   throw error;
 }
