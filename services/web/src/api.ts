@@ -61,17 +61,6 @@ export async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `http_${response.status}`, `The server answered ${response.status} ${response.statusText}`.trim());
 }
 
-export function apiErrorFromXhr(xhr: XMLHttpRequest): ApiError {
-  try {
-    const body = JSON.parse(xhr.responseText) as { error?: { code?: string; message?: string }; requestId?: string };
-    if (body.error?.code) return new ApiError(xhr.status, body.error.code, body.error.message ?? body.error.code, body.requestId);
-  } catch {
-    // not JSON
-  }
-  if (xhr.status === 0) return new ApiError(0, 'network', 'The connection to the server was lost. Check your network and try again.');
-  return new ApiError(xhr.status, `http_${xhr.status}`, `The server answered ${xhr.status}`);
-}
-
 export class Api {
   constructor(
     readonly key: string,

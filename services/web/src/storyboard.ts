@@ -14,8 +14,8 @@ function seconds(stamp: string): number {
   return parts.reduce((total, part) => total * 60 + part, 0);
 }
 
-/** Parses the cues; a relative sprite URL is resolved against the VTT's own URL. */
-export function parseStoryboardVtt(text: string, vttUrl: string): StoryboardTile[] {
+/** Parses the cues; a relative sprite URL is resolved against the VTT's own URL (itself against the page's). */
+export function parseStoryboardVtt(text: string, vttUrl: string, pageUrl: string): StoryboardTile[] {
   const tiles: StoryboardTile[] = [];
   for (const block of text.replace(/\r/g, '').split(/\n\n+/)) {
     const lines = block.split('\n');
@@ -28,7 +28,7 @@ export function parseStoryboardVtt(text: string, vttUrl: string): StoryboardTile
     tiles.push({
       start: seconds(from),
       end: seconds(to.trim().split(/\s+/)[0]!),
-      url: new URL(match[1]!, new URL(vttUrl, location.href)).href,
+      url: new URL(match[1]!, new URL(vttUrl, pageUrl)).href,
       x: Number(match[2]),
       y: Number(match[3]),
       width: Number(match[4]),

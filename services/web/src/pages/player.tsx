@@ -126,7 +126,7 @@ function HlsPlayer({ src, poster, storyboardUrl, duration: knownDuration }: { sr
     if (!storyboardUrl) return;
     void fetch(storyboardUrl)
       .then((response) => (response.ok ? response.text() : ''))
-      .then((text) => setTiles(parseStoryboardVtt(text, storyboardUrl)))
+      .then((text) => setTiles(parseStoryboardVtt(text, storyboardUrl, location.href)))
       .catch(() => setTiles([]));
   }, [storyboardUrl]);
 

@@ -1,4 +1,4 @@
-import { apiErrorFromXhr, ApiError, type Video } from '../api';
+import { ApiError, type Video } from '../api';
 import { titleFromFileName, type Transfer, type TransferEvents } from './transfer';
 
 /** `POST /v1/videos` as multipart, through XMLHttpRequest for its upload progress events. */
@@ -35,4 +35,16 @@ export function simpleUpload(file: File, key: string, events: TransferEvents): T
       xhr.abort();
     },
   };
+}
+
+/** The API's error from a finished request, or one in words when the answer is not the API's JSON. */
+export function apiErrorFromXhr(xhr: XMLHttpRequest): ApiError {
+  try {
+    const body = JSON.parse(xhr.responseText) as { error?: { code?: string; message?: string }; requestId?: string };
+    if (body.error?.code) return new ApiError(xhr.status, body.error.code, body.error.message ?? body.error.code, body.requestId);
+  } catch {
+    // not JSON
+  }
+  if (xhr.status === 0) return new ApiError(0, 'network', 'The connection to the server was lost. Check your network and try again.');
+  return new ApiError(xhr.status, `http_${xhr.status}`, `The server answered ${xhr.status}`);
 }
