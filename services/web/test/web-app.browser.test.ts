@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WEB_APP_DIST_DIR, buildWebApp } from '../../../infra/web-app';
 import { makeVideo } from '../../../test/support/fixtures';
@@ -139,6 +140,22 @@ describe('the web app in a browser', () => {
     expect(await row.getByRole('alert').textContent()).toBe((direct.body as { error: { message: string } }).error.message);
     await expectNoSeriousViolations('upload refused');
     expect((await listOwn()).map((video) => video.id)).toEqual(before.map((video) => video.id));
+  });
+
+  it('loads under 250 kB of gzipped JavaScript on first load of the library', async () => {
+    const scripts = new Map<string, number>();
+    page.on('response', async (response) => {
+      if (response.request().resourceType() === 'script') scripts.set(response.url(), gzipSync(await response.body()).length);
+    });
+    await signedIn();
+    await page.goto(url('/'), { waitUntil: 'networkidle' });
+    await page.getByRole('heading', { name: 'Your videos' }).waitFor();
+    const total = [...scripts.values()].reduce((sum, size) => sum + size, 0);
+    process.stdout.write(`web app first load: ${scripts.size} script(s), ${(total / 1024).toFixed(1)} KiB gzipped\n`);
+    expect(scripts.size).toBeGreaterThan(0);
+    expect(total).toBeLessThan(250 * 1024);
+    // The player's code (hls.js) is not part of it.
+    expect([...scripts.keys()].filter((script) => /\/assets\/(hls|player)-/.test(script))).toEqual([]);
   });
 
   it("says \"not found\" for another owner's video and for one that does not exist", async () => {
