@@ -26,8 +26,8 @@ export interface Video {
   thumbnails?: { placeholder?: string | null } | null;
   /** Playback URLs (the lifecycle issue); read through `playbackOf`, since the API may not have them yet. */
   playback?: Record<string, unknown> | null;
-  /** Why a video failed or was rejected, when the API says. */
-  failure?: { stage?: string; reason?: { code: string; message: string } } | null;
+  /** Moderation's decision and every check's reasons (the lifecycle issue). */
+  moderation?: { decision: string; decidedBy?: string; reviewer?: string | null; note?: string | null; reasons?: ModerationReason[] } | null;
   [field: string]: unknown;
 }
 
@@ -95,6 +95,31 @@ export class Api {
   deleteVideo(id: string): Promise<void> {
     return this.request(`/v1/videos/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
+
+  /** The videos waiting for a reviewer (admin keys). */
+  listReviews(): Promise<{ items: ReviewItem[] }> {
+    return this.request('/v1/reviews?limit=100');
+  }
+
+  decideReview(videoId: string, decision: 'approved' | 'rejected', note: string | null): Promise<{ status: string }> {
+    return this.request(`/v1/reviews/${encodeURIComponent(videoId)}`, { method: 'POST', body: JSON.stringify({ decision, note }) });
+  }
+}
+
+export interface ModerationReason {
+  check: string;
+  verdict: 'pass' | 'reject' | 'review' | (string & {});
+  code: string;
+  message: string;
+}
+
+export interface ReviewItem {
+  videoId: string;
+  ownerId: string;
+  title: string | null;
+  description?: string | null;
+  reasons: ModerationReason[];
+  waitingSince: string;
 }
 
 /**

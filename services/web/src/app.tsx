@@ -7,6 +7,7 @@ import { SignIn } from './pages/sign-in';
 import { Library } from './pages/library';
 import { UploadPage } from './pages/upload';
 import { NotFound } from './pages/not-found';
+import { Reviews } from './pages/reviews';
 
 // The player (and hls.js with it) loads only on the player page, so the first load stays small.
 const Player = lazy(() => import('./pages/player').then((module) => module.Player));
@@ -69,6 +70,7 @@ function Shell() {
         <nav aria-label="Main">
           {session.role === 'owner' && link('/', 'Library')}
           {session.role === 'owner' && link('/upload', 'Upload')}
+          {session.role === 'admin' && link('/', 'Reviews')}
         </nav>
         <button type="button" class="link-button" onClick={signOut}>
           Sign out
@@ -77,7 +79,7 @@ function Shell() {
       <main id="main" tabIndex={-1}>
         <ErrorBoundary>
           <Router>
-            <Route path="/" component={session.role === 'owner' ? Library : AdminHome} />
+            <Route path="/" component={session.role === 'owner' ? Library : Reviews} />
             <Route path="/upload" component={UploadPage} />
             <Route path="/videos/:id" component={Player} />
             <Route default component={NotFound} />
@@ -85,15 +87,5 @@ function Shell() {
         </ErrorBoundary>
       </main>
     </>
-  );
-}
-
-function AdminHome() {
-  const { features } = useApp();
-  return (
-    <section>
-      <h1>Reviews</h1>
-      {features.reviews ? <p>The review queue is on its way to this page.</p> : <p class="calm">Reviewing is not available on this server yet.</p>}
-    </section>
   );
 }

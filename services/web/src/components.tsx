@@ -49,11 +49,14 @@ export function StageList({ video }: { video: Video }) {
   );
 }
 
-/** Why a video did not become ready, in words, from whatever the API tells. */
+/** Why a video did not become ready, in words: the failed stage's error, or moderation's reasons and the reviewer's note. */
 export function failureOf(video: Video): string | null {
   if (video.status !== 'failed' && video.status !== 'rejected') return null;
-  if (video.failure?.reason?.message) return video.failure.reason.message;
-  const failed = Object.entries(video.stages ?? {}).find(([, stage]) => stage.error && (stage.status === 'failed' || stage.status === 'rejected'));
-  if (failed) return `${failed[0]}: ${failed[1].error!.message}`;
+  const failed = Object.entries(video.stages ?? {}).find(([name, stage]) => name !== 'moderation' && stage.status === 'failed' && stage.error);
+  if (video.status === 'failed' && failed) return `${failed[0]}: ${failed[1].error!.message}`;
+  const moderation = video.moderation;
+  const reasons = (moderation?.reasons ?? []).filter((reason) => reason.verdict === 'reject').map((reason) => reason.message);
+  if (moderation?.note) reasons.push(`Reviewer's note: ${moderation.note}`);
+  if (reasons.length) return reasons.join(' ');
   return video.status === 'rejected' ? 'Moderation rejected this video.' : 'Processing failed.';
 }

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WEB_APP_DIST_DIR, buildWebApp } from '../../../infra/web-app';
 import { makeVideo } from '../../../test/support/fixtures';
-import { API_KEY, OTHER_API_KEY, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
+import { ADMIN_API_KEY, API_KEY, OTHER_API_KEY, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { getJson, uploadFile } from '../../../test/support/upload-client';
 import { launchBrowser, screenshot, seriousAxeViolations } from './support/browser';
@@ -71,6 +71,18 @@ describe('the web app in a browser', () => {
     await page.getByRole('heading', { name: 'Your videos' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  });
+
+  it("opens the reviewers' page for an admin key, and says calmly what the server does not offer yet", async () => {
+    await page.goto(url('/'));
+    await page.getByLabel('API key').fill(ADMIN_API_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Reviews' }).waitFor();
+    const offersReviews = ((await (await fetch(url('/openapi.json'))).json()) as { paths: Record<string, unknown> }).paths['/v1/reviews'] !== undefined;
+    if (offersReviews) await page.locator('.review-list').waitFor({ state: 'attached' });
+    else await page.getByText('Reviewing is not available on this server yet.').waitFor();
+    expect(await page.getByRole('link', { name: 'Upload' }).count()).toBe(0);
+    await expectNoSeriousViolations('reviews');
   });
 
   it('uploads a clip through the page with moving progress, and its row appears in the library', async () => {

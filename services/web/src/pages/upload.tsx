@@ -70,9 +70,6 @@ export function UploadPage() {
         onDrop={onDrop}
       >
         <p>Drop video files here, or</p>
-        <label class="button" for="file-picker">
-          Choose files
-        </label>
         <input
           id="file-picker"
           ref={picker}
@@ -85,6 +82,9 @@ export function UploadPage() {
             event.currentTarget.value = '';
           }}
         />
+        <label class="button" for="file-picker">
+          Choose files
+        </label>
         <p class="hint">{features.tus ? 'Uploads resume after a dropped connection or a page reload: pick the same file again.' : 'Keep this page open until uploads finish.'}</p>
       </div>
       <ul class="uploads" aria-label="Uploads">
