@@ -2,11 +2,9 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, type Video } from '../api';
 import { Poster, StageList, StatusBadge } from '../components';
 import { STATUS_LABELS, formatDate, formatDuration } from '../format';
+import { useLiveVideos } from '../live';
 import { useApp } from '../session';
 
-const TERMINAL = new Set(['ready', 'rejected', 'failed']);
-/** While a listed video is still being processed, the first page is read again this often. */
-const REFRESH_MS = 3_000;
 
 /** The owner's videos, newest first, a page at a time. */
 export function Library() {
@@ -39,17 +37,8 @@ export function Library() {
     void load(null);
   }, [load]);
 
-  // Live status: re-read the videos that are still on their way to a final state.
-  const pending = videos.filter((video) => !TERMINAL.has(video.status)).map((video) => video.id);
-  useEffect(() => {
-    if (!api || pending.length === 0) return;
-    const timer = setInterval(async () => {
-      const fresh = await Promise.all(pending.map((id) => api.getVideo(id).catch(() => null)));
-      const byId = new Map(fresh.filter((video): video is Video => video !== null).map((video) => [video.id, video]));
-      setVideos((shown) => shown.map((video) => byId.get(video.id) ?? video));
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [api, pending.join(',')]);
+  // Live status, over the videos' event streams where the API has them.
+  useLiveVideos(api, videos, features.liveEvents, (fresh) => setVideos((shown) => shown.map((video) => (video.id === fresh.id ? fresh : video))));
 
   async function rename(video: Video) {
     const title = window.prompt('New title', video.title ?? '');

@@ -3,6 +3,7 @@ import { useRoute } from 'preact-iso';
 import { ApiError, playbackOf, type Video } from '../api';
 import { StageList, StatusBadge, failureOf } from '../components';
 import { formatDuration } from '../format';
+import { useLiveVideos } from '../live';
 import { useApp } from '../session';
 import { parseStoryboardVtt, tileAt, type StoryboardTile } from '../storyboard';
 import { NotFound } from './not-found';
@@ -10,33 +11,28 @@ import { NotFound } from './not-found';
 /** One video: its state, why it failed if it did, and the player once it is ready. */
 export function Player() {
   const { params } = useRoute();
-  const { api } = useApp();
+  const { api, features } = useApp();
   const [video, setVideo] = useState<Video | null>(null);
   const [problem, setProblem] = useState<'not_found' | string | null>(null);
   const id = params.id ?? '';
 
   useEffect(() => {
     if (!api) return;
-    let stop = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = async () => {
-      try {
-        const fresh = await api.getVideo(id);
-        if (stop) return;
-        setVideo(fresh);
-        if (!['ready', 'failed', 'rejected'].includes(fresh.status)) timer = setTimeout(read, 3_000);
-      } catch (caught) {
-        if (stop) return;
+    let stopped = false;
+    api.getVideo(id).then(
+      (fresh) => !stopped && setVideo(fresh),
+      (caught) => {
+        if (stopped) return;
         if (caught instanceof ApiError && caught.status === 404) setProblem('not_found');
         else setProblem(caught instanceof ApiError ? caught.message : 'This video could not be loaded. Try again in a moment.');
-      }
-    };
-    void read();
+      },
+    );
     return () => {
-      stop = true;
-      clearTimeout(timer);
+      stopped = true;
     };
   }, [api, id]);
+  // Live status until it is final; a video deleted meanwhile becomes "not found".
+  useLiveVideos(api, video ? [video] : [], features.liveEvents, setVideo);
 
   if (problem === 'not_found') return <NotFound what="video" />;
   if (problem)
