@@ -8,6 +8,7 @@ import { Library } from './pages/library';
 import { UploadPage } from './pages/upload';
 import { NotFound } from './pages/not-found';
 import { Reviews } from './pages/reviews';
+import { Settings } from './pages/settings';
 
 // The player (and hls.js with it) loads only on the player page, so the first load stays small.
 const Player = lazy(() => import('./pages/player').then((module) => module.Player));
@@ -70,6 +71,7 @@ function Shell() {
         <nav aria-label="Main">
           {session.role === 'owner' && link('/', 'Library')}
           {session.role === 'owner' && link('/upload', 'Upload')}
+          {session.role === 'owner' && link('/settings', 'Settings')}
           {session.role === 'admin' && link('/', 'Reviews')}
         </nav>
         <button type="button" class="link-button" onClick={signOut}>
@@ -81,6 +83,7 @@ function Shell() {
           <Router>
             <Route path="/" component={session.role === 'owner' ? Library : Reviews} />
             <Route path="/upload" component={UploadPage} />
+            <Route path="/settings" component={Settings} />
             <Route path="/videos/:id" component={Player} />
             <Route default component={NotFound} />
           </Router>

@@ -154,6 +154,28 @@ describe('the web app in a browser', () => {
     expect((await listOwn()).map((video) => video.id)).toEqual(before.map((video) => video.id));
   });
 
+  it('works at phone width: library, upload and settings, each without serious axe violations', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signedIn();
+    const offersWebhooks = ((await (await fetch(url('/openapi.json'))).json()) as { paths: Record<string, unknown> }).paths['/v1/webhooks'] !== undefined;
+    for (const [pathname, heading] of [
+      ['/', 'Your videos'],
+      ['/upload', 'Upload videos'],
+      ['/settings', 'Settings'],
+    ] as const) {
+      await page.goto(url(pathname));
+      await page.getByRole('heading', { name: heading }).waitFor();
+      // Nothing wider than the screen.
+      expect([pathname, await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)]).toEqual([pathname, 390]);
+      await expectNoSeriousViolations(`${pathname} at phone width`);
+    }
+    if (offersWebhooks) await page.getByRole('button', { name: 'Add webhook' }).waitFor();
+    else await page.getByText('Webhooks are not available on this server yet.').waitFor();
+    await page.goto(url('/'));
+    await page.getByRole('heading', { name: 'Your videos' }).waitFor();
+    await screenshot(page, 'library-phone');
+  });
+
   it('loads under 250 kB of gzipped JavaScript on first load of the library', async () => {
     const scripts = new Map<string, number>();
     page.on('response', async (response) => {
