@@ -64,8 +64,13 @@ describe('the web app in a browser', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toContain('That API key was not recognised');
     await screenshot(page, 'sign-in-wrong-key');
 
-    await page.getByLabel('API key').fill(API_KEY);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard alone: the field is the first stop, Enter submits.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id)).toBe('api-key');
+    await page.keyboard.type(API_KEY);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Your videos' }).waitFor();
     await page.reload();
     await page.getByRole('heading', { name: 'Your videos' }).waitFor();
@@ -174,6 +179,24 @@ describe('the web app in a browser', () => {
     await page.goto(url('/'));
     await page.getByRole('heading', { name: 'Your videos' }).waitFor();
     await screenshot(page, 'library-phone');
+  });
+
+  it('pages through the library, newest first', async () => {
+    const clip = await makeVideo({ seconds: 1 });
+    for (let n = 1; n <= 21; n += 1) {
+      const response = await uploadFile(api.baseUrl, API_KEY, { file: { path: clip }, fields: { title: `Paged ${String(n).padStart(2, '0')}` } });
+      created.push(response.body as ListedVideo);
+    }
+    const newest = (await listOwn()).map((video) => video.title);
+    await signedIn();
+    await page.goto(url('/'));
+    await page.getByRole('heading', { name: 'Your videos' }).waitFor();
+    await page.locator('.video-row').nth(19).waitFor();
+    expect(await page.locator('.video-title').allTextContents()).toEqual(newest.slice(0, 20));
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await page.locator('.video-row').nth(20).waitFor();
+    expect((await page.locator('.video-title').allTextContents()).slice(0, 21)).toEqual(newest.slice(0, 21));
+    expect((await page.locator('.video-title').allTextContents()).slice(0, 3)).toEqual(['Paged 21', 'Paged 20', 'Paged 19']);
   });
 
   it('loads under 250 kB of gzipped JavaScript on first load of the library', async () => {
