@@ -87,11 +87,16 @@ export class StageTracker {
   }
 
   failed(code: string, message: string): Effects {
-    const failed = { status: 'failed', finishedAt: this.now(), errorCode: code, errorMessage: truncate(message) } as const;
-    return async (tx) => {
-      await tx.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, startedAt: failed.finishedAt, ...failed }, update: failed });
-    };
+    return stageFailed(this.videoId, this.stage, code, message, this.now());
   }
+}
+
+/** Effects that end a video's stage as failed with its reason (creating the row if the stage never started). */
+export function stageFailed(videoId: string, stage: MediaStage, code: string, message: string, finishedAt: Date): Effects {
+  const failed = { status: 'failed', finishedAt, errorCode: code, errorMessage: truncate(message) } as const;
+  return async (tx) => {
+    await tx.videoStage.upsert({ where: { videoId_stage: { videoId, stage } }, create: { videoId, stage, attempts: 1, startedAt: finishedAt, ...failed }, update: failed });
+  };
 }
 
 /** Enough of a message to understand it (ffmpeg's stderr tail included), bounded for the row and the API. */
