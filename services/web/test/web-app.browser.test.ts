@@ -159,6 +159,30 @@ describe('the web app in a browser', () => {
     expect((await listOwn()).map((video) => video.id)).toEqual(before.map((video) => video.id));
   });
 
+  it('shows the size limit when a file is too large, even when the API refuses before reading it', async () => {
+    const small = await startUploadApi(config, { webAppDir: WEB_APP_DIST_DIR, maxUploadBytes: 100_000 });
+    try {
+      const clip = await fs.readFile(await makeVideo({ seconds: 4, size: '640x360' }));
+      // Over the limit by more than 1 MiB: refused on its Content-Length, before the body is read.
+      const large = Buffer.concat([clip, clip]);
+      expect(large.length).toBeGreaterThan(100_000 + 1024 * 1024);
+      await signedIn();
+      await page.goto(`${small.baseUrl}/upload`);
+      await page.setInputFiles('#file-picker', [
+        { name: 'big.mp4', mimeType: 'video/mp4', buffer: large },
+        { name: 'medium.mp4', mimeType: 'video/mp4', buffer: clip },
+      ]);
+      for (const name of ['big.mp4', 'medium.mp4']) {
+        const row = page.locator('.upload[data-state="failed"]', { hasText: name });
+        await row.waitFor();
+        expect([name, await row.getByRole('alert').textContent()]).toEqual([name, expect.stringMatching(/100000 bytes|too large/i)]);
+      }
+      expect(await listOwn()).toEqual(expect.not.arrayContaining([expect.objectContaining({ title: expect.stringMatching(/^(big|medium)$/) })]));
+    } finally {
+      await small.close();
+    }
+  });
+
   it('works at phone width: library, upload and settings, each without serious axe violations', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await signedIn();
