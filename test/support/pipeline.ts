@@ -8,6 +8,9 @@ import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
 import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
+import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -49,7 +52,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -57,6 +60,12 @@ export async function startUploadApi(
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
   const app = buildUploadApi({
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: options.webhookGuard ?? new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
     storage,
     apiKeys: new Map([
       [API_KEY, 'alice'],
@@ -68,6 +77,7 @@ export async function startUploadApi(
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
     discardLimits: options.discardLimits,
+    webAppDir: options.webAppDir,
   });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

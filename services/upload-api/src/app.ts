@@ -16,11 +16,24 @@ import { answerErrors, noSuchRoute } from './http/errors';
 import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
+import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { VideoRepository } from './video-repository';
+import { createWebhookRoute } from './handlers/webhooks/create-webhook';
+import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
+import { getWebhookRoute } from './handlers/webhooks/get-webhook';
+import { listWebhookDeliveriesRoute } from './handlers/webhooks/list-webhook-deliveries';
+import { listWebhooksRoute } from './handlers/webhooks/list-webhooks';
+import { retryWebhookDeliveryRoute } from './handlers/webhooks/retry-webhook-delivery';
+import { rotateWebhookSecretRoute } from './handlers/webhooks/rotate-webhook-secret';
+import { testWebhookRoute } from './handlers/webhooks/test-webhook';
+import { updateWebhookRoute } from './handlers/webhooks/update-webhook';
+import type { WebhookRouteDeps } from './webhook-schemas';
 
 export interface UploadApiDeps {
   videos: VideoRepository;
+  /** Webhook subscriptions and their deliveries. */
+  webhooks: WebhookRouteDeps;
   storage: ObjectStorage;
   /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
@@ -34,6 +47,8 @@ export interface UploadApiDeps {
   corsOrigins?: readonly string[];
   /** How much of a refused request's body is read so its client gets the answer. */
   discardLimits?: DiscardLimits;
+  /** The built web app (`services/web/dist`), served at `/`; none by default. */
+  webAppDir?: string;
 }
 
 export interface UploadApi extends HttpServer {
@@ -54,6 +69,17 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
     videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    webhooks: [
+      createWebhookRoute(deps.webhooks),
+      listWebhooksRoute(deps.webhooks),
+      getWebhookRoute(deps.webhooks),
+      updateWebhookRoute(deps.webhooks),
+      deleteWebhookRoute(deps.webhooks),
+      rotateWebhookSecretRoute(deps.webhooks),
+      testWebhookRoute(deps.webhooks),
+      listWebhookDeliveriesRoute(deps.webhooks),
+      retryWebhookDeliveryRoute(deps.webhooks),
+    ],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();
@@ -65,11 +91,17 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(requestLog(deps.logger));
   app.use(http.closingConnections);
   app.use(expectContinue);
-  app.use(helmet());
+  app.use(
+    helmet({
+      // The web app plays HLS through Media Source Extensions: media and hls.js's worker come from blob: URLs.
+      contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
+    }),
+  );
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
+  if (deps.webAppDir) app.use(webAppRouter(deps.webAppDir));
   app.use(noSuchRoute);
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
