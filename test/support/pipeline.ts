@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -35,6 +36,8 @@ export interface RunningApi {
   port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /** Playback tokens, the change feed, ... (the lifecycle's routes). */
+  lifecycle: LifecycleApiDeps;
   /**
    * Removes an uploaded video: its object, its row and its outbox event. A
    * test without a relay must: relays of later tests publish every unpublished
@@ -53,7 +56,9 @@ export async function startUploadApi(
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger: options.logger ?? testLogger(), eventSource: '/video-pipeline/test' });
   const app = buildUploadApi({
+    lifecycle,
     videos,
     storage,
     apiKeys: new Map([
@@ -74,6 +79,7 @@ export async function startUploadApi(
     port,
     storage,
     prisma,
+    lifecycle,
     removeVideo: async (video) => {
       await storage.deleteObject(video.object.key);
       await prisma.outboxEvent.deleteMany({ where: { key: video.id } });

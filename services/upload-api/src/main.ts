@@ -5,6 +5,7 @@ import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
+import { lifecycleApiDeps } from './lifecycle';
 import { VideoRepository } from './video-repository';
 
 async function main(): Promise<void> {
@@ -18,7 +19,10 @@ async function main(): Promise<void> {
   const admin = createKafka(config.kafka, logger, { retry: { retries: 0 } }).admin();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/upload-api', topicPrefix: config.kafka.topicPrefix });
 
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger, eventSource: '/video-pipeline/upload-api' });
+
   const api = buildUploadApi({
+    lifecycle,
     videos,
     storage,
     apiKeys: config.api.apiKeys,
