@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createEvent, eventCatalog, type CloudEvent } from '@video-pipeline/events';
+import { createEvent, eventCatalog, type CloudEvent, type EventType } from '@video-pipeline/events';
 import type { EventHandler } from '@video-pipeline/consumer';
 import { MediaTestbed } from '../../../test/support/media-testbed';
 import { API_KEY, startUploadApi, testLogger, type RunningApi } from '../../../test/support/pipeline';
@@ -85,7 +85,7 @@ export class LifecycleBed {
   }
 
   /** The outbox events of a type for a video (payloads). */
-  published(type: Parameters<MediaTestbed['published']>[0], videoId: string) {
+  published<T extends EventType>(type: T, videoId: string): Promise<CloudEvent<T>['data'][]> {
     return this.bed.published(type, videoId);
   }
 }
