@@ -12,6 +12,7 @@ import { consumerThroughput } from './consumer-throughput';
 import { eventLatency } from './event-latency';
 import { thumbnailSet, transcodeLadder } from './media-workers';
 import { sseFanout } from './sse-fanout';
+import { uploadToReady } from './upload-to-ready';
 import { startBenchEnv } from './support/environment';
 import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/options';
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'transcode-ladder': transcodeLadder,
   'thumbnail-set': thumbnailSet,
   'sse-fanout': sseFanout,
+  'upload-to-ready': uploadToReady,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout', 'upload-to-ready'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -27,7 +27,7 @@ export interface BenchOptions {
   shareEvents: number;
   /** consumer-share: a module exporting a group's `makeHandlers(deps)`; default a stand-in that runs ffmpeg. */
   handlersModule?: string;
-  /** transcode-ladder, thumbnail-set: seconds of the 1080p30 source. Default 60. */
+  /** transcode-ladder, thumbnail-set, upload-to-ready: seconds of the 1080p30 source. Default 60. */
   mediaSeconds: number;
   /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
   mediaRounds: number;
