@@ -11,6 +11,7 @@ import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
 import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -40,6 +41,8 @@ export interface RunningApi {
   port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /** Playback tokens, the change feed, ... (the lifecycle's routes). */
+  lifecycle: LifecycleApiDeps;
   /**
    * Removes an uploaded video: its object, its row and its outbox event. A
    * test without a relay must: relays of later tests publish every unpublished
@@ -58,7 +61,9 @@ export async function startUploadApi(
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger: options.logger ?? testLogger(), eventSource: '/video-pipeline/test' });
   const app = buildUploadApi({
+    lifecycle,
     videos,
     webhooks: {
       repository: new WebhookRepository(prisma),
@@ -86,6 +91,7 @@ export async function startUploadApi(
     port,
     storage,
     prisma,
+    lifecycle,
     removeVideo: async (video) => {
       await storage.deleteObject(video.object.key);
       await prisma.outboxEvent.deleteMany({ where: { key: video.id } });
