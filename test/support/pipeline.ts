@@ -9,6 +9,7 @@ import { VideoRepository } from '../../services/upload-api/src/video-repository'
 import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -64,6 +65,7 @@ export async function startUploadApi(
       policy: deliveryPolicyFrom(config.webhooks),
       clock: systemClock,
     },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys: new Map([
       [API_KEY, 'alice'],
