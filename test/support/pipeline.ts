@@ -51,7 +51,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -77,6 +77,7 @@ export async function startUploadApi(
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
     discardLimits: options.discardLimits,
+    webAppDir: options.webAppDir,
   });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -80,6 +80,29 @@ export const envSchema = z.object({
   /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
   ANALYTICS_METRICS_PORT: port.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // ---- Lifecycle (issue 20): moderation, playback, event streams ----
+  /** Words and phrases a title or description may not contain (whole words, case and accents ignored), comma separated. */
+  MODERATION_BLOCKLIST: commaList.default([]),
+  /** dHashes (16 hex digits) of known-bad pictures; a sampled frame within MODERATION_FRAME_HASH_DISTANCE bits of one rejects the video. */
+  MODERATION_BLOCKED_FRAME_HASHES: commaList.pipe(z.array(z.string().regex(/^[0-9a-fA-F]{16}$/, { error: 'expected dHashes of 16 hex digits' }))).default([]),
+  MODERATION_FRAME_HASH_DISTANCE: z.coerce.number().int().min(0).max(32).default(6),
+  /** Frames compared, spread over the video. */
+  MODERATION_FRAME_SAMPLES: z.coerce.number().int().min(1).max(100).default(10),
+  /** ffmpeg demuxer names (mov, matroska, avi, ...) and video codecs (h264, hevc, ...) accepted; empty: any the pipeline reads. */
+  MODERATION_ALLOWED_CONTAINERS: commaList.default([]),
+  MODERATION_ALLOWED_CODECS: commaList.default([]),
+  /** 0: no limit beyond MEDIA_MAX_DURATION_SECONDS. */
+  MODERATION_MAX_DURATION_SECONDS: z.coerce.number().min(0).default(0),
+  MODERATION_MIN_SHORT_SIDE: z.coerce.number().int().min(0).default(64),
+  /** An external classifier's URL (POST, JSON); none by default. */
+  MODERATION_CLASSIFIER_URL: z.string().url().optional(),
+  MODERATION_CLASSIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Signs playback URLs (at least 32 characters); every API instance needs the same. Unset: a random one per process. */
+  PLAYBACK_TOKEN_SECRET: z.string().min(32, { error: 'PLAYBACK_TOKEN_SECRET must be at least 32 characters' }).optional(),
+  PLAYBACK_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(6 * 60 * 60),
+  /** Seconds between heartbeats on an idle event stream. */
+  EVENT_STREAM_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
 });
 
 export type Env = z.infer<typeof envSchema>;

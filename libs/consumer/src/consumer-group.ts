@@ -1,4 +1,5 @@
 import { KafkaJSError, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import pLimit, { type Limit } from 'p-limit';
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, retryTierDelaysMs, retryTopic, type EventType } from '@video-pipeline/events';
 import { isPipelineError } from '@video-pipeline/errors';
@@ -24,13 +25,13 @@ export interface ConsumerGroupOptions {
   /** Prefixes topics and the Kafka group id, keeping test runs and tenants apart. Default ''. */
   topicPrefix?: string;
   retryPolicy?: RetryPolicy;
-  /** Partitions this instance works on at once. Default 3. */
+  /** Partitions this instance works on at once; the others' batches wait, paused, for a turn. Default 3. */
   partitionsConcurrently?: number;
   /** The broker drops a member silent for this long. Default 30 s. */
   sessionTimeoutMs?: number;
   /** Default 3 s; the runtime also heartbeats while a handler runs. */
   heartbeatIntervalMs?: number;
-  /** How long a rebalance waits for members to finish their batch: sized for the longest handler. Default 15 min. */
+  /** How long a rebalance waits for members to rejoin. Batches run beside the fetch loop, so a member rejoins at once; an upper bound for `handlerTimeoutMs`. Default 15 min. */
   rebalanceTimeoutMs?: number;
   /**
    * How long one attempt of a handler may run. Past it the attempt is
@@ -89,7 +90,7 @@ const defaults = {
   random: Math.random,
 } satisfies Partial<ConsumerGroupOptions>;
 
-/** Pauses between fetches of a batch while the database is unavailable: soon after a blip, every 5 s in a long outage. */
+/** Pauses before a failed batch (the database unavailable, the broker refusing a send) is fetched again: soon after a blip, every 5 s in a long outage. */
 const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier: 2, jitter: 0.5 };
 
 /**
@@ -99,6 +100,13 @@ const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier:
  * it a `Delivery` (decode, skip duplicates, attempts within the time limit),
  * and what fails goes to the `Escalation` (retry tiers, dead letters). This
  * class owns their parts, membership, and shutdown.
+ *
+ * A batch runs detached from kafkajs' fetch loop: its partition is paused,
+ * the batch runs, commits, and the partition resumes. kafkajs waits for
+ * every batch of a fetch before it fetches again (its issue #1211), so a
+ * long handler awaited there would hold up the instance's other partitions,
+ * its heartbeats and its rejoining in a rebalance. A batch whose partition a
+ * rebalance gives to another member is revoked (`PartitionBatch.revoke`).
  *
  * `stop()` stops fetching, lets in-flight work finish within the grace
  * period or abandons it uncommitted, and leaves the group.
@@ -116,9 +124,12 @@ export class ConsumerGroupRuntime {
   private readonly tierByTopic = new Map<string, number>();
   private readonly sourceTopics: string[];
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Batches running or waiting for a turn, by `topic:partition`, and what each ends with. */
+  private readonly inFlight = new Map<string, { batch: PartitionBatch; done: Promise<void> }>();
+  private readonly turns: Limit;
   private running = false;
   private stopping?: Promise<void>;
-  /** Batches the database failed since one last succeeded: sets the pause before the next is fetched again. */
+  /** Batches that failed since one last succeeded: sets the pause before the next is fetched again. */
   private outages = 0;
 
   constructor(options: ConsumerGroupOptions) {
@@ -156,6 +167,8 @@ export class ConsumerGroupRuntime {
       maxBytesPerPartition: 1024 * 1024,
     });
     this.producer = createProducer(options.kafka);
+    this.turns = pLimit(this.options.partitionsConcurrently);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.revokeUnassigned(payload.memberAssignment));
 
     const { prisma, clock, random, commitTimeoutMs } = this.options;
     const waitingRoom = new WaitingRoom(prisma, this.groupId);
@@ -166,7 +179,7 @@ export class ConsumerGroupRuntime {
       handlerTimeoutMs,
       waitingRoom,
       processedEvents: new ProcessedEvents(prisma, this.groupId, { commitTimeoutMs }),
-      escalation: new Escalation({ group, groupId: this.groupId, topicPrefix, producer: this.producer, waitingRoom, metrics: this.metrics, retryPolicy, clock, random }),
+      escalation: new Escalation({ group, groupId: this.groupId, topicPrefix, producer: this.producer, waitingRoom, metrics: this.metrics, retryPolicy, clock, random, handlers: options.handlers, prisma, commitTimeoutMs }),
       metrics: this.metrics,
       logger: this.logger,
       shutdown: this.shutdown.signal,
@@ -177,13 +190,6 @@ export class ConsumerGroupRuntime {
       heartbeatIntervalMs,
       tierOf: (topic) => this.tierByTopic.get(topic) ?? 0,
       isRunning: () => this.running,
-      resumeAfter: (resume, delayMs) => {
-        const timer = setTimeout(() => {
-          this.resumeTimers.delete(timer);
-          resume();
-        }, delayMs);
-        this.resumeTimers.add(timer);
-      },
     };
   }
 
@@ -206,7 +212,7 @@ export class ConsumerGroupRuntime {
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
       eachBatchAutoResolve: false,
       autoCommit: true,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: async (payload) => this.detach(payload),
     });
     this.logger.info({ topics: this.topics }, 'consumer group running');
   }
@@ -242,8 +248,11 @@ export class ConsumerGroupRuntime {
     // Handlers get the grace period less a short reserve, in which aborted work unwinds and the member
     // leaves the group: its partitions then move at once instead of after its session times out.
     const reserveMs = Math.min(2_000, Math.floor(graceMs / 4));
-    // disconnect() waits for running batches, commits resolved offsets and leaves the group.
-    const disconnected = this.consumer.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'consumer did not disconnect cleanly'));
+    // Running batches stop before their next record and commit; then disconnect() stops fetching and leaves the group.
+    const drained = Promise.all([...this.inFlight.values()].map(({ done }) => done));
+    const disconnected = drained
+      .then(() => this.consumer.disconnect())
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer did not disconnect cleanly'));
     const finishedWithin = (ms: number) => untilAborted(disconnected, AbortSignal.timeout(ms)).then(
       () => true,
       () => false,
@@ -256,37 +265,63 @@ export class ConsumerGroupRuntime {
     await this.producer.disconnect().catch(() => undefined);
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    try {
-      await new PartitionBatch(payload, this.parts).run();
-    } catch (error) {
-      if (!this.running || !isDatabaseOutage(error)) throw error;
-      await this.waitOutOutage(payload, error);
-      return;
-    }
-    this.outages = 0;
+  /**
+   * Takes a fetched batch off kafkajs' fetch loop: pauses its partition, and
+   * runs it when one of the `partitionsConcurrently` turns is free. The
+   * partition resumes when the batch ends (later, if a retry tier's next
+   * record is not due yet, or after a pause if the batch failed); kafkajs
+   * then fetches from the offset the batch resolved.
+   */
+  private detach(payload: EachBatchPayload): void {
+    const resume = payload.pause();
+    if (!this.running) return; // stopping: the partition stays paused until the member leaves
+    const batch = new PartitionBatch(payload, this.parts);
+    const key = `${batch.topic}:${batch.partition}`;
+    const done = this.turns(() => this.runBatch(batch))
+      .then((pauseMs) => {
+        this.inFlight.delete(key);
+        this.resumeAfter(resume, pauseMs);
+      });
+    this.inFlight.set(key, { batch, done });
   }
 
-  /**
-   * Pauses a batch that the database failed, then ends it normally: its
-   * unresolved records are fetched again. Thrown to kafkajs instead, each
-   * failure would be logged as an error, its back-off would never reset,
-   * and once its retries ran out it would restart the consumer, rebalancing
-   * the whole group.
-   */
-  private async waitOutOutage({ batch, heartbeat, isRunning }: EachBatchPayload, error: unknown): Promise<void> {
-    this.outages += 1;
-    const delayMs = backoffDelayMs(outageBackoff, this.outages, this.options.random);
-    this.logger.warn({ err: error, topic: batch.topic, partition: batch.partition, retryInMs: delayMs }, 'database unavailable; fetching the batch again after a pause');
-    for (let waited = 0; waited < delayMs && this.running && isRunning(); ) {
-      const sliceMs = Math.min(delayMs - waited, this.options.heartbeatIntervalMs);
-      await this.options.clock.sleep(sliceMs);
-      waited += sliceMs;
-      try {
-        await heartbeat();
-      } catch {
-        return; // a rebalance: kafkajs rejoins once the batch ends
+  /** Runs one batch; resolves with how long its partition should stay paused. Never rejects. */
+  private async runBatch(batch: PartitionBatch): Promise<number> {
+    const where = { topic: batch.topic, partition: batch.partition };
+    try {
+      const dueInMs = await batch.run();
+      this.outages = 0;
+      return dueInMs;
+    } catch (error) {
+      if (batch.revoked) {
+        this.logger.info(where, 'partition revoked; its batch stopped, and the new owner goes on from the last committed offset');
+        return 0;
       }
+      if (!this.running) return 0;
+      // The batch's unresolved records are fetched again after a pause: the database's outage, or the broker's, is no event's fault.
+      this.outages += 1;
+      const retryInMs = backoffDelayMs(outageBackoff, this.outages, this.options.random);
+      if (isDatabaseOutage(error)) this.logger.warn({ err: error, ...where, retryInMs }, 'database unavailable; fetching the batch again after a pause');
+      else this.logger.error({ err: error, ...where, retryInMs }, 'batch failed; fetching it again after a pause');
+      return retryInMs;
+    }
+  }
+
+  /** Resumes a paused partition after `delayMs`, unless the runtime stops first. */
+  private resumeAfter(resume: () => void, delayMs: number): void {
+    if (!this.running) return;
+    if (delayMs <= 0) return resume();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, delayMs);
+    this.resumeTimers.add(timer);
+  }
+
+  /** After a rebalance: batches of partitions this member no longer holds stop, their handlers aborted. */
+  private revokeUnassigned(assignment: Record<string, number[]>): void {
+    for (const { batch } of this.inFlight.values()) {
+      if (!assignment[batch.topic]?.includes(batch.partition)) batch.revoke();
     }
   }
 }

@@ -65,6 +65,10 @@ export const errorCodes = {
   /** ffmpeg failed for a reason that may not repeat (crashed, killed, ran out of its time limit): retried. */
   media_processing_failed: { status: 503, retriable: true },
 
+  // Consumer runtime: long work detached from the fetch loop
+  /** A partition went to another member while its batch ran: the work there was abandoned, for the new owner to do. */
+  partition_revoked: { status: 503, retriable: true },
+
   // Webhooks (issue 21)
   /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
   webhook_target_refused: { status: 400, retriable: false },

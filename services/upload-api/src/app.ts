@@ -16,6 +16,7 @@ import { answerErrors, noSuchRoute } from './http/errors';
 import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
+import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { VideoRepository } from './video-repository';
 import { createWebhookRoute } from './handlers/webhooks/create-webhook';
@@ -49,6 +50,8 @@ export interface UploadApiDeps {
   corsOrigins?: readonly string[];
   /** How much of a refused request's body is read so its client gets the answer. */
   discardLimits?: DiscardLimits;
+  /** The built web app (`services/web/dist`), served at `/`; none by default. */
+  webAppDir?: string;
 }
 
 export interface UploadApi extends HttpServer {
@@ -92,11 +95,17 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(requestLog(deps.logger));
   app.use(http.closingConnections);
   app.use(expectContinue);
-  app.use(helmet());
+  app.use(
+    helmet({
+      // The web app plays HLS through Media Source Extensions: media and hls.js's worker come from blob: URLs.
+      contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
+    }),
+  );
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
+  if (deps.webAppDir) app.use(webAppRouter(deps.webAppDir));
   app.use(noSuchRoute);
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
@@ -5,6 +6,7 @@ import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
+import { isWebAppBuilt } from './http/web-app';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
@@ -22,6 +24,9 @@ async function main(): Promise<void> {
   const admin = createKafka(config.kafka, logger, { retry: { retries: 0 } }).admin();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/upload-api', topicPrefix: config.kafka.topicPrefix });
 
+  const webAppDir = path.resolve(__dirname, '../../web/dist');
+  if (!isWebAppBuilt(webAppDir)) logger.warn({ webAppDir }, 'the web app is not built (npm run build:web): only the API is served');
+
   const api = buildUploadApi({
     videos,
     webhooks: {
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
     corsOrigins: config.api.corsOrigins,
+    webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,
     logger,
     readinessChecks: {
       database: () => videos.ping(),
