@@ -16,6 +16,7 @@ import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/o
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
 import { uploadMemory } from './upload-memory';
 import { uploadThroughput } from './upload-throughput';
+import { webhookFanout } from './webhook-fanout';
 
 const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'upload-memory': uploadMemory,
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'consumer-share': consumerShare,
   'transcode-ladder': transcodeLadder,
   'thumbnail-set': thumbnailSet,
+  'webhook-fanout': webhookFanout,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

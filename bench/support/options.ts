@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'webhook-fanout'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -31,6 +31,10 @@ export interface BenchOptions {
   mediaSeconds: number;
   /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
   mediaRounds: number;
+  /** webhook-fanout: events per round, each to every subscription. Default 30. */
+  webhookEvents: number;
+  /** webhook-fanout: rounds per variant (with and without a dead endpoint, alternating). Default 2. */
+  webhookRounds: number;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
   kafkaPort: number;
   /** s3proxy port of the bench stack. Default 29000. */
@@ -52,6 +56,8 @@ const defaults: Omit<BenchOptions, 'only'> = {
   shareEvents: 20,
   mediaSeconds: 60,
   mediaRounds: 3,
+  webhookEvents: 30,
+  webhookRounds: 2,
   kafkaPort: 29_092,
   s3Port: 29_000,
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
@@ -68,6 +74,8 @@ const quick: Partial<BenchOptions> = {
   shareEvents: 5,
   mediaSeconds: 10,
   mediaRounds: 1,
+  webhookEvents: 10,
+  webhookRounds: 1,
 };
 
 type NumericOption = { [K in keyof BenchOptions]-?: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
@@ -83,6 +91,8 @@ const numericFlags: Record<string, NumericOption> = {
   '--share-events': 'shareEvents',
   '--media-seconds': 'mediaSeconds',
   '--media-rounds': 'mediaRounds',
+  '--webhook-events': 'webhookEvents',
+  '--webhook-rounds': 'webhookRounds',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -102,6 +112,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --handlers <module>         consumer-share: a module exporting a group's makeHandlers(deps) (default: an ffmpeg stand-in)
   --media-seconds <n>         transcode-ladder, thumbnail-set: source length (default ${defaults.mediaSeconds})
   --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
+  --webhook-events <n>        webhook-fanout: events per round, each to 100 subscriptions (default ${defaults.webhookEvents})
+  --webhook-rounds <n>        webhook-fanout: rounds per variant, alternating (default ${defaults.webhookRounds})
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
