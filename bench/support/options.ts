@@ -33,6 +33,8 @@ export interface BenchOptions {
   mediaRounds: number;
   /** webhook-fanout: events per round, each to every subscription. Default 30. */
   webhookEvents: number;
+  /** webhook-fanout: ms between two events in the latency rounds (each event is 100 deliveries). Default 1000. */
+  webhookIntervalMs: number;
   /** webhook-fanout: rounds per variant (with and without a dead endpoint, alternating). Default 2. */
   webhookRounds: number;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
@@ -57,6 +59,7 @@ const defaults: Omit<BenchOptions, 'only'> = {
   mediaSeconds: 60,
   mediaRounds: 3,
   webhookEvents: 30,
+  webhookIntervalMs: 1_000,
   webhookRounds: 2,
   kafkaPort: 29_092,
   s3Port: 29_000,
@@ -93,6 +96,7 @@ const numericFlags: Record<string, NumericOption> = {
   '--media-rounds': 'mediaRounds',
   '--webhook-events': 'webhookEvents',
   '--webhook-rounds': 'webhookRounds',
+  '--webhook-interval-ms': 'webhookIntervalMs',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -114,6 +118,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
   --webhook-events <n>        webhook-fanout: events per round, each to 100 subscriptions (default ${defaults.webhookEvents})
   --webhook-rounds <n>        webhook-fanout: rounds per variant, alternating (default ${defaults.webhookRounds})
+  --webhook-interval-ms <n>   webhook-fanout: ms between events in the latency rounds (default ${defaults.webhookIntervalMs})
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})
