@@ -12,6 +12,7 @@ import { WebhookRepository } from '../../services/upload-api/src/webhook-reposit
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -71,6 +72,7 @@ export async function startUploadApi(
       policy: deliveryPolicyFrom(config.webhooks),
       clock: systemClock,
     },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys: new Map([
       [API_KEY, 'alice'],

@@ -79,6 +79,8 @@ export interface PipelineConfig {
   moderation: ModerationConfig;
   playback: PlaybackConfig;
   webhooks: WebhookConfig;
+  /** Where the analytics worker serves the pipeline's numbers as Prometheus gauges. */
+  analyticsMetricsPort: number;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
       concurrency: e.WEBHOOK_CONCURRENCY,
     },
+    analyticsMetricsPort: e.ANALYTICS_METRICS_PORT,
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

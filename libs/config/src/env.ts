@@ -77,6 +77,8 @@ export const envSchema = z.object({
   WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
   /** Webhooks: attempts in flight at once per notifications instance. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(32),
+  /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
+  ANALYTICS_METRICS_PORT: port.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // ---- Lifecycle (issue 20): moderation, playback, event streams ----

@@ -36,11 +36,14 @@ import { rotateWebhookSecretRoute } from './handlers/webhooks/rotate-webhook-sec
 import { testWebhookRoute } from './handlers/webhooks/test-webhook';
 import { updateWebhookRoute } from './handlers/webhooks/update-webhook';
 import type { WebhookRouteDeps } from './webhook-schemas';
+import { analyticsSummaryRoute, type AnalyticsRouteDeps } from './handlers/analytics-summary';
 
 export interface UploadApiDeps {
   videos: VideoRepository;
   /** Webhook subscriptions and their deliveries. */
   webhooks: WebhookRouteDeps;
+  /** The pipeline's numbers (the analytics group's). */
+  analytics: AnalyticsRouteDeps;
   storage: ObjectStorage;
   /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
@@ -98,6 +101,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       listReviewsRoute(deps.lifecycle.store),
       decideReviewRoute(deps.lifecycle.store),
     ],
+    analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();

@@ -12,6 +12,7 @@ import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       policy: deliveryPolicyFrom(config.webhooks),
       clock: systemClock,
     },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
