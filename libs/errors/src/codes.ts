@@ -69,6 +69,10 @@ export const errorCodes = {
   /** A partition went to another member while its batch ran: the work there was abandoned, for the new owner to do. */
   partition_revoked: { status: 503, retriable: true },
 
+  // Webhooks (issue 21)
+  /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
+  webhook_target_refused: { status: 400, retriable: false },
+
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;

@@ -67,6 +67,9 @@ describe('a transcode whose retries run out', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ videoId, ownerId: 'alice', stage: 'transcode', reason: { code: 'internal' } });
     expect(failures[0]!.startedAt).toBeDefined();
+    // A required stage failed for good: the video's lifecycle ends with it, announced once.
+    expect(await bed.prisma.video.findUnique({ where: { id: videoId }, select: { status: true } })).toEqual({ status: 'failed' });
+    expect(await bed.published('video.failed', videoId)).toHaveLength(1);
     await eventually(async () => {
       const admin = kafka.admin();
       await admin.connect();

@@ -19,9 +19,21 @@ import { routerFor, type Route } from './http/route';
 import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { VideoRepository } from './video-repository';
+import { createWebhookRoute } from './handlers/webhooks/create-webhook';
+import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
+import { getWebhookRoute } from './handlers/webhooks/get-webhook';
+import { listWebhookDeliveriesRoute } from './handlers/webhooks/list-webhook-deliveries';
+import { listWebhooksRoute } from './handlers/webhooks/list-webhooks';
+import { retryWebhookDeliveryRoute } from './handlers/webhooks/retry-webhook-delivery';
+import { rotateWebhookSecretRoute } from './handlers/webhooks/rotate-webhook-secret';
+import { testWebhookRoute } from './handlers/webhooks/test-webhook';
+import { updateWebhookRoute } from './handlers/webhooks/update-webhook';
+import type { WebhookRouteDeps } from './webhook-schemas';
 
 export interface UploadApiDeps {
   videos: VideoRepository;
+  /** Webhook subscriptions and their deliveries. */
+  webhooks: WebhookRouteDeps;
   storage: ObjectStorage;
   /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
@@ -57,6 +69,17 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
     videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    webhooks: [
+      createWebhookRoute(deps.webhooks),
+      listWebhooksRoute(deps.webhooks),
+      getWebhookRoute(deps.webhooks),
+      updateWebhookRoute(deps.webhooks),
+      deleteWebhookRoute(deps.webhooks),
+      rotateWebhookSecretRoute(deps.webhooks),
+      testWebhookRoute(deps.webhooks),
+      listWebhookDeliveriesRoute(deps.webhooks),
+      retryWebhookDeliveryRoute(deps.webhooks),
+    ],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();

@@ -8,6 +8,9 @@ import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { isWebAppBuilt } from './http/web-app';
 import { VideoRepository } from './video-repository';
+import { WebhookRepository } from './webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -25,6 +28,12 @@ async function main(): Promise<void> {
 
   const api = buildUploadApi({
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
     storage,
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
