@@ -5,6 +5,7 @@ import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
+import { PendingUploads } from './uploads/pending-uploads';
 import { VideoRepository } from './video-repository';
 
 async function main(): Promise<void> {
@@ -24,6 +25,11 @@ async function main(): Promise<void> {
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     corsOrigins: config.api.corsOrigins,
     logger,
     readinessChecks: {
