@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
 import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
@@ -48,7 +49,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -57,14 +58,17 @@ export async function startUploadApi(
   const app = buildUploadApi({
     videos,
     storage,
-    apiKeys: new Map([
-      [API_KEY, 'alice'],
-      [OTHER_API_KEY, 'bob'],
-    ]),
+    apiKeys:
+      options.apiKeys ??
+      new Map([
+        [API_KEY, 'alice'],
+        [OTHER_API_KEY, 'bob'],
+      ]),
     adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
     uploads: {
       pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
       config: config.uploads,
       storageConfig: config.storage,
     },

@@ -108,7 +108,7 @@ export class ObjectStorage {
     } catch (error) {
       await Promise.allSettled([feeding, uploading]);
       await this.removeUpload(key, upload);
-      throw this.asUploadError(error, options.signal, sourceFailed);
+      throw this.asUploadError(error, options.signal, sourceFailed || Boolean(source.errored));
     }
 
     return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };

@@ -18,6 +18,7 @@ import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
 import { createHttpServer, type HttpServer } from './http/server';
+import type { IdempotencyKeys } from './uploads/idempotency';
 import type { PendingUploads } from './uploads/pending-uploads';
 import { TUS_PATH, tusEndpoint } from './uploads/tus';
 import type { VideoRepository } from './video-repository';
@@ -31,7 +32,7 @@ export interface UploadApiDeps {
   adminApiKeys?: ReadonlyMap<string, string>;
   maxUploadBytes: number;
   /** Resumable and direct uploads, quotas. */
-  uploads: { pending: PendingUploads; config: UploadsConfig; storageConfig: StorageConfig };
+  uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig };
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
   readinessChecks: Record<string, DependencyCheck>;
@@ -58,7 +59,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
-    videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();

@@ -5,6 +5,7 @@ import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
+import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
 import { VideoRepository } from './video-repository';
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     maxUploadBytes: config.api.maxUploadBytes,
     uploads: {
       pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
       config: config.uploads,
       storageConfig: config.storage,
     },

@@ -54,6 +54,11 @@ export class PendingUploads {
       .catch(asOutage);
   }
 
+  /** Refuses, before any byte, an upload of at least `bytes` that the owner's quotas cannot take (checked again at completion). */
+  async checkQuota(ownerId: string, bytes: number): Promise<void> {
+    await checkQuota(this.prisma, this.options.quotas, { ownerId, bytes, now: this.now() }).catch(asOutage);
+  }
+
   /** The owner's upload of this id and kind; null for another owner's, exactly as for a missing one. */
   async findForOwner(id: string, ownerId: string, kind: UploadKind): Promise<PendingUpload | null> {
     return this.prisma.pendingUpload.findFirst({ where: { id, ownerId, kind } }).catch(asOutage);
