@@ -11,6 +11,10 @@ import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
 import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
+import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
+import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -40,6 +44,8 @@ export interface RunningApi {
   port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /** Playback tokens, the change feed, ... (the lifecycle's routes). */
+  lifecycle: LifecycleApiDeps;
   /**
    * Removes an uploaded video: its object, its row and its outbox event. A
    * test without a relay must: relays of later tests publish every unpublished
@@ -52,13 +58,15 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger: options.logger ?? testLogger(), eventSource: '/video-pipeline/test' });
   const app = buildUploadApi({
+    lifecycle,
     videos,
     webhooks: {
       repository: new WebhookRepository(prisma),
@@ -66,13 +74,22 @@ export async function startUploadApi(
       policy: deliveryPolicyFrom(config.webhooks),
       clock: systemClock,
     },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
-    apiKeys: new Map([
-      [API_KEY, 'alice'],
-      [OTHER_API_KEY, 'bob'],
-    ]),
+    apiKeys:
+      options.apiKeys ??
+      new Map([
+        [API_KEY, 'alice'],
+        [OTHER_API_KEY, 'bob'],
+      ]),
     adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
@@ -86,6 +103,7 @@ export async function startUploadApi(
     port,
     storage,
     prisma,
+    lifecycle,
     removeVideo: async (video) => {
       await storage.deleteObject(video.object.key);
       await prisma.outboxEvent.deleteMany({ where: { key: video.id } });

@@ -73,8 +73,32 @@ export const errorCodes = {
   /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
   webhook_target_refused: { status: 400, retriable: false },
 
+  // Lifecycle (issue 20): playback, edits, reviews
+  /** A playback URL whose token is malformed or not signed by us. */
+  playback_token_invalid: { status: 403, retriable: false },
+  /** A playback URL whose token has expired: read the video again for a fresh URL. */
+  playback_token_expired: { status: 403, retriable: false },
+  /** A Range header outside the object. */
+  range_not_satisfiable: { status: 416, retriable: false },
+  /** An edited title or description with words moderation's blocklist refuses. */
+  blocked_text: { status: 422, retriable: false },
+  /** A review decision for a video that is not waiting for one. */
+  review_not_pending: { status: 409, retriable: false },
+
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
+
+  // Uploads at real sizes (issue 22): resumable and direct uploads, idempotency, quotas
+  /** The owner's stored bytes (its videos and open uploads) would pass its quota (QUOTA_STORED_BYTES). */
+  storage_quota_exceeded: { status: 413, retriable: false },
+  /** The owner started its quota of uploads in the last 24 hours (QUOTA_UPLOADS_PER_DAY); `Retry-After` says when one more fits. */
+  upload_quota_exceeded: { status: 429, retriable: true },
+  /** An Idempotency-Key already used with a different request (another body, file or route). */
+  idempotency_key_reused: { status: 422, retriable: false },
+  /** The first request with this Idempotency-Key is still running; retry after `Retry-After`. */
+  idempotency_in_progress: { status: 409, retriable: true },
+  /** A direct upload's completion found a part missing, of the wrong size or with another ETag than the client listed. */
+  upload_incomplete: { status: 400, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;
