@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { retry } from '@video-pipeline/retry';
-import { devApiKey } from './pipeline/dev-api-key';
+import { devApiKey, devPlaybackTokenSecret } from './pipeline/dev-api-key';
 import { claimDataDir, releaseDataDir, runFiles } from './pipeline/leftovers';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';
@@ -89,7 +89,13 @@ async function start(args: string[]): Promise<number> {
     await ensureWebAppBuilt(log);
     const stack = await startStack({ ...stackOptions, handleSignals: false });
     const apiKey = process.env.API_KEYS ? undefined : await devApiKey(dataDir);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}) };
+    const playbackTokenSecret = process.env.PLAYBACK_TOKEN_SECRET ? undefined : await devPlaybackTokenSecret(dataDir);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...stack.env,
+      ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}),
+      ...(playbackTokenSecret ? { PLAYBACK_TOKEN_SECRET: playbackTokenSecret } : {}),
+    };
     await setupPipeline(loadConfig(env, 'pipeline'), log);
 
     const specs: ServiceSpec[] = services.map(({ name, service, healthPort }) => ({ name, service, env: healthPort === undefined ? env : { ...env, METRICS_PORT: String(healthPort) } }));
