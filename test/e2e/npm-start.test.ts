@@ -278,6 +278,15 @@ describe('npm start', () => {
     // What a viewer gets: the master playlist plays through its URL, every frame of the 1 s clip (25 fps), with no key.
     expect(video.playback.masterPlaylistUrl).toMatch(new RegExp(`^${run.apiUrl}/v1/play/[^/]+/master\\.m3u8$`));
     expect(await play(video.playback.masterPlaylistUrl)).toBe(25);
+
+    // The banner names where the analytics worker serves the pipeline's numbers, and they count the video.
+    const analyticsPort = /^ {2}Analytics {4}http:\/\/127\.0\.0\.1:(\d+)\/metrics /.exec(run.logged('  Analytics    ')[0] ?? '')?.[1];
+    expect(run.logged(`analyticsMetricsPort=${analyticsPort}`)).toHaveLength(1);
+    await eventually(
+      async () => /^pipeline_analytics_video_outcomes\{outcome="ready"\} 1$/m.test(await (await fetch(`http://127.0.0.1:${analyticsPort}/metrics`)).text()),
+      20_000,
+      'the analytics gauges to count the ready video',
+    );
     expect(video.renditions.map((rendition: { name: string; width: number; height: number }) => [rendition.name, rendition.width, rendition.height])).toEqual([['240p', 320, 240]]);
     expect(video.hls.masterPlaylistKey).toBe(`videos/${videoId}/hls/master.m3u8`);
     expect(video.thumbnails.placeholder).toEqual(expect.any(String));
