@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@video-pipeline/db';
+import { sqlState, type PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import type { Random } from '@video-pipeline/retry';
 import { retryDelayMs, sendWebhook, shouldDisable, signWebhook, type AttemptResult, type DeliveryPolicy, type TargetGuard } from '@video-pipeline/webhooks';
@@ -58,52 +58,46 @@ export class DeliveryAttempt {
     return previous && until && until.getTime() > now ? [secret, previous] : [secret];
   }
 
+  /**
+   * One statement, so one round trip: the attempt's row, the delivery's new
+   * state, and the endpoint's run of failures (reset by a success); then, in
+   * the rare case the run is long enough, the endpoint disabled.
+   */
   private async record(started: Date, result: AttemptResult): Promise<void> {
     const { delivery, deps } = this;
     const finished = new Date(deps.now());
     const delay = result.ok ? undefined : retryDelayMs(deps.policy, delivery.attempts, deps.random);
     const status = result.ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
+    const nextAttemptAt = status === 'pending' ? new Date(finished.getTime() + delay!) : null;
+    const lastError = result.error ? `${result.error.code}: ${result.error.message}` : null;
+    let runs: { consecutive_failures: number; failing_since: Date; enabled: boolean }[];
     try {
-      await deps.prisma.$transaction(async (tx) => {
-        await tx.webhookAttempt.create({
-          data: {
-            deliveryId: delivery.id,
-            attempt: delivery.attempts,
-            startedAt: started,
-            statusCode: result.statusCode,
-            latencyMs: result.latencyMs,
-            errorCode: result.error?.code ?? null,
-            errorMessage: result.error?.message ?? null,
-          },
-        });
-        await tx.webhookDelivery.update({
-          where: { id: delivery.id },
-          data: {
-            status,
-            nextAttemptAt: status === 'pending' ? new Date(finished.getTime() + delay!) : null,
-            finishedAt: status === 'pending' ? null : finished,
-            lastStatusCode: result.statusCode,
-            lastError: result.error ? `${result.error.code}: ${result.error.message}` : null,
-          },
-        });
-        if (result.ok) {
-          await tx.webhookSubscription.updateMany({ where: { id: delivery.subscription_id, consecutiveFailures: { gt: 0 } }, data: { consecutiveFailures: 0, failingSince: null } });
-          return;
-        }
-        const [run] = await tx.$queryRaw<{ consecutive_failures: number; failing_since: Date; enabled: boolean }[]>`
-          UPDATE webhook_subscriptions SET consecutive_failures = consecutive_failures + 1, failing_since = COALESCE(failing_since, ${started})
-          WHERE id = ${delivery.subscription_id}::uuid RETURNING consecutive_failures, failing_since, enabled`;
-        if (run?.enabled && shouldDisable(deps.policy, run.consecutive_failures, run.failing_since, finished.getTime())) {
-          const reason = `${run.consecutive_failures} attempts failed in a row since ${run.failing_since.toISOString()}; the last: ${result.error!.code}: ${result.error!.message}`;
-          await tx.webhookSubscription.update({ where: { id: delivery.subscription_id }, data: { enabled: false, disabledAt: finished, disabledReason: reason } });
-          deps.logger.warn({ subscriptionId: delivery.subscription_id, reason }, 'webhook endpoint disabled after a long run of failures');
-        }
-      });
+      runs = await deps.prisma.$queryRaw`
+        WITH attempt AS (
+          INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error_code, error_message)
+          VALUES (${delivery.id}::uuid, ${delivery.attempts}, ${started}, ${result.statusCode}, ${result.latencyMs}, ${result.error?.code ?? null}, ${result.error?.message ?? null})
+        ), updated AS (
+          UPDATE webhook_deliveries SET status = ${status}::webhook_delivery_status, next_attempt_at = ${nextAttemptAt},
+            finished_at = ${status === 'pending' ? null : finished}, last_status_code = ${result.statusCode}, last_error = ${lastError}
+          WHERE id = ${delivery.id}::uuid
+        )
+        UPDATE webhook_subscriptions
+        SET consecutive_failures = CASE WHEN ${result.ok} THEN 0 ELSE consecutive_failures + 1 END,
+            failing_since = CASE WHEN ${result.ok} THEN NULL ELSE COALESCE(failing_since, ${started}) END
+        WHERE id = ${delivery.subscription_id}::uuid AND (NOT ${result.ok} OR consecutive_failures > 0)
+        RETURNING consecutive_failures, failing_since, enabled`;
     } catch (error) {
-      // P2003/P2025: the subscription (and its deliveries) was deleted while we sent.
-      const code = (error as { code?: string }).code;
-      if (code === 'P2003' || code === 'P2025') return;
+      // The subscription (and its deliveries) was deleted while we sent: nothing to record.
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) return;
       throw error;
     }
+    const [run] = runs;
+    if (result.ok || !run?.enabled || !shouldDisable(deps.policy, run.consecutive_failures, run.failing_since, finished.getTime())) return;
+    const reason = `${run.consecutive_failures} attempts failed in a row since ${run.failing_since.toISOString()}; the last: ${lastError}`;
+    await deps.prisma.webhookSubscription.updateMany({ where: { id: delivery.subscription_id, enabled: true }, data: { enabled: false, disabledAt: finished, disabledReason: reason } });
+    deps.logger.warn({ subscriptionId: delivery.subscription_id, reason }, 'webhook endpoint disabled after a long run of failures');
   }
 }
+
+/** Postgres' foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';

@@ -39,6 +39,7 @@ export class WebhookDispatcher {
   private loop?: Promise<void>;
   private stopping = false;
   private readonly concurrency: number;
+  private readonly claimBatch: number;
   private readonly pollMs: number;
   private readonly shutdownGraceMs: number;
   private readonly clock: Clock;
@@ -49,6 +50,7 @@ export class WebhookDispatcher {
     const problems = deliveryPolicyProblems(options.policy);
     if (problems.length > 0) throw new Error(`invalid webhook delivery policy: ${problems.join('; ')}`);
     this.concurrency = options.concurrency ?? 32;
+    this.claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
     this.pollMs = options.pollMs ?? 250;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.clock = options.clock ?? systemClock;
@@ -75,6 +77,11 @@ export class WebhookDispatcher {
     while (!this.stopping) {
       try {
         const free = this.concurrency - this.inFlight.size;
+        // Claim in batches: one claim per finished attempt would make the claim query the bottleneck.
+        if (free < this.claimBatch && this.inFlight.size > 0) {
+          await Promise.race(this.inFlight.keys());
+          continue;
+        }
         const claimed = free > 0 ? await this.claim(free) : [];
         for (const delivery of claimed) this.send(delivery);
         if (claimed.length === 0 || claimed.length === free) await this.idle(claimed.length === free);

@@ -8,10 +8,13 @@ import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { isWebAppBuilt } from './http/web-app';
 import { lifecycleApiDeps } from './lifecycle';
+import { IdempotencyKeys } from './uploads/idempotency';
+import { PendingUploads } from './uploads/pending-uploads';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -37,10 +40,17 @@ async function main(): Promise<void> {
       policy: deliveryPolicyFrom(config.webhooks),
       clock: systemClock,
     },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     corsOrigins: config.api.corsOrigins,
     webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,
     logger,
