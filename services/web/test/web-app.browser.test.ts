@@ -279,6 +279,14 @@ describe('the web app in a browser', () => {
     await card.getByRole('button', { name: 'Delete' }).click();
     await card.waitFor({ state: 'detached' });
     expect((await fetch(url(`/v1/webhooks/${id}`), { headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(404);
+
+    // The analytics section below draws its charts (uPlot, loaded with it) from the summary route.
+    await page.getByRole('heading', { name: 'Uploads per day' }).waitFor();
+    await page.getByRole('img', { name: 'Processing time percentiles per stage' }).locator('canvas').waitFor();
+    expect(await page.locator('.chart canvas').count()).toBe(2);
+    const summary = (await (await fetch(url('/v1/analytics/summary'), { headers: { Authorization: `Bearer ${API_KEY}` } })).json()) as { stages: { stage: string; succeeded: number }[] };
+    for (const stage of summary.stages) expect(await page.locator(`tr[data-stage="${stage.stage}"] td`).first().textContent()).toBe(String(stage.succeeded));
+    await expectNoSeriousViolations('settings with analytics');
   });
 
   it('works at phone width: library, upload and settings, each without serious axe violations', async () => {
