@@ -7,7 +7,7 @@ import { otherEventsIgnored } from '../test/support/events';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { recordVideoReceipt, type EventHandler, type EventHandlers, type WorkerDeps } from '@video-pipeline/consumer';
+import { handlerOf, recordVideoReceipt, type EventHandler, type EventHandlers, type WorkerDeps } from '@video-pipeline/consumer';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createEvent, toKafkaRecord, type EventType } from '@video-pipeline/events';
 import { createKafka, createProducer } from '@video-pipeline/kafka';
@@ -130,14 +130,16 @@ async function makeClip(dir: string): Promise<string> {
 
 /** The handlers, each starting the clock at its first call. */
 function markingFirstCall(handlers: EventHandlers, clock: DrainClock): EventHandlers {
-  const marked = { ...handlers } as Record<EventType, EventHandler<EventType> | 'ignore'>;
+  const marked = { ...handlers } as Record<EventType, EventHandlers[EventType]>;
   for (const type of Object.keys(marked) as EventType[]) {
-    const handler = marked[type];
-    if (handler === 'ignore') continue;
-    marked[type] = (event, context) => {
+    const entry = marked[type];
+    const handler = handlerOf<EventType>(entry);
+    if (!handler) continue;
+    const timed: EventHandler<EventType> = (event, context) => {
       clock.start();
       return handler(event, context);
     };
+    marked[type] = typeof entry === 'object' ? { ...entry, handle: timed } : timed;
   }
   return marked as EventHandlers;
 }

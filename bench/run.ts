@@ -18,6 +18,7 @@ import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/o
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
 import { uploadMemory } from './upload-memory';
 import { uploadThroughput } from './upload-throughput';
+import { webhookFanout } from './webhook-fanout';
 
 const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'upload-memory': uploadMemory,
@@ -29,6 +30,7 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'thumbnail-set': thumbnailSet,
   'sse-fanout': sseFanout,
   'upload-to-ready': uploadToReady,
+  'webhook-fanout': webhookFanout,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
@@ -6,7 +7,14 @@ import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
+import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
+import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
+import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -50,7 +58,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -60,17 +68,33 @@ export async function startUploadApi(
   const app = buildUploadApi({
     lifecycle,
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: options.webhookGuard ?? new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
-    apiKeys: new Map([
-      [API_KEY, 'alice'],
-      [OTHER_API_KEY, 'bob'],
-    ]),
+    apiKeys:
+      options.apiKeys ??
+      new Map([
+        [API_KEY, 'alice'],
+        [OTHER_API_KEY, 'bob'],
+      ]),
     adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
     discardLimits: options.discardLimits,
+    webAppDir: options.webAppDir,
   });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -100,14 +124,15 @@ export interface RunningRelay {
 /** The outbox relay in-process: LISTEN/NOTIFY wake-ups plus its poll. */
 export async function startRelay(
   config: PipelineConfig,
-  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer } = {},
+  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer; registry?: Registry } = {},
 ): Promise<RunningRelay> {
   const logger = testLogger();
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
-  const { wrapProducer = (producer: Producer) => producer, ...relayOptions } = options;
+  const { wrapProducer = (producer: Producer) => producer, registry, ...relayOptions } = options;
   const producer = wrapProducer(createProducer(kafka));
-  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...relayOptions });
+  const topics = new BrokerTopics(kafka.admin());
+  const relay = new OutboxRelay(prisma, producer, topics, logger, { ...defaultRelayOptions, ...relayOptions }, registry);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
@@ -116,6 +141,7 @@ export async function startRelay(
     close: async () => {
       await listener.stop();
       await relay.stop();
+      await topics.close();
       await prisma.$disconnect();
     },
   };

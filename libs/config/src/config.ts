@@ -32,6 +32,16 @@ export interface ApiConfig {
   corsOrigins: string[];
 }
 
+/** Resumable and direct uploads, quotas (issue 22). */
+export interface UploadsConfig {
+  quotas: { storedBytes: number; uploadsPerDay: number };
+  /** How long an unfinished tus or direct upload lives before the sweeper removes it. */
+  expiryMs: number;
+  /** The S3 endpoint clients reach, for presigned part URLs. */
+  publicS3Endpoint: string;
+  presignedUrlSeconds: number;
+}
+
 export interface MediaConfig {
   limits: { maxSide: number; maxDurationSeconds: number; maxFps: number };
   /** Longest one ffmpeg run may take. */
@@ -58,6 +68,18 @@ export interface PlaybackConfig {
   eventStreamHeartbeatMs: number;
 }
 
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOWED_TARGETS, as written. */
+  allowedTargets: string[];
+  timeoutMs: number;
+  /** Undefined: the delivery policy's default schedule. */
+  retryDelaysMs?: number[];
+  disableAfterFailures: number;
+  disableAfterMs: number;
+  secretGraceMs: number;
+  concurrency: number;
+}
+
 export interface PipelineConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
@@ -66,6 +88,10 @@ export interface PipelineConfig {
   media: MediaConfig;
   moderation: ModerationConfig;
   playback: PlaybackConfig;
+  webhooks: WebhookConfig;
+  /** Where the analytics worker serves the pipeline's numbers as Prometheus gauges. */
+  analyticsMetricsPort: number;
+  uploads: UploadsConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -119,6 +145,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       classifier: e.MODERATION_CLASSIFIER_URL ? { url: e.MODERATION_CLASSIFIER_URL, timeoutMs: e.MODERATION_CLASSIFIER_TIMEOUT_MS } : null,
     },
     playback: { tokenSecret: e.PLAYBACK_TOKEN_SECRET, tokenTtlSeconds: e.PLAYBACK_TOKEN_TTL_SECONDS, eventStreamHeartbeatMs: e.EVENT_STREAM_HEARTBEAT_SECONDS * 1000 },
+    webhooks: {
+      allowedTargets: e.WEBHOOK_ALLOWED_TARGETS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 60 * 60 * 1000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
+    analyticsMetricsPort: e.ANALYTICS_METRICS_PORT,
+    uploads: {
+      quotas: { storedBytes: e.QUOTA_STORED_BYTES, uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY },
+      expiryMs: e.UPLOAD_EXPIRY_HOURS * 60 * 60 * 1000,
+      publicS3Endpoint: e.S3_PUBLIC_ENDPOINT ?? e.S3_ENDPOINT,
+      presignedUrlSeconds: e.DIRECT_UPLOAD_URL_SECONDS,
+    },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

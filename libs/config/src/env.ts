@@ -63,6 +63,34 @@ export const envSchema = z.object({
   X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
   /** Where ffmpeg's work files go (one folder per worker process, swept of dead workers' at start); default: <os tmpdir>/video-pipeline-media. */
   MEDIA_TEMP_DIR: z.string().min(1).optional(),
+  /** Webhooks: host names, addresses and CIDRs (comma separated) a webhook may reach although they are not public; plain http is allowed to them. */
+  WEBHOOK_ALLOWED_TARGETS: commaList.default([]),
+  /** Webhooks: how long one attempt may wait for its answer. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Webhooks: the delays before each retry, in ms, comma separated; default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
+  WEBHOOK_RETRY_DELAYS_MS: commaList.pipe(z.array(z.string().regex(/^\d+$/, { error: 'expected whole milliseconds, e.g. 5000,300000' }).transform(Number))).optional(),
+  /** Webhooks: an endpoint is disabled after this many failed attempts in a row ... */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().positive().default(20),
+  /** ... spanning at least this many hours. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(5 * 24),
+  /** Webhooks: how long the secret before a rotation still signs. */
+  WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
+  /** Webhooks: attempts in flight at once per notifications instance. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(32),
+  /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
+  ANALYTICS_METRICS_PORT: port.default(0),
+
+  // ---- Uploads at real sizes (issue 22) ----
+  /** Per owner: the bytes its videos and open uploads may hold; 100 GiB by default. */
+  QUOTA_STORED_BYTES: bytes.default(100 * 1024 ** 3),
+  /** Per owner: uploads started in any 24 hours; 500 by default. */
+  QUOTA_UPLOADS_PER_DAY: z.coerce.number().int().positive().default(500),
+  /** Hours after which an unfinished resumable (tus) or direct upload is swept away; 24 by default. */
+  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  /** The S3 endpoint as clients see it, for direct uploads' presigned URLs; S3_ENDPOINT by default. */
+  S3_PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** How long a direct upload's presigned part URLs stay valid; one hour by default. */
+  DIRECT_UPLOAD_URL_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 60 * 60).default(60 * 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // ---- Lifecycle (issue 20): moderation, playback, event streams ----

@@ -65,6 +65,14 @@ export const errorCodes = {
   /** ffmpeg failed for a reason that may not repeat (crashed, killed, ran out of its time limit): retried. */
   media_processing_failed: { status: 503, retriable: true },
 
+  // Consumer runtime: long work detached from the fetch loop
+  /** A partition went to another member while its batch ran: the work there was abandoned, for the new owner to do. */
+  partition_revoked: { status: 503, retriable: true },
+
+  // Webhooks (issue 21)
+  /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
+  webhook_target_refused: { status: 400, retriable: false },
+
   // Lifecycle (issue 20): playback, edits, reviews
   /** A playback URL whose token is malformed or not signed by us. */
   playback_token_invalid: { status: 403, retriable: false },
@@ -79,6 +87,18 @@ export const errorCodes = {
 
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
+
+  // Uploads at real sizes (issue 22): resumable and direct uploads, idempotency, quotas
+  /** The owner's stored bytes (its videos and open uploads) would pass its quota (QUOTA_STORED_BYTES). */
+  storage_quota_exceeded: { status: 413, retriable: false },
+  /** The owner started its quota of uploads in the last 24 hours (QUOTA_UPLOADS_PER_DAY); `Retry-After` says when one more fits. */
+  upload_quota_exceeded: { status: 429, retriable: true },
+  /** An Idempotency-Key already used with a different request (another body, file or route). */
+  idempotency_key_reused: { status: 422, retriable: false },
+  /** The first request with this Idempotency-Key is still running; retry after `Retry-After`. */
+  idempotency_in_progress: { status: 409, retriable: true },
+  /** A direct upload's completion found a part missing, of the wrong size or with another ETag than the client listed. */
+  upload_incomplete: { status: 400, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,4 +1,4 @@
-import type { Effects, HandlerContext } from '@video-pipeline/consumer';
+import type { DeadLetterHook, Effects, HandlerContext } from '@video-pipeline/consumer';
 import type { MediaStage, PrismaClient } from '@video-pipeline/db';
 import { classifyFailure } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent } from '@video-pipeline/events';
@@ -6,7 +6,7 @@ import { HEAD_BYTES, isMediaRefusal, type MediaToolkit, type OpenedSource } from
 import { lockVideo } from '@video-pipeline/lifecycle';
 import { writeToOutbox } from '@video-pipeline/outbox';
 import type { ObjectStorage } from '@video-pipeline/storage';
-import { StageTracker } from './stage-tracker';
+import { StageTracker, stageFailed } from './stage-tracker';
 
 /** What a media group's handler is given once, at start-up. */
 export interface MediaJobDeps {
@@ -109,19 +109,44 @@ async function whileTheVideoExists(videoId: string, effects: Effects, deps: Medi
 
 /** Effects that end the stage as failed and announce it. */
 function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, tracker: StageTracker, type: FailedEventType, code: string, message: string): Effects {
-  const { videoId } = event.data;
-  const data = { schemaVersion: 1 as const, videoId, ownerId: event.data.ownerId, reason: { code, message }, startedAt: tracker.startedAt?.toISOString(), failedAt: new Date().toISOString() };
-  const fields = { source: deps.eventSource, subject: videoId };
-  const failed =
-    type === 'video.transcode.failed'
-      ? createEvent(type, { ...fields, data: { ...data, stage: 'transcode' } })
-      : createEvent(type, { ...fields, data: { ...data, stage: 'thumbnails' } });
+  const failed = failureEvent(event, deps, type, { code, message }, tracker.startedAt);
   const recordFailure = tracker.failed(code, message);
   return async (tx) => {
-    if (!(await lockVideo(tx, videoId))) return;
+    if (!(await lockVideo(tx, event.data.videoId))) return;
     await writeToOutbox(tx, failed, deps.topicPrefix);
     await recordFailure(tx);
   };
+}
+
+/**
+ * The `deadLettered` hook of a media group's `video.uploaded` handler: when
+ * the runtime parks the event (a failure that may not repeat kept
+ * repeating until the retry tiers ran out), the stage ends as failed with
+ * the last failure's reason and `failedEvent` is announced, as for a refused
+ * upload, so the video's lifecycle can end instead of showing the stage
+ * pending for ever. A stage that already ended, or a video that is gone, is
+ * left alone: parking the event again (a replay that fails again) changes
+ * nothing.
+ */
+export function endStageWhenDeadLettered(deps: MediaJobDeps, job: { stage: MediaStage; failedEvent: FailedEventType }): DeadLetterHook<'video.uploaded'> {
+  return (event, reason) => async (tx) => {
+    const { videoId } = event.data;
+    if (!(await lockVideo(tx, videoId))) return;
+    const current = await tx.videoStage.findUnique({ where: { videoId_stage: { videoId, stage: job.stage } } });
+    if (current?.status === 'succeeded' || current?.status === 'failed') return;
+    // The stage's failure goes out before the lifecycle's `video.failed` that recording it may write.
+    await writeToOutbox(tx, failureEvent(event, deps, job.failedEvent, reason, current?.startedAt ?? undefined), deps.topicPrefix);
+    await stageFailed(videoId, job.stage, reason.code, reason.message, { topicPrefix: deps.topicPrefix, eventSource: deps.eventSource })(tx);
+  };
+}
+
+function failureEvent(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, type: FailedEventType, reason: { code: string; message: string }, startedAt: Date | undefined) {
+  const { videoId } = event.data;
+  const data = { schemaVersion: 1 as const, videoId, ownerId: event.data.ownerId, reason, startedAt: startedAt?.toISOString(), failedAt: new Date().toISOString() };
+  const fields = { source: deps.eventSource, subject: videoId };
+  return type === 'video.transcode.failed'
+    ? createEvent(type, { ...fields, data: { ...data, stage: 'transcode' } })
+    : createEvent(type, { ...fields, data: { ...data, stage: 'thumbnails' } });
 }
 
 /** When the stage's current attempt started, for the event that ends it (`started()` ran before any work). */

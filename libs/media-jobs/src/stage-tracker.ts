@@ -99,10 +99,15 @@ export class StageTracker {
 
   /** Effects that end the stage as failed for good, with why, and settle the video's lifecycle. */
   failed(code: string, message: string): Effects {
-    return async (tx) => {
-      await applyStageOutcome(tx, this.videoId, this.stage, { status: 'failed', errorCode: code, errorMessage: truncate(message) }, this.lifecycle);
-    };
+    return stageFailed(this.videoId, this.stage, code, message, this.lifecycle);
   }
+}
+
+/** Effects that end a video's stage as failed with its reason (creating the row if the stage never started) and settle its lifecycle. */
+export function stageFailed(videoId: string, stage: MediaStage, code: string, message: string, lifecycle: LifecycleOptions): Effects {
+  return async (tx) => {
+    await applyStageOutcome(tx, videoId, stage, { status: 'failed', errorCode: code, errorMessage: truncate(message) }, lifecycle);
+  };
 }
 
 /** Enough of a message to understand it (ffmpeg's stderr tail included), bounded for the row and the API. */

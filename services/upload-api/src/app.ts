@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { DependencyCheck } from '@video-pipeline/health';
 import type { Logger } from '@video-pipeline/logging';
+import type { StorageConfig, UploadsConfig } from '@video-pipeline/config';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { authenticator } from './auth';
 import { createVideoRoute } from './handlers/create-video';
@@ -22,18 +23,39 @@ import { answerErrors, noSuchRoute } from './http/errors';
 import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
+import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { LifecycleApiDeps } from './lifecycle';
+import type { IdempotencyKeys } from './uploads/idempotency';
+import type { PendingUploads } from './uploads/pending-uploads';
+import { TUS_PATH, tusEndpoint } from './uploads/tus';
 import type { VideoRepository } from './video-repository';
+import { createWebhookRoute } from './handlers/webhooks/create-webhook';
+import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
+import { getWebhookRoute } from './handlers/webhooks/get-webhook';
+import { listWebhookDeliveriesRoute } from './handlers/webhooks/list-webhook-deliveries';
+import { listWebhooksRoute } from './handlers/webhooks/list-webhooks';
+import { retryWebhookDeliveryRoute } from './handlers/webhooks/retry-webhook-delivery';
+import { rotateWebhookSecretRoute } from './handlers/webhooks/rotate-webhook-secret';
+import { testWebhookRoute } from './handlers/webhooks/test-webhook';
+import { updateWebhookRoute } from './handlers/webhooks/update-webhook';
+import type { WebhookRouteDeps } from './webhook-schemas';
+import { analyticsSummaryRoute, type AnalyticsRouteDeps } from './handlers/analytics-summary';
 
 export interface UploadApiDeps {
   videos: VideoRepository;
+  /** Webhook subscriptions and their deliveries. */
+  webhooks: WebhookRouteDeps;
+  /** The pipeline's numbers (the analytics group's). */
+  analytics: AnalyticsRouteDeps;
   storage: ObjectStorage;
   /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
   /** Admin API key -> the admin's name (`ADMIN_API_KEYS`); none by default. */
   adminApiKeys?: ReadonlyMap<string, string>;
   maxUploadBytes: number;
+  /** Resumable and direct uploads, quotas. */
+  uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig };
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
   readinessChecks: Record<string, DependencyCheck>;
@@ -41,6 +63,8 @@ export interface UploadApiDeps {
   corsOrigins?: readonly string[];
   /** How much of a refused request's body is read so its client gets the answer. */
   discardLimits?: DiscardLimits;
+  /** The built web app (`services/web/dist`), served at `/`; none by default. */
+  webAppDir?: string;
   /** Playback, event streams, edits, deletion and reviews (see `lifecycleApiDeps`). */
   lifecycle: LifecycleApiDeps;
 }
@@ -62,7 +86,18 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
-    videos: [createVideoRoute(deps), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
+    webhooks: [
+      createWebhookRoute(deps.webhooks),
+      listWebhooksRoute(deps.webhooks),
+      getWebhookRoute(deps.webhooks),
+      updateWebhookRoute(deps.webhooks),
+      deleteWebhookRoute(deps.webhooks),
+      rotateWebhookSecretRoute(deps.webhooks),
+      testWebhookRoute(deps.webhooks),
+      listWebhookDeliveriesRoute(deps.webhooks),
+      retryWebhookDeliveryRoute(deps.webhooks),
+    ],
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
     lifecycle: [
       updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
       deleteVideoRoute(deps.lifecycle.store),
@@ -72,9 +107,22 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       listReviewsRoute(deps.lifecycle.store),
       decideReviewRoute(deps.lifecycle.store),
     ],
+    analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();
+  const tus = tusEndpoint({
+    videos: deps.videos,
+    pending: deps.uploads.pending,
+    storage: deps.storage,
+    storageConfig: deps.uploads.storageConfig,
+    maxUploadBytes: deps.maxUploadBytes,
+    quotas: deps.uploads.config.quotas,
+    expiryMs: deps.uploads.config.expiryMs,
+    corsOrigins: deps.corsOrigins,
+    authenticate: authenticate('owner'),
+    logger: deps.logger,
+  });
   const document = openApiDocument(routes, API_INFO) as unknown as Record<string, unknown>;
 
   const app = express();
@@ -83,11 +131,19 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(requestLog(deps.logger));
   app.use(http.closingConnections);
   app.use(expectContinue);
-  app.use(helmet());
+  app.use(
+    helmet({
+      // The web app plays HLS through Media Source Extensions: media and hls.js's worker come from blob: URLs.
+      contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
+    }),
+  );
+  // tus answers its own CORS (its OPTIONS announces the protocol too), so it comes before the API's.
+  app.use(TUS_PATH, tus.handler);
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
+  if (deps.webAppDir) app.use(webAppRouter(deps.webAppDir));
   app.use(noSuchRoute);
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
