@@ -11,6 +11,8 @@ import { consumerShare } from './consumer-share';
 import { consumerThroughput } from './consumer-throughput';
 import { eventLatency } from './event-latency';
 import { thumbnailSet, transcodeLadder } from './media-workers';
+import { sseFanout } from './sse-fanout';
+import { uploadToReady } from './upload-to-ready';
 import { startBenchEnv } from './support/environment';
 import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/options';
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
@@ -26,6 +28,8 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'consumer-share': consumerShare,
   'transcode-ladder': transcodeLadder,
   'thumbnail-set': thumbnailSet,
+  'sse-fanout': sseFanout,
+  'upload-to-ready': uploadToReady,
   'webhook-fanout': webhookFanout,
 };
 

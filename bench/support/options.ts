@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'webhook-fanout'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout', 'upload-to-ready', 'webhook-fanout'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -27,10 +27,12 @@ export interface BenchOptions {
   shareEvents: number;
   /** consumer-share: a module exporting a group's `makeHandlers(deps)`; default a stand-in that runs ffmpeg. */
   handlersModule?: string;
-  /** transcode-ladder, thumbnail-set: seconds of the 1080p30 source. Default 60. */
+  /** transcode-ladder, thumbnail-set, upload-to-ready: seconds of the 1080p30 source. Default 60. */
   mediaSeconds: number;
   /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
   mediaRounds: number;
+  /** sse-fanout: Server-Sent Events streams open on one video. Default 200. */
+  watchers: number;
   /** webhook-fanout: events per round, each to every subscription. Default 30. */
   webhookEvents: number;
   /** webhook-fanout: ms between two events in the latency rounds (each event is 100 deliveries). Default 1000. */
@@ -58,6 +60,7 @@ const defaults: Omit<BenchOptions, 'only'> = {
   shareEvents: 20,
   mediaSeconds: 60,
   mediaRounds: 3,
+  watchers: 200,
   webhookEvents: 30,
   webhookIntervalMs: 1_000,
   webhookRounds: 2,
@@ -94,6 +97,7 @@ const numericFlags: Record<string, NumericOption> = {
   '--share-events': 'shareEvents',
   '--media-seconds': 'mediaSeconds',
   '--media-rounds': 'mediaRounds',
+  '--watchers': 'watchers',
   '--webhook-events': 'webhookEvents',
   '--webhook-rounds': 'webhookRounds',
   '--webhook-interval-ms': 'webhookIntervalMs',
@@ -116,6 +120,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --handlers <module>         consumer-share: a module exporting a group's makeHandlers(deps) (default: an ffmpeg stand-in)
   --media-seconds <n>         transcode-ladder, thumbnail-set: source length (default ${defaults.mediaSeconds})
   --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
+  --watchers <n>              sse-fanout: event streams open on one video (default ${defaults.watchers})
   --webhook-events <n>        webhook-fanout: events per round, each to 100 subscriptions (default ${defaults.webhookEvents})
   --webhook-rounds <n>        webhook-fanout: rounds per variant, alternating (default ${defaults.webhookRounds})
   --webhook-interval-ms <n>   webhook-fanout: ms between events in the latency rounds (default ${defaults.webhookIntervalMs})

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
@@ -6,10 +7,12 @@ import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
 import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 import { analyticsSummary } from '@video-pipeline/analytics-queries';
+import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -39,6 +42,8 @@ export interface RunningApi {
   port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /** Playback tokens, the change feed, ... (the lifecycle's routes). */
+  lifecycle: LifecycleApiDeps;
   /**
    * Removes an uploaded video: its object, its row and its outbox event. A
    * test without a relay must: relays of later tests publish every unpublished
@@ -57,7 +62,9 @@ export async function startUploadApi(
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger: options.logger ?? testLogger(), eventSource: '/video-pipeline/test' });
   const app = buildUploadApi({
+    lifecycle,
     videos,
     webhooks: {
       repository: new WebhookRepository(prisma),
@@ -86,6 +93,7 @@ export async function startUploadApi(
     port,
     storage,
     prisma,
+    lifecycle,
     removeVideo: async (video) => {
       await storage.deleteObject(video.object.key);
       await prisma.outboxEvent.deleteMany({ where: { key: video.id } });
@@ -106,14 +114,15 @@ export interface RunningRelay {
 /** The outbox relay in-process: LISTEN/NOTIFY wake-ups plus its poll. */
 export async function startRelay(
   config: PipelineConfig,
-  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer } = {},
+  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer; registry?: Registry } = {},
 ): Promise<RunningRelay> {
   const logger = testLogger();
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
-  const { wrapProducer = (producer: Producer) => producer, ...relayOptions } = options;
+  const { wrapProducer = (producer: Producer) => producer, registry, ...relayOptions } = options;
   const producer = wrapProducer(createProducer(kafka));
-  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...relayOptions });
+  const topics = new BrokerTopics(kafka.admin());
+  const relay = new OutboxRelay(prisma, producer, topics, logger, { ...defaultRelayOptions, ...relayOptions }, registry);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
@@ -122,6 +131,7 @@ export async function startRelay(
     close: async () => {
       await listener.stop();
       await relay.stop();
+      await topics.close();
       await prisma.$disconnect();
     },
   };

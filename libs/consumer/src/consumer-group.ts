@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaJSError, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import pLimit, { type Limit } from 'p-limit';
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
@@ -27,6 +28,13 @@ export interface ConsumerGroupOptions {
   retryPolicy?: RetryPolicy;
   /** Partitions this instance works on at once; the others' batches wait, paused, for a turn. Default 3. */
   partitionsConcurrently?: number;
+  /**
+   * How long kafkajs' fetch loop waits for a batch. A batch still running
+   * then (a long handler, or no turn free) goes on beside the loop, its
+   * partition paused, so the instance's other partitions are not held up.
+   * Default 1 s.
+   */
+  detachAfterMs?: number;
   /** The broker drops a member silent for this long. Default 30 s. */
   sessionTimeoutMs?: number;
   /** Default 3 s; the runtime also heartbeats while a handler runs. */
@@ -77,6 +85,7 @@ const defaults = {
   topicPrefix: '',
   retryPolicy: defaultRetryPolicy,
   partitionsConcurrently: 3,
+  detachAfterMs: 1_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 15 * 60_000,
@@ -101,12 +110,13 @@ const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier:
  * and what fails goes to the `Escalation` (retry tiers, dead letters). This
  * class owns their parts, membership, and shutdown.
  *
- * A batch runs detached from kafkajs' fetch loop: its partition is paused,
- * the batch runs, commits, and the partition resumes. kafkajs waits for
- * every batch of a fetch before it fetches again (its issue #1211), so a
- * long handler awaited there would hold up the instance's other partitions,
- * its heartbeats and its rejoining in a rebalance. A batch whose partition a
- * rebalance gives to another member is revoked (`PartitionBatch.revoke`).
+ * kafkajs waits for every batch of a fetch before it fetches again (its
+ * issue #1211), so a long handler awaited there would hold up the
+ * instance's other partitions and its rejoining in a rebalance. A batch
+ * still running after `detachAfterMs` is detached: its partition is paused,
+ * the batch runs on, commits, and the partition resumes. A batch whose
+ * partition a rebalance gives to another member is revoked
+ * (`PartitionBatch.revoke`).
  *
  * `stop()` stops fetching, lets in-flight work finish within the grace
  * period or abandons it uncommitted, and leaves the group.
@@ -212,7 +222,7 @@ export class ConsumerGroupRuntime {
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
       eachBatchAutoResolve: false,
       autoCommit: true,
-      eachBatch: async (payload) => this.detach(payload),
+      eachBatch: (payload) => this.handleBatch(payload),
     });
     this.logger.info({ topics: this.topics }, 'consumer group running');
   }
@@ -266,23 +276,37 @@ export class ConsumerGroupRuntime {
   }
 
   /**
-   * Takes a fetched batch off kafkajs' fetch loop: pauses its partition, and
-   * runs it when one of the `partitionsConcurrently` turns is free. The
-   * partition resumes when the batch ends (later, if a retry tier's next
-   * record is not due yet, or after a pause if the batch failed); kafkajs
-   * then fetches from the offset the batch resolved.
+   * Runs a fetched batch in one of the `partitionsConcurrently` turns.
+   * kafkajs' fetch loop waits for it up to `detachAfterMs`; a batch still
+   * running then is detached: its partition is paused and the loop goes on
+   * with the others. A partition resumes when its batch ends (later if a
+   * retry tier's next record is not due yet, or after a pause if the batch
+   * failed); kafkajs then fetches from the offset the batch resolved.
    */
-  private detach(payload: EachBatchPayload): void {
-    const resume = payload.pause();
-    if (!this.running) return; // stopping: the partition stays paused until the member leaves
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    if (!this.running) {
+      payload.pause(); // stopping: nothing is fetched again until the member leaves
+      return;
+    }
     const batch = new PartitionBatch(payload, this.parts);
     const key = `${batch.topic}:${batch.partition}`;
-    const done = this.turns(() => this.runBatch(batch))
-      .then((pauseMs) => {
-        this.inFlight.delete(key);
-        this.resumeAfter(resume, pauseMs);
-      });
+    let state: 'awaited' | 'detached' | 'ended' = 'awaited';
+    let resume = () => {};
+    const done = this.turns(() => this.runBatch(batch)).then((pauseMs) => {
+      this.inFlight.delete(key);
+      if (state === 'awaited' && pauseMs > 0) resume = payload.pause();
+      if (state === 'detached' || pauseMs > 0) this.resumeAfter(resume, pauseMs);
+      state = 'ended';
+    });
     this.inFlight.set(key, { batch, done });
+
+    const timer = new AbortController();
+    await Promise.race([done, sleep(this.options.detachAfterMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
+    if (state === 'awaited') {
+      state = 'detached';
+      resume = payload.pause();
+    }
   }
 
   /** Runs one batch; resolves with how long its partition should stay paused. Never rejects. */

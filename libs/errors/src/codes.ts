@@ -73,6 +73,18 @@ export const errorCodes = {
   /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
   webhook_target_refused: { status: 400, retriable: false },
 
+  // Lifecycle (issue 20): playback, edits, reviews
+  /** A playback URL whose token is malformed or not signed by us. */
+  playback_token_invalid: { status: 403, retriable: false },
+  /** A playback URL whose token has expired: read the video again for a fresh URL. */
+  playback_token_expired: { status: 403, retriable: false },
+  /** A Range header outside the object. */
+  range_not_satisfiable: { status: 416, retriable: false },
+  /** An edited title or description with words moderation's blocklist refuses. */
+  blocked_text: { status: 422, retriable: false },
+  /** A review decision for a video that is not waiting for one. */
+  review_not_pending: { status: 409, retriable: false },
+
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;

@@ -10,22 +10,24 @@ export interface FrameSampleJob {
   source: SourceInfo;
   workDir: string;
   run: Omit<RunOptions, 'onProgress' | 'cwd'>;
-  /** How many frames, evenly spread over the video (one in the middle of each equal part). */
+  /** At most how many frames, spread over the video: keyframes at least duration ÷ count apart. */
   count: number;
   /** Width of the frames written (upright, square pixels); small, for hashing. */
   width: number;
 }
 
-/** A time in the video and its frame, as a PNG file in the work folder. */
+/** A frame, as a PNG file in the work folder, and about when it is in the video (at or after that time). */
 export interface FrameSample {
   timeSeconds: number;
   path: string;
 }
 
 /**
- * `count` frames spread over the video from one decoding pass (fewer when
- * the video has fewer), upright and square-pixelled, `width` wide, as PNG:
- * what moderation compares with its known-bad pictures.
+ * `count` frames spread over the video, upright and square-pixelled,
+ * `width` wide, as PNG: what moderation compares with its known-bad
+ * pictures. Only keyframes are decoded (`-skip_frame nokey`), so a long
+ * video costs little more than reading it; a source with few keyframes
+ * (a short clip has one) yields fewer samples.
  */
 export async function sampleFrames(job: FrameSampleJob): Promise<FrameSample[]> {
   const { source, count } = job;
@@ -36,8 +38,9 @@ export async function sampleFrames(job: FrameSampleJob): Promise<FrameSample[]> 
     await runFfmpeg(
       {
         input: job.input,
-        inputOptions: job.inputOptions,
-        filterGraph: `[0:v:0]${prepare}trim=start=${(step / 2).toFixed(3)},fps=1/${step.toFixed(6)}:round=near,scale=${job.width}:${height},setsar=1,format=rgb24[frames]`,
+        inputOptions: ['-skip_frame', 'nokey', ...job.inputOptions],
+        // The first keyframe, then each keyframe at least `step` after the last one taken.
+        filterGraph: `[0:v:0]${prepare}select='isnan(prev_selected_t)+gte(t-prev_selected_t\,${step.toFixed(3)})',scale=${job.width}:${height},setsar=1,format=rgb24[frames]`,
         outputs: [{ target: 'frame_%03d.png', options: ['-map', '[frames]', '-frames:v', String(count), '-fps_mode', 'passthrough'] }],
       },
       { ...job.run, cwd: job.workDir },
@@ -46,5 +49,5 @@ export async function sampleFrames(job: FrameSampleJob): Promise<FrameSample[]> 
     throw asMediaError(error);
   }
   const files = (await fs.readdir(job.workDir)).filter((name) => name.startsWith('frame_')).sort();
-  return files.map((name, index) => ({ timeSeconds: step / 2 + index * step, path: path.join(job.workDir, name) }));
+  return files.map((name, index) => ({ timeSeconds: index * step, path: path.join(job.workDir, name) }));
 }

@@ -1,7 +1,9 @@
 import type { Producer } from 'kafkajs';
-import type { PrismaClient } from '@video-pipeline/db';
+import { Counter, type Registry } from 'prom-client';
+import type { Prisma, PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
+import type { TopicCheck } from './broker-topics';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -33,19 +35,28 @@ interface OutboxRow {
  * each video's events in commit order. Publishing happens before the row is
  * marked, so a crash in between republishes it: delivery is at-least-once,
  * and the stable event id (ce_id) lets consumers drop the duplicate.
+ *
+ * A row it can never publish, because its topic does not exist (the relay
+ * creates no topics), is parked instead (`outbox_parked`, with why; logged
+ * and counted) in the batch's transaction, and no longer holds up anything:
+ * the rows after it, its video's included, go on in order.
  */
 export class OutboxRelay {
   private readonly wakeup = new Wakeup();
   private stopped = false;
   private running?: Promise<void>;
   private producerConnected = false;
+  private readonly parkedRows: Counter<'topic'>;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly producer: Producer,
+    private readonly topics: TopicCheck,
     private readonly logger: Logger,
     private readonly options: OutboxRelayOptions = defaultRelayOptions,
+    registry?: Registry,
   ) {
+    this.parkedRows = new Counter({ name: 'pipeline_outbox_events_parked_total', help: 'Outbox rows parked unpublished because their topic does not exist.', labelNames: ['topic'], registers: registry ? [registry] : [] });
     producer.on(producer.events.DISCONNECT, () => {
       this.producerConnected = false;
     });
@@ -100,6 +111,7 @@ export class OutboxRelay {
               SELECT position, id, topic, key, headers, payload
               FROM outbox_events
               WHERE published_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM outbox_parked parked WHERE parked.position = outbox_events.position)
               ORDER BY position
               LIMIT ${this.options.batchSize}
               FOR UPDATE SKIP LOCKED
@@ -112,16 +124,20 @@ export class OutboxRelay {
                 AND earlier.published_at IS NULL
                 AND earlier.position < c.position
                 AND earlier.position NOT IN (SELECT position FROM claimed)
+                AND NOT EXISTS (SELECT 1 FROM outbox_parked parked WHERE parked.position = earlier.position)
             )
             ORDER BY c.position`;
           if (claimed.length === 0) return 0;
 
-          await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(claimed) });
+          const missing = new Set(await this.topics.missing(claimed.map((row) => row.topic)));
+          const publishable = claimed.filter((row) => !missing.has(row.topic));
+          await this.park(tx, claimed.filter((row) => missing.has(row.topic)));
+          if (publishable.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(publishable) });
           await tx.$executeRaw`
             UPDATE outbox_events
             SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
-            WHERE position = ANY(${claimed.map((row) => row.position)}::bigint[])`;
-          this.logger.debug({ count: claimed.length }, 'published outbox events');
+            WHERE position = ANY(${publishable.map((row) => row.position)}::bigint[])`;
+          this.logger.debug({ count: publishable.length }, 'published outbox events');
           return claimed.length;
         },
         // The transaction spans a Kafka round trip; kafkajs' own retries are bounded well below this.
@@ -130,6 +146,19 @@ export class OutboxRelay {
     } catch (error) {
       if (claimed.length > 0) await this.recordFailure(claimed, error);
       throw error;
+    }
+  }
+
+  /** Parks rows whose topic does not exist: recorded with why, so the rows after them go on. */
+  private async park(tx: Prisma.TransactionClient, rows: OutboxRow[]): Promise<void> {
+    for (const row of rows) {
+      const reason = `topic ${row.topic} does not exist; the relay does not create topics`;
+      await tx.$executeRaw`
+        INSERT INTO outbox_parked (position, topic, reason) VALUES (${row.position}, ${row.topic}, ${reason}) ON CONFLICT DO NOTHING`;
+      await tx.$executeRaw`
+        UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = ${reason} WHERE position = ${row.position}`;
+      this.parkedRows.inc({ topic: row.topic });
+      this.logger.error({ position: String(row.position), eventId: row.id, topic: row.topic, key: row.key }, 'outbox row parked: its topic does not exist');
     }
   }
 

@@ -6,7 +6,13 @@ import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { authenticator } from './auth';
 import { createVideoRoute } from './handlers/create-video';
+import { decideReviewRoute } from './handlers/decide-review';
+import { deleteVideoRoute } from './handlers/delete-video';
 import { getVideoRoute } from './handlers/get-video';
+import { listReviewsRoute } from './handlers/list-reviews';
+import { playNestedRoute, playRootRoute } from './handlers/play';
+import { updateVideoRoute } from './handlers/update-video';
+import { videoEventsRoute } from './handlers/video-events';
 import { healthzRoute } from './handlers/healthz';
 import { listVideosRoute } from './handlers/list-videos';
 import { openApiDocumentRoute } from './handlers/openapi-document';
@@ -18,6 +24,7 @@ import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
 import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
+import type { LifecycleApiDeps } from './lifecycle';
 import type { VideoRepository } from './video-repository';
 import { createWebhookRoute } from './handlers/webhooks/create-webhook';
 import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
@@ -52,6 +59,8 @@ export interface UploadApiDeps {
   discardLimits?: DiscardLimits;
   /** The built web app (`services/web/dist`), served at `/`; none by default. */
   webAppDir?: string;
+  /** Playback, event streams, edits, deletion and reviews (see `lifecycleApiDeps`). */
+  lifecycle: LifecycleApiDeps;
 }
 
 export interface UploadApi extends HttpServer {
@@ -71,7 +80,16 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
-    videos: [createVideoRoute(deps), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    videos: [createVideoRoute(deps), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
+    lifecycle: [
+      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
+      deleteVideoRoute(deps.lifecycle.store),
+      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
+      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
+      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
+      listReviewsRoute(deps.lifecycle.store),
+      decideReviewRoute(deps.lifecycle.store),
+    ],
     webhooks: [
       createWebhookRoute(deps.webhooks),
       listWebhooksRoute(deps.webhooks),
@@ -109,5 +127,10 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(noSuchRoute);
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
-  return { ...http, app, routes };
+  // Event streams never end by themselves: the feed ends them, then the server can close.
+  const close = async () => {
+    await deps.lifecycle.feed.stop();
+    await http.close();
+  };
+  return { ...http, close, app, routes };
 }

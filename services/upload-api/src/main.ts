@@ -7,6 +7,7 @@ import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { isWebAppBuilt } from './http/web-app';
+import { lifecycleApiDeps } from './lifecycle';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
@@ -26,8 +27,10 @@ async function main(): Promise<void> {
 
   const webAppDir = path.resolve(__dirname, '../../web/dist');
   if (!isWebAppBuilt(webAppDir)) logger.warn({ webAppDir }, 'the web app is not built (npm run build:web): only the API is served');
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger, eventSource: '/video-pipeline/upload-api' });
 
   const api = buildUploadApi({
+    lifecycle,
     videos,
     webhooks: {
       repository: new WebhookRepository(prisma),

@@ -68,7 +68,7 @@ async function screen(event: CloudEvent<'video.uploaded'>, text: { title: string
   );
   const matches = frameHashes.flatMap((frame) => {
     const bad = nearestKnownBad(frame.hash, deps.knownBadFrames.hashes, deps.knownBadFrames.maxDistance);
-    return bad ? [`${frame.timeSeconds.toFixed(1)} s is ${bad.distance} bits from ${bad.hash}`] : [];
+    return bad ? [`the frame at about ${frame.timeSeconds.toFixed(1)} s is ${bad.distance} bits from ${bad.hash}`] : [];
   });
   reasons.push(
     matches.length > 0
