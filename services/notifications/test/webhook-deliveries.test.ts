@@ -2,7 +2,8 @@ import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createEvent } from '@video-pipeline/events';
 import { signWebhook } from '@video-pipeline/webhooks';
-import { eventually, OTHER_API_KEY } from '../../../test/support/pipeline';
+import { eventually, OTHER_API_KEY, testLogger } from '../../../test/support/pipeline';
+import { fanOutToWebhooks } from '../src/handlers/fan-out-to-webhooks';
 import { VideoStory } from '../../../test/support/video-events';
 import { WebhookTestbed, fastDeliveryPolicy } from './support/webhook-testbed';
 
@@ -52,6 +53,19 @@ describe('webhook deliveries (group notifications, real broker and database, a l
     expect(bed.receiver.requestsTo('/two')).toHaveLength(1);
     expect(bed.receiver.requestsTo('/bobs')).toHaveLength(0); // another owner's video
     expect(other.id).toBeDefined();
+  });
+
+  it('makes no second delivery when the fan-out runs again for the same event (another group, a replay after pruning)', async () => {
+    const hook = await bed.subscribe(bed.receiver.url('/once'), ['video.uploaded']);
+    const uploaded = new VideoStory('alice', new Date()).uploaded();
+    const context = { groupId: 'test-direct', attempt: 1, logger: testLogger(), signal: new AbortController().signal };
+    for (let run = 0; run < 2; run++) {
+      const effects = (await fanOutToWebhooks(uploaded, context))!;
+      await bed.prisma.$transaction((tx) => effects(tx));
+    }
+    expect(await bed.prisma.webhookDelivery.count({ where: { eventId: uploaded.id } })).toBe(1);
+    await eventually(async () => bed.receiver.requestsTo('/once').length === 1, 10_000, 'the one delivery');
+    expect((await bed.call('GET', `/v1/webhooks/${hook.id}/deliveries`)).body.items).toHaveLength(1);
   });
 
   it('retries a failing endpoint with the same webhook-id, logs each attempt, and delays nobody else meanwhile', async () => {
