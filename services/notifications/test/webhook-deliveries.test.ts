@@ -219,3 +219,31 @@ describe('webhook deliveries (group notifications, real broker and database, a l
     expect((await bed.call('POST', `/v1/webhooks/${hook.id}/deliveries/${queued.id}/retry`, undefined, OTHER_API_KEY)).status).toBe(404);
   });
 });
+
+describe('webhook deliveries when endpoints hang (a dispatcher of 8 slots, claiming 2 at a time)', () => {
+  let bed: WebhookTestbed;
+  beforeAll(async () => {
+    bed = await new WebhookTestbed('hanging').start(fastDeliveryPolicy, { concurrency: 8 });
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  it('keeps delivering to a healthy endpoint while seven of its eight slots wait on endpoints that never answer', async () => {
+    for (let i = 0; i < 7; i++) {
+      bed.receiver.on(`/hanging/${i}`, () => 'hang');
+      await bed.subscribe(bed.receiver.url(`/hanging/${i}`), ['video.ready'], OTHER_API_KEY);
+    }
+    await bed.subscribe(bed.receiver.url('/alive'), ['video.ready']);
+    const bobs = [new VideoStory('bob', new Date())];
+    await bed.publish(...bobs.map((story) => story.ready(10)));
+    await eventually(async () => [0, 1, 2, 3, 4, 5, 6].every((i) => bed.receiver.requestsTo(`/hanging/${i}`).length > 0), 10_000, 'every hanging endpoint holding a slot');
+
+    const alices = Array.from({ length: 5 }, () => new VideoStory('alice', new Date()));
+    const published = Date.now();
+    await bed.publish(...alices.map((story) => story.ready(10)));
+    await eventually(async () => bed.receiver.requestsTo('/alive').length === 5, 10_000, 'five deliveries to the healthy endpoint');
+    // All five went out while the hanging attempts still held their slots (they end at the 2 s timeout).
+    expect(bed.receiver.requestsTo('/alive').at(-1)!.at - published).toBeLessThan(fastDeliveryPolicy.timeoutMs);
+  });
+});
