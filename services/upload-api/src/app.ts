@@ -86,6 +86,16 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
+    lifecycle: [
+      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
+      deleteVideoRoute(deps.lifecycle.store),
+      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
+      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
+      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
+      listReviewsRoute(deps.lifecycle.store),
+      decideReviewRoute(deps.lifecycle.store),
+    ],
     webhooks: [
       createWebhookRoute(deps.webhooks),
       listWebhooksRoute(deps.webhooks),
@@ -96,16 +106,6 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       testWebhookRoute(deps.webhooks),
       listWebhookDeliveriesRoute(deps.webhooks),
       retryWebhookDeliveryRoute(deps.webhooks),
-    ],
-    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
-    lifecycle: [
-      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
-      deleteVideoRoute(deps.lifecycle.store),
-      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
-      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
-      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
-      listReviewsRoute(deps.lifecycle.store),
-      decideReviewRoute(deps.lifecycle.store),
     ],
     analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
