@@ -3,7 +3,7 @@ import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
 import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
-import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
+import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    presigner: createPresignerClient({ ...config.storage, endpoint: config.uploads.publicS3Endpoint }),
     uploads: {
       pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
       idempotency: new IdempotencyKeys(prisma),
