@@ -7,7 +7,11 @@ import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pip
 import { buildUploadApi } from './app';
 import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
+import { UploadSweeper } from './uploads/sweeper';
 import { VideoRepository } from './video-repository';
+
+/** How often each API instance sweeps expired uploads. */
+const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -46,7 +50,15 @@ async function main(): Promise<void> {
     },
   });
 
+  // Abandoned uploads are swept by every instance in turn; instances claim different uploads (SKIP LOCKED).
+  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), logger });
+  const sweeping = setInterval(() => {
+    sweeper.sweep().catch((error: unknown) => logger.error({ err: error }, 'could not sweep expired uploads'));
+  }, UPLOAD_SWEEP_INTERVAL_MS);
+  sweeping.unref();
+
   const stopped = stopOnSignals(logger, 'finishing in-flight uploads', async () => {
+    clearInterval(sweeping);
     await api.close();
     await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
   });

@@ -6,6 +6,7 @@ import { listGroups, showGroup } from './commands/groups';
 import { replay, showDeadLetters } from './commands/dead-letters';
 import { pruneProcessed } from './commands/prune';
 import { resetOffsets } from './commands/reset-offsets';
+import { sweepUploads } from './commands/sweep-uploads';
 import { describeTopics } from './commands/topics';
 import { showWaiting } from './commands/waiting';
 import { RefusedError, UsageError, type OpsContext } from './context';
@@ -29,8 +30,12 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   prune <group> [--older-than DAYS]   delete the group's idempotency records of events processed over DAYS ago
                                       (default: its topics' longest retention + 5; fewer is refused)
 
+  sweep-uploads                       remove unfinished uploads (tus, direct) past UPLOAD_EXPIRY_HOURS: their
+                                      multipart uploads, partial data and records; safe beside running APIs
+
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting and prune).`;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting and prune;
+DATABASE_URL and S3_* for sweep-uploads).`;
 
 export interface OpsIo {
   stdout: NodeJS.WritableStream;
@@ -65,6 +70,10 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
   // The commands that use Postgres only: they work while Kafka is down.
   if (command === 'waiting') {
     await showWaiting({ config, out }, target, { release: values.release ?? [] });
+    return 0;
+  }
+  if (command === 'sweep-uploads') {
+    await sweepUploads({ config, out });
     return 0;
   }
   if (command === 'prune') {

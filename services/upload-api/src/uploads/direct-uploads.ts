@@ -118,7 +118,7 @@ export class DirectUploads {
       }
       await this.deps.storage.completeMultipartUpload(key, s3UploadId, stored.map(({ partNumber, etag }) => ({ partNumber, etag })));
       const object = await this.deps.storage.inspectVideo(key);
-      const { video, created } = await this.deps.videos.completeUpload(id, { id, ownerId, title: upload.title, object }, { quotas: this.deps.quotas });
+      const { video, created } = await this.deps.videos.completeUpload(id, { id, ownerId, title: upload.title, object }, { quotas: this.deps.quotas, pending: true });
       if (!created) log.info({ uploadId: id }, 'a direct upload was completed twice at once');
       return video;
     } catch (error) {
