@@ -65,11 +65,14 @@ export const consumerShare: Benchmark = {
         const videoId = randomUUID();
         const key = `videos/${videoId}/original`;
         const stored = await storage.uploadVideo(key, (await fs.open(clip)).createReadStream(), { maxBytes: bytes.length });
+        const object = { bucket: BUCKET, key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, contentType: stored.contentType };
+        // The video's row, as the upload API writes it: the media groups' real handlers skip a video that is gone.
+        await prisma.video.create({ data: { id: videoId, ownerId: 'bench', title: 'bench clip', bucket: BUCKET, objectKey: key, sizeBytes: BigInt(stored.sizeBytes), sha256: stored.sha256, contentType: stored.contentType } });
         events.push(
           createEvent('video.uploaded', {
             source: '/video-pipeline/bench',
             subject: videoId,
-            data: { schemaVersion: 1, videoId, ownerId: 'bench', title: 'bench clip', object: { bucket: BUCKET, key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, contentType: stored.contentType }, uploadedAt: new Date().toISOString() },
+            data: { schemaVersion: 1, videoId, ownerId: 'bench', title: 'bench clip', object, uploadedAt: new Date().toISOString() },
           }),
         );
       }

@@ -11,8 +11,10 @@ import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
 import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
-import { analyticsSummary } from '@video-pipeline/analytics-queries';
 import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
+import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
+import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -56,7 +58,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -74,12 +76,20 @@ export async function startUploadApi(
     },
     analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
-    apiKeys: new Map([
-      [API_KEY, 'alice'],
-      [OTHER_API_KEY, 'bob'],
-    ]),
+    apiKeys:
+      options.apiKeys ??
+      new Map([
+        [API_KEY, 'alice'],
+        [OTHER_API_KEY, 'bob'],
+      ]),
     adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,

@@ -32,6 +32,16 @@ export interface ApiConfig {
   corsOrigins: string[];
 }
 
+/** Resumable and direct uploads, quotas (issue 22). */
+export interface UploadsConfig {
+  quotas: { storedBytes: number; uploadsPerDay: number };
+  /** How long an unfinished tus or direct upload lives before the sweeper removes it. */
+  expiryMs: number;
+  /** The S3 endpoint clients reach, for presigned part URLs. */
+  publicS3Endpoint: string;
+  presignedUrlSeconds: number;
+}
+
 export interface MediaConfig {
   limits: { maxSide: number; maxDurationSeconds: number; maxFps: number };
   /** Longest one ffmpeg run may take. */
@@ -81,6 +91,7 @@ export interface PipelineConfig {
   webhooks: WebhookConfig;
   /** Where the analytics worker serves the pipeline's numbers as Prometheus gauges. */
   analyticsMetricsPort: number;
+  uploads: UploadsConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
   idempotencyPruneEveryHours: number;
@@ -144,6 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       concurrency: e.WEBHOOK_CONCURRENCY,
     },
     analyticsMetricsPort: e.ANALYTICS_METRICS_PORT,
+    uploads: {
+      quotas: { storedBytes: e.QUOTA_STORED_BYTES, uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY },
+      expiryMs: e.UPLOAD_EXPIRY_HOURS * 60 * 60 * 1000,
+      publicS3Endpoint: e.S3_PUBLIC_ENDPOINT ?? e.S3_ENDPOINT,
+      presignedUrlSeconds: e.DIRECT_UPLOAD_URL_SECONDS,
+    },
     metricsPort: e.METRICS_PORT,
     idempotencyPruneEveryHours: e.IDEMPOTENCY_PRUNE_HOURS,
     logLevel: e.LOG_LEVEL,

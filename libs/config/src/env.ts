@@ -79,6 +79,18 @@ export const envSchema = z.object({
   WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(32),
   /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
   ANALYTICS_METRICS_PORT: port.default(0),
+
+  // ---- Uploads at real sizes (issue 22) ----
+  /** Per owner: the bytes its videos and open uploads may hold; 100 GiB by default. */
+  QUOTA_STORED_BYTES: bytes.default(100 * 1024 ** 3),
+  /** Per owner: uploads started in any 24 hours; 500 by default. */
+  QUOTA_UPLOADS_PER_DAY: z.coerce.number().int().positive().default(500),
+  /** Hours after which an unfinished resumable (tus) or direct upload is swept away; 24 by default. */
+  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  /** The S3 endpoint as clients see it, for direct uploads' presigned URLs; S3_ENDPOINT by default. */
+  S3_PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** How long a direct upload's presigned part URLs stay valid; one hour by default. */
+  DIRECT_UPLOAD_URL_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 60 * 60).default(60 * 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // ---- Lifecycle (issue 20): moderation, playback, event streams ----

@@ -179,6 +179,10 @@ export class ConsumerGroupRuntime {
     this.producer = createProducer(options.kafka);
     this.turns = pLimit(this.options.partitionsConcurrently);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.revokeUnassigned(payload.memberAssignment));
+    // kafkajs restarts a crashed consumer with a fresh group state: detached batches lose their pause, and their records are fetched again.
+    this.consumer.on(this.consumer.events.CRASH, () => {
+      for (const { batch } of this.inFlight.values()) batch.revoke('the consumer crashed and restarts');
+    });
 
     const { prisma, clock, random, commitTimeoutMs } = this.options;
     const waitingRoom = new WaitingRoom(prisma, this.groupId);
@@ -345,7 +349,7 @@ export class ConsumerGroupRuntime {
   /** After a rebalance: batches of partitions this member no longer holds stop, their handlers aborted. */
   private revokeUnassigned(assignment: Record<string, number[]>): void {
     for (const { batch } of this.inFlight.values()) {
-      if (!assignment[batch.topic]?.includes(batch.partition)) batch.revoke();
+      if (!assignment[batch.topic]?.includes(batch.partition)) batch.revoke('it was assigned to another member');
     }
   }
 }

@@ -81,14 +81,14 @@ export class PartitionBatch {
   }
 
   /**
-   * The partition went to another member (a rebalance): the handler running
-   * now is aborted, the batch stops before its next record, and no offset is
-   * committed for it any more (the new owner's would be overwritten). Events
-   * already handled are still recorded: the idempotency key keeps their
-   * effects once whoever commits first.
+   * The partition went to another member (a rebalance), or the consumer
+   * restarts: the handler running now is aborted, the batch stops before its
+   * next record, and no offset is committed for it any more (the new owner's
+   * would be overwritten). Events already handled are still recorded: the
+   * idempotency key keeps their effects once whoever commits first.
    */
-  revoke(): void {
-    this.revocation.abort(new PipelineError('partition_revoked', `${this.source.topic}[${this.source.partition}] was assigned to another member`));
+  revoke(why: string): void {
+    this.revocation.abort(new PipelineError('partition_revoked', `${this.source.topic}[${this.source.partition}]: ${why}`));
   }
 
   /**

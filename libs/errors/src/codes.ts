@@ -87,6 +87,18 @@ export const errorCodes = {
 
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
+
+  // Uploads at real sizes (issue 22): resumable and direct uploads, idempotency, quotas
+  /** The owner's stored bytes (its videos and open uploads) would pass its quota (QUOTA_STORED_BYTES). */
+  storage_quota_exceeded: { status: 413, retriable: false },
+  /** The owner started its quota of uploads in the last 24 hours (QUOTA_UPLOADS_PER_DAY); `Retry-After` says when one more fits. */
+  upload_quota_exceeded: { status: 429, retriable: true },
+  /** An Idempotency-Key already used with a different request (another body, file or route). */
+  idempotency_key_reused: { status: 422, retriable: false },
+  /** The first request with this Idempotency-Key is still running; retry after `Retry-After`. */
+  idempotency_in_progress: { status: 409, retriable: true },
+  /** A direct upload's completion found a part missing, of the wrong size or with another ETag than the client listed. */
+  upload_incomplete: { status: 400, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -56,6 +56,11 @@ export class ContainerSniffer extends Transform {
   /** The sniffed media type, once known. */
   contentType: string | undefined;
 
+  /** `allowEmpty`: a stream that ends without a byte passes (a resumable upload's empty request), instead of failing with `empty_file`. */
+  constructor(private readonly options: { allowEmpty?: boolean } = {}) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.decided) return callback(null, chunk);
     this.head.push(chunk);
@@ -66,6 +71,7 @@ export class ContainerSniffer extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.decided) return callback();
+    if (this.headLength === 0 && this.options.allowEmpty) return callback();
     if (this.headLength === 0) return callback(new PipelineError('empty_file', 'the uploaded file is empty'));
     this.decide(callback);
   }

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
@@ -108,9 +108,22 @@ export class ObjectStorage {
     } catch (error) {
       await Promise.allSettled([feeding, uploading]);
       await this.removeUpload(key, upload);
-      throw this.asUploadError(error, options.signal, sourceFailed);
+      throw this.asUploadError(error, options.signal, sourceFailed || Boolean(source.errored));
     }
 
+    return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
+  }
+
+  /**
+   * Reads a stored object through the sniffer and a digest: its size,
+   * SHA-256 and media type, as uploadVideo returns them for what it stored.
+   * Fails with `unsupported_media_type` when it is not a video container.
+   */
+  async inspectVideo(key: string, signal?: AbortSignal): Promise<StoredVideo> {
+    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    const sniffer = new ContainerSniffer();
+    const digest = new DigestStream();
+    await pipeline(answer.Body as Readable, sniffer, digest, new Writable({ write: (_chunk, _encoding, done) => done() }), { signal });
     return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
   }
 

@@ -37,9 +37,10 @@ interface OutboxRow {
  * and the stable event id (ce_id) lets consumers drop the duplicate.
  *
  * A row it can never publish, because its topic does not exist (the relay
- * creates no topics), is parked instead (`outbox_parked`, with why; logged
- * and counted) in the batch's transaction, and no longer holds up anything:
- * the rows after it, its video's included, go on in order.
+ * creates no topics) or the broker refuses it for good (too large), is
+ * parked instead (`outbox_parked`, with why; logged and counted) in the
+ * batch's transaction, and no longer holds up anything: the rows after it,
+ * its video's included, go on in order.
  */
 export class OutboxRelay {
   private readonly wakeup = new Wakeup();
@@ -56,7 +57,7 @@ export class OutboxRelay {
     private readonly options: OutboxRelayOptions = defaultRelayOptions,
     registry?: Registry,
   ) {
-    this.parkedRows = new Counter({ name: 'pipeline_outbox_events_parked_total', help: 'Outbox rows parked unpublished because their topic does not exist.', labelNames: ['topic'], registers: registry ? [registry] : [] });
+    this.parkedRows = new Counter({ name: 'pipeline_outbox_events_parked_total', help: 'Outbox rows parked unpublished: their topic does not exist, or the broker refuses them for good.', labelNames: ['topic'], registers: registry ? [registry] : [] });
     producer.on(producer.events.DISCONNECT, () => {
       this.producerConnected = false;
     });
@@ -130,9 +131,8 @@ export class OutboxRelay {
           if (claimed.length === 0) return 0;
 
           const missing = new Set(await this.topics.missing(claimed.map((row) => row.topic)));
-          const publishable = claimed.filter((row) => !missing.has(row.topic));
-          await this.park(tx, claimed.filter((row) => missing.has(row.topic)));
-          if (publishable.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(publishable) });
+          for (const row of claimed) if (missing.has(row.topic)) await this.park(tx, row, `topic ${row.topic} does not exist; the relay does not create topics`);
+          const publishable = await this.send(tx, claimed.filter((row) => !missing.has(row.topic)));
           await tx.$executeRaw`
             UPDATE outbox_events
             SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
@@ -149,17 +149,42 @@ export class OutboxRelay {
     }
   }
 
-  /** Parks rows whose topic does not exist: recorded with why, so the rows after them go on. */
-  private async park(tx: Prisma.TransactionClient, rows: OutboxRow[]): Promise<void> {
-    for (const row of rows) {
-      const reason = `topic ${row.topic} does not exist; the relay does not create topics`;
-      await tx.$executeRaw`
-        INSERT INTO outbox_parked (position, topic, reason) VALUES (${row.position}, ${row.topic}, ${reason}) ON CONFLICT DO NOTHING`;
-      await tx.$executeRaw`
-        UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = ${reason} WHERE position = ${row.position}`;
-      this.parkedRows.inc({ topic: row.topic });
-      this.logger.error({ position: String(row.position), eventId: row.id, topic: row.topic, key: row.key }, 'outbox row parked: its topic does not exist');
+  /**
+   * Sends the rows in one batch; returns those sent. If the broker refuses
+   * one of them for good (too large, invalid), that batch cannot go: the
+   * rows go one by one, in order, and those refused are parked. (Rows of
+   * other partitions that the refused request appended already come again:
+   * at-least-once.)
+   */
+  private async send(tx: Prisma.TransactionClient, rows: OutboxRow[]): Promise<OutboxRow[]> {
+    if (rows.length === 0) return rows;
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+      return rows;
+    } catch (error) {
+      if (!refusedForGood(error)) throw error;
     }
+    const sent: OutboxRow[] = [];
+    for (const row of rows) {
+      try {
+        await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic([row]) });
+        sent.push(row);
+      } catch (error) {
+        if (!refusedForGood(error)) throw error;
+        await this.park(tx, row, `the broker refuses it for good: ${(error as Error).message}`);
+      }
+    }
+    return sent;
+  }
+
+  /** Parks a row that can never be published: recorded with why, so the rows after it go on. */
+  private async park(tx: Prisma.TransactionClient, row: OutboxRow, reason: string): Promise<void> {
+    await tx.$executeRaw`
+      INSERT INTO outbox_parked (position, topic, reason) VALUES (${row.position}, ${row.topic}, ${reason}) ON CONFLICT DO NOTHING`;
+    await tx.$executeRaw`
+      UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = ${reason} WHERE position = ${row.position}`;
+    this.parkedRows.inc({ topic: row.topic });
+    this.logger.error({ position: String(row.position), eventId: row.id, topic: row.topic, key: row.key, reason }, 'outbox row parked: it can never be published');
   }
 
   private async recordFailure(rows: OutboxRow[], error: unknown): Promise<void> {
@@ -171,6 +196,10 @@ export class OutboxRelay {
     });
   }
 }
+
+/** The broker's answers that the same record would get again: it is too large, or not a valid record. */
+const REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+const refusedForGood = (error: unknown): boolean => REFUSALS.has((error as { type?: string } | undefined)?.type ?? '');
 
 function groupByTopic(rows: OutboxRow[]) {
   const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();

@@ -6,6 +6,12 @@ import { createTopics, eventually, startRelay, testLogger, type RunningRelay } f
 import { startProbeConsumer } from '../../../test/support/probe-consumer';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 
+/** Rows of a topic the relay counted as parked (rows other tests left may be counted under their own topics). */
+async function parkedCount(registry: Registry, topic: string): Promise<number> {
+  const { values } = await registry.getSingleMetric('pipeline_outbox_events_parked_total')!.get();
+  return values.find((value) => value.labels.topic === topic)?.value ?? 0;
+}
+
 /**
  * A row whose topic does not exist (and which the relay may not create) can
  * never be published: the relay parks it, says why, and goes on with the
@@ -54,8 +60,7 @@ describe('an outbox row the relay can never publish', () => {
     expect(await prisma.outboxParked.findMany({ where: { topic: missingTopic } })).toEqual([
       expect.objectContaining({ position: parkedRow.position, topic: missingTopic, reason: `topic ${missingTopic} does not exist; the relay does not create topics` }),
     ]);
-    const counter = await registry.getSingleMetric('pipeline_outbox_events_parked_total')!.get();
-    expect(counter.values).toEqual([expect.objectContaining({ labels: { topic: missingTopic }, value: 1 })]);
+    expect(await parkedCount(registry, missingTopic)).toBe(1);
 
     // Each video's publishable events arrive in outbox order; the parked one is not among them.
     const probe = await startProbeConsumer(kafka, topic, `${prefix}probe`);
@@ -74,6 +79,38 @@ describe('an outbox row the relay can never publish', () => {
     await prisma.outboxEvent.create({ data: later });
     await eventually(async () => (await prisma.outboxEvent.findUniqueOrThrow({ where: { id: later.id } })).publishedAt !== null, 20_000, 'a later row to be published');
     expect((await prisma.outboxEvent.findUniqueOrThrow({ where: { id: rows[2]!.id } })).publishAttempts).toBe(1);
-    expect((await registry.getSingleMetric('pipeline_outbox_events_parked_total')!.get()).values[0]!.value).toBe(1);
+    expect(await parkedCount(registry, missingTopic)).toBe(1);
+    await relay.close();
+    relay = undefined;
+  });
+
+  it('parks a row the broker refuses for good (larger than it accepts), and publishes the rest of its batch in order', async () => {
+    const video = randomUUID();
+    const huge = { ...row(video, 1), payload: { videoId: video, sequence: 1, padding: 'x'.repeat(1_200_000) } }; // over the broker's 1 MB message.max.bytes
+    const rows = [row(video, 0), huge, row(video, 2)];
+    for (const data of rows) await prisma.outboxEvent.create({ data });
+
+    const registry = new Registry();
+    relay = await startRelay(config, { pollIntervalMs: 50, registry });
+    await eventually(async () => (await prisma.outboxEvent.findUniqueOrThrow({ where: { id: rows[2]!.id } })).publishedAt !== null, 20_000, 'the row after the huge one to be published');
+
+    const parkedRow = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: huge.id } });
+    expect(parkedRow.publishedAt).toBeNull();
+    const [parked] = await prisma.outboxParked.findMany({ where: { position: parkedRow.position } });
+    expect(parked?.reason).toMatch(/^the broker refuses it for good: .*larger than the max message size/);
+    expect(await parkedCount(registry, topic)).toBe(1);
+
+    const probe = await startProbeConsumer(kafka, topic, `${prefix}probe-huge`);
+    try {
+      await eventually(async () => probe.received.some((record) => record.message.key?.toString() === video && JSON.parse(record.message.value!.toString()).sequence === 2), 20_000, 'the video’s records');
+      const sequences = probe.received
+        .filter((record) => record.message.key?.toString() === video)
+        .map((record) => (JSON.parse(record.message.value!.toString()) as { sequence: number }).sequence);
+      // Its first row may come twice (sent in the refused batch, then alone): never after the later one, never the huge one.
+      expect([...new Set(sequences)]).toEqual([0, 2]);
+      expect(sequences.lastIndexOf(0)).toBeLessThan(sequences.indexOf(2));
+    } finally {
+      await probe.stop();
+    }
   });
 });

@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { DependencyCheck } from '@video-pipeline/health';
 import type { Logger } from '@video-pipeline/logging';
+import type { StorageConfig, UploadsConfig } from '@video-pipeline/config';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { authenticator } from './auth';
 import { createVideoRoute } from './handlers/create-video';
@@ -25,6 +26,9 @@ import { routerFor, type Route } from './http/route';
 import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { LifecycleApiDeps } from './lifecycle';
+import type { IdempotencyKeys } from './uploads/idempotency';
+import type { PendingUploads } from './uploads/pending-uploads';
+import { TUS_PATH, tusEndpoint } from './uploads/tus';
 import type { VideoRepository } from './video-repository';
 import { createWebhookRoute } from './handlers/webhooks/create-webhook';
 import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
@@ -50,6 +54,8 @@ export interface UploadApiDeps {
   /** Admin API key -> the admin's name (`ADMIN_API_KEYS`); none by default. */
   adminApiKeys?: ReadonlyMap<string, string>;
   maxUploadBytes: number;
+  /** Resumable and direct uploads, quotas. */
+  uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig };
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
   readinessChecks: Record<string, DependencyCheck>;
@@ -80,7 +86,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
-    videos: [createVideoRoute(deps), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
     lifecycle: [
       updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
       deleteVideoRoute(deps.lifecycle.store),
@@ -105,6 +111,18 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();
+  const tus = tusEndpoint({
+    videos: deps.videos,
+    pending: deps.uploads.pending,
+    storage: deps.storage,
+    storageConfig: deps.uploads.storageConfig,
+    maxUploadBytes: deps.maxUploadBytes,
+    quotas: deps.uploads.config.quotas,
+    expiryMs: deps.uploads.config.expiryMs,
+    corsOrigins: deps.corsOrigins,
+    authenticate: authenticate('owner'),
+    logger: deps.logger,
+  });
   const document = openApiDocument(routes, API_INFO) as unknown as Record<string, unknown>;
 
   const app = express();
@@ -119,6 +137,8 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
     }),
   );
+  // tus answers its own CORS (its OPTIONS announces the protocol too), so it comes before the API's.
+  app.use(TUS_PATH, tus.handler);
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }

@@ -8,6 +8,8 @@ import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { isWebAppBuilt } from './http/web-app';
 import { lifecycleApiDeps } from './lifecycle';
+import { IdempotencyKeys } from './uploads/idempotency';
+import { PendingUploads } from './uploads/pending-uploads';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
@@ -43,6 +45,12 @@ async function main(): Promise<void> {
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    uploads: {
+      pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
+      idempotency: new IdempotencyKeys(prisma),
+      config: config.uploads,
+      storageConfig: config.storage,
+    },
     corsOrigins: config.api.corsOrigins,
     webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,
     logger,

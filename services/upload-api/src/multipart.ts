@@ -37,8 +37,9 @@ export async function* formParts(request: Readable & { headers: IncomingHttpHead
   };
 
   parser.on('file', (name, stream) => {
-    // Its reader hears of its errors (a body that ends inside it); this keeps a part nobody reads from crashing the process.
-    stream.on('error', () => undefined);
+    // Its reader hears of its errors (a body that ends inside it), also one that starts reading after the error:
+    // the stream is left errored. This keeps a part nobody reads from crashing the process.
+    stream.on('error', (error) => stream.destroy(error));
     arrived.push({ kind: 'file', name, stream });
     notify();
   });
@@ -68,6 +69,8 @@ export async function* formParts(request: Readable & { headers: IncomingHttpHead
     notify();
   };
   request.once('close', onRequestClose);
+  // It may have ended already, while the caller was busy before reading it (a quota check, say).
+  if ((request as Readable & { closed?: boolean }).closed) onRequestClose();
   request.pipe(parser);
 
   try {

@@ -4,6 +4,7 @@ import { createEvent } from '@video-pipeline/events';
 import { writeToOutbox } from '@video-pipeline/outbox';
 import type { StoredVideo } from '@video-pipeline/storage';
 import type { Cursor } from './cursor';
+import { checkQuota, lockOwnerQuota, type QuotaLimits } from './uploads/quotas';
 import type { VideoWithMedia } from './video-view';
 
 /** What the media groups recorded of a video, read with it. */
@@ -23,13 +24,71 @@ export class VideoRepository {
     private readonly options: { eventSource: string; topicPrefix: string },
   ) {}
 
-  /**
-   * Records an uploaded video and its `video.uploaded` event in one
-   * transaction: either both exist or neither does, so no event is lost and
-   * none announces a video that was never recorded.
-   */
+  /** Records an uploaded video and its event (see completeUpload), the video's id standing for its upload's. */
   async createUploaded(video: NewVideo, now = new Date()): Promise<Video> {
-    const event = createEvent('video.uploaded', {
+    return (await this.completeUpload(video.id, video, { now })).video;
+  }
+
+  /**
+   * The step every upload path ends in: records the uploaded video and its
+   * `video.uploaded` event in one transaction, so either both exist or
+   * neither does: no event is lost and none announces a video that was never
+   * recorded. It happens once per upload: the completion row's primary key is
+   * the upload's id, so a retried or racing completion of the same upload
+   * waits for the first and returns its video (`created: false`), and the
+   * caller removes whatever it stored for nothing. With `quotas`, the owner's
+   * quotas are checked under its lock first (the size is known by now); the
+   * upload's pending row, if any, goes in the same transaction.
+   */
+  async completeUpload(
+    uploadId: string,
+    video: NewVideo,
+    options: { quotas?: QuotaLimits; now?: Date } = {},
+  ): Promise<{ video: Video; created: boolean }> {
+    const now = options.now ?? new Date();
+    const event = this.uploadedEvent(video, now);
+    return this.prisma.$transaction(async (tx) => {
+      const claimed = await tx.$executeRaw`
+        INSERT INTO upload_completions (upload_id, video_id, owner_id) VALUES (${uploadId}, ${video.id}::uuid, ${video.ownerId})
+        ON CONFLICT (upload_id) DO NOTHING`;
+      if (claimed === 0) {
+        const earlier = await tx.uploadCompletion.findUniqueOrThrow({ where: { uploadId } });
+        return { video: await tx.video.findUniqueOrThrow({ where: { id: earlier.videoId } }), created: false };
+      }
+      if (options.quotas) {
+        await lockOwnerQuota(tx, video.ownerId);
+        await checkQuota(tx, options.quotas, { ownerId: video.ownerId, bytes: video.object.sizeBytes, exceptUploadId: uploadId, now });
+      }
+      await tx.pendingUpload.deleteMany({ where: { id: uploadId } });
+      const created = await tx.video.create({ data: this.videoRow(video, now) });
+      await writeToOutbox(tx, event, this.options.topicPrefix);
+      return { video: created, created: true };
+    });
+  }
+
+  /** The video an upload became, if it completed. */
+  async completedVideo(uploadId: string): Promise<Video | null> {
+    const completion = await this.prisma.uploadCompletion.findUnique({ where: { uploadId } }).catch(asOutage);
+    return completion && this.prisma.video.findUnique({ where: { id: completion.videoId } }).catch(asOutage);
+  }
+
+  private videoRow(video: NewVideo, now: Date) {
+    return {
+      id: video.id,
+      ownerId: video.ownerId,
+      title: video.title,
+      status: 'uploaded' as const,
+      bucket: video.object.bucket,
+      objectKey: video.object.key,
+      sizeBytes: BigInt(video.object.sizeBytes),
+      sha256: video.object.sha256,
+      contentType: video.object.contentType,
+      createdAt: now,
+    };
+  }
+
+  private uploadedEvent(video: NewVideo, now: Date) {
+    return createEvent('video.uploaded', {
       source: this.options.eventSource,
       subject: video.id,
       time: now,
@@ -42,24 +101,6 @@ export class VideoRepository {
         uploadedAt: now.toISOString(),
       },
     });
-    const [created] = await this.prisma.$transaction([
-      this.prisma.video.create({
-        data: {
-          id: video.id,
-          ownerId: video.ownerId,
-          title: video.title,
-          status: 'uploaded',
-          bucket: video.object.bucket,
-          objectKey: video.object.key,
-          sizeBytes: BigInt(video.object.sizeBytes),
-          sha256: video.object.sha256,
-          contentType: video.object.contentType,
-          createdAt: now,
-        },
-      }),
-      writeToOutbox(this.prisma, event, this.options.topicPrefix),
-    ]);
-    return created;
   }
 
   async findForOwner(ownerId: string, id: string): Promise<VideoWithMedia | null> {

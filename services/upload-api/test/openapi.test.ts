@@ -76,8 +76,11 @@ describe('the OpenAPI document', () => {
       '400': ['invalid_request', 'missing_file', 'empty_file', 'unknown_field', 'duplicate_field', 'upload_aborted'],
       '401': ['unauthorized'],
       '403': ['forbidden'],
-      '413': ['file_too_large', 'too_many_parts'],
+      '409': ['idempotency_in_progress'],
+      '413': ['file_too_large', 'too_many_parts', 'storage_quota_exceeded'],
       '415': ['not_multipart', 'unsupported_media_type'],
+      '422': ['idempotency_key_reused'],
+      '429': ['upload_quota_exceeded'],
       '500': ['internal'],
       '503': ['storage_unavailable', 'database_unavailable'],
     });

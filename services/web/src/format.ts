@@ -27,7 +27,6 @@ export const STATUS_LABELS: Record<string, string> = {
   ready: 'Ready',
   rejected: 'Rejected',
   failed: 'Failed',
-  needs_review: 'In review',
 };
 
 export function statusLabel(status: string): string {

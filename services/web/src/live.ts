@@ -49,7 +49,7 @@ export function useLiveVideos(api: Api | null, videos: readonly Video[], liveEve
   useEffect(() => {
     if (!api || pending.length === 0) return;
     const stop = new AbortController();
-    const reread = (id: string) => void api.getVideo(id).then(onFresh, () => undefined);
+    const reread = coalesced((id: string) => api.getVideo(id).then((video) => !stop.signal.aborted && onFresh(video), () => undefined));
     const streamed = liveEvents ? pending.slice(0, MAX_STREAMS) : [];
     for (const id of streamed) watchVideoEvents(api, id, () => reread(id), stop.signal);
     const polled = pending.filter((id) => !streamed.includes(id));
@@ -59,4 +59,27 @@ export function useLiveVideos(api: Api | null, videos: readonly Video[], liveEve
       clearInterval(timer);
     };
   }, [api, key, liveEvents]);
+}
+
+/**
+ * One read at a time per video: a burst of events (a stream replays the
+ * video's history when it opens) makes one read, plus one more after it if
+ * events came meanwhile, so the last state is always read.
+ */
+function coalesced(read: (id: string) => Promise<unknown>): (id: string) => void {
+  const state = new Map<string, 'reading' | 'again'>();
+  const run = (id: string): void => {
+    const now = state.get(id);
+    if (now) {
+      state.set(id, 'again');
+      return;
+    }
+    state.set(id, 'reading');
+    void read(id).finally(() => {
+      const again = state.get(id) === 'again';
+      state.delete(id);
+      if (again) run(id);
+    });
+  };
+  return run;
 }

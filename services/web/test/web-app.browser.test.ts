@@ -24,7 +24,7 @@ interface ListedVideo {
  * owner's video, and axe-core on every page.
  */
 describe('the web app in a browser', () => {
-  const config = testConfig(uniquePrefix('web'), { S3_BUCKET: `web-${Date.now().toString(36)}` });
+  const config = testConfig(uniquePrefix('web'), { S3_BUCKET: `web-${Date.now().toString(36)}`, WEBHOOK_ALLOWED_TARGETS: '127.0.0.1' });
   let api: RunningApi;
   let browser: Browser;
   let context: BrowserContext;
@@ -181,6 +181,52 @@ describe('the web app in a browser', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('manages webhooks in settings: a refused target shows why, the secret is shown once, a test is logged, delete asks first', async () => {
+    const refusedUrl = 'http://127.0.0.2:9/hook';
+    const direct = await fetch(url('/v1/webhooks'), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: refusedUrl, events: ['video.ready', 'video.failed'] }),
+    });
+    expect(direct.status).toBeGreaterThanOrEqual(400);
+    const refusal = ((await direct.json()) as { error: { message: string } }).error.message;
+
+    await signedIn();
+    await page.goto(url('/settings'));
+    await page.getByLabel('Endpoint URL').fill(refusedUrl);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    expect(await page.getByRole('alert').textContent()).toBe(refusal);
+
+    // Allowed through WEBHOOK_ALLOWED_TARGETS; nothing listens there, and no dispatcher runs in this test.
+    await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/hook');
+    await page.getByLabel('video.uploaded').check();
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = page.locator('.secret');
+    await secret.waitFor();
+    expect(await secret.textContent()).toMatch(/^whsec_/);
+    const card = page.locator('[data-webhook-id]', { hasText: 'http://127.0.0.1:9/hook' });
+    await card.waitFor();
+    expect(await card.locator('.video-meta').textContent()).toContain('video.uploaded');
+    await expectNoSeriousViolations('settings');
+    await screenshot(page, 'settings');
+
+    await page.reload();
+    await card.waitFor();
+    expect(await page.locator('.secret').count()).toBe(0);
+
+    await card.getByRole('button', { name: 'Send a test' }).click();
+    await card.locator('tbody tr', { hasText: 'webhook.test' }).waitFor();
+
+    const id = await card.getAttribute('data-webhook-id');
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await card.getByRole('button', { name: 'Delete' }).click();
+    expect((await fetch(url(`/v1/webhooks/${id}`), { headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(200);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await card.getByRole('button', { name: 'Delete' }).click();
+    await card.waitFor({ state: 'detached' });
+    expect((await fetch(url(`/v1/webhooks/${id}`), { headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(404);
   });
 
   it('works at phone width: library, upload and settings, each without serious axe violations', async () => {

@@ -25,6 +25,8 @@ export function answerErrors(discardLimits: DiscardLimits): ErrorRequestHandler 
       return;
     }
     readRestAfterAnswer(req, res, discardLimits);
+    const retryAfter = failure.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
     res.status(failure.status).json({ ...failure.toJSON(), requestId: req.id });
   };
 }

@@ -71,6 +71,19 @@ export function Player() {
   );
 }
 
+const QUALITY_KEY = 'video-pipeline.quality';
+
+/** The picture height the viewer chose in the quality menu, kept for the next video; null for auto. */
+function preferredHeight(): number | null {
+  const saved = Number(localStorage.getItem(QUALITY_KEY));
+  return Number.isInteger(saved) && saved > 0 ? saved : null;
+}
+
+function rememberHeight(height: number | null): void {
+  if (height) localStorage.setItem(QUALITY_KEY, String(height));
+  else localStorage.removeItem(QUALITY_KEY);
+}
+
 interface Level {
   index: number;
   height: number;
@@ -79,7 +92,7 @@ interface Level {
 
 function HlsPlayer({ src, poster, storyboardUrl, duration: knownDuration }: { src: string; poster?: string; storyboardUrl?: string; duration?: number }) {
   const media = useRef<HTMLVideoElement>(null);
-  const hlsRef = useRef<{ currentLevel: number; destroy(): void } | null>(null);
+  const hlsRef = useRef<{ currentLevel: number; startLevel: number; destroy(): void } | null>(null);
   const [levels, setLevels] = useState<Level[]>([]);
   const [level, setLevel] = useState(-1);
   const [playing, setPlaying] = useState(false);
@@ -99,7 +112,19 @@ function HlsPlayer({ src, poster, storyboardUrl, duration: knownDuration }: { sr
       if (Hls.isSupported()) {
         const hls = new Hls();
         hlsRef.current = hls;
-        hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => setLevels(data.levels.map((item, index) => ({ index, height: item.height, bitrate: item.bitrate }))));
+        hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
+          const found = data.levels.map((item, index) => ({ index, height: item.height, bitrate: item.bitrate }));
+          setLevels(found);
+          // The quality the viewer chose last time, when this video has it; otherwise hls.js picks.
+          const preferred = found.find((item) => item.height === preferredHeight());
+          if (preferred) {
+            hls.startLevel = preferred.index;
+            hls.currentLevel = preferred.index;
+            setLevel(preferred.index);
+          }
+          // Start at once where the browser allows it (a page opened to watch); otherwise the play button waits.
+          element.play().catch(() => undefined);
+        });
         hls.on(Hls.Events.ERROR, (_event, data) => {
           if (data.fatal) setError('The video could not be played. Reload the page to try again.');
         });
@@ -107,6 +132,7 @@ function HlsPlayer({ src, poster, storyboardUrl, duration: knownDuration }: { sr
         hls.attachMedia(element);
       } else if (element.canPlayType('application/vnd.apple.mpegurl')) {
         element.src = src; // Safari plays HLS itself
+        element.play().catch(() => undefined);
       } else {
         setError('This browser cannot play HLS video.');
       }
@@ -214,6 +240,7 @@ function HlsPlayer({ src, poster, storyboardUrl, duration: knownDuration }: { sr
             const chosen = Number(event.currentTarget.value);
             setLevel(chosen);
             if (hlsRef.current) hlsRef.current.currentLevel = chosen;
+            rememberHeight(levels.find((item) => item.index === chosen)?.height ?? null);
           }}
         >
           <option value="-1">Auto</option>

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Request, RequestHandler, Response } from 'express';
+import { S3Store } from '@tus/s3-store';
+import { MemoryLocker, Server, type ServerOptions } from '@tus/server';
+import type { StorageConfig } from '@video-pipeline/config';
+import { PipelineError, isPipelineError } from '@video-pipeline/errors';
+import type { Logger } from '@video-pipeline/logging';
+import { ContainerSniffer, type ObjectStorage } from '@video-pipeline/storage';
+import { uploadForm } from '../schemas';
+import type { VideoRepository } from '../video-repository';
+import type { PendingUploads } from './pending-uploads';
+import type { QuotaLimits } from './quotas';
+
+/** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
+export const TUS_PATH = '/v1/uploads';
+/** Headers that tell a client which video its finished upload became (final PATCH, later HEAD). */
+export const VIDEO_ID_HEADER = 'Video-Id';
+export const VIDEO_URL_HEADER = 'Video-Url';
+
+/** An upload's object: the tus store's id is the key, so a finished upload is the video's original, in place. */
+export const tusObjectKey = (uploadId: string) => `videos/${uploadId}/original`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const uploadIdOfKey = (key: string) => key.split('/')[1]!;
+
+export interface TusDeps {
+  videos: VideoRepository;
+  pending: PendingUploads;
+  storage: ObjectStorage;
+  storageConfig: StorageConfig;
+  maxUploadBytes: number;
+  quotas: QuotaLimits;
+  expiryMs: number;
+  corsOrigins?: readonly string[];
+  authenticate: RequestHandler;
+  logger: Logger;
+}
+
+/** The srvx request tus hands its hooks carries the node request and response it wraps. */
+type HookRequest = { runtime?: { node?: { req: IncomingMessage; res: ServerResponse } } };
+const nodeOf = (req: unknown) => (req as HookRequest).runtime!.node! as { req: Request; res: Response };
+
+/**
+ * The first bytes of an upload pass through the container sniffer on their
+ * way to the store: a file that is not a video is refused as soon as its
+ * first 4 KiB arrive, with the simple upload's code, and removed.
+ */
+class SniffingS3Store extends S3Store {
+  constructor(
+    options: ConstructorParameters<typeof S3Store>[0],
+    private readonly onRefused: (id: string) => Promise<void>,
+  ) {
+    super(options);
+  }
+
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    if (offset > 0) return super.write(src, id, offset);
+    const sniffer = new ContainerSniffer({ allowEmpty: true });
+    let refusal: PipelineError | undefined;
+    sniffer.once('error', (error) => {
+      if (isPipelineError(error)) refusal = error;
+    });
+    src.once('error', (error) => sniffer.destroy(error));
+    try {
+      return await super.write(src.pipe(sniffer), id, offset);
+    } catch (error) {
+      if (!refusal) throw error;
+      await this.onRefused(id);
+      throw refusal;
+    }
+  }
+
+  /**
+   * A finished upload's offset is its size. S3 answers ListParts of a
+   * completed multipart upload with NoSuchUpload, which s3-store reads so;
+   * some servers (s3proxy) list no parts instead, which would read as offset 0
+   * and make a client send it all again. The object exists only once complete.
+   */
+  override async getUpload(id: string) {
+    const upload = await super.getUpload(id);
+    if (upload.offset === 0 && upload.size && (await this.objectExists(id))) upload.offset = upload.size;
+    return upload;
+  }
+
+  private async objectExists(key: string): Promise<boolean> {
+    try {
+      await this.client.headObject({ Bucket: this.bucket, Key: key });
+      return true;
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw error;
+    }
+  }
+
+  /** The notes kept beside a finished upload's object. */
+  async forget(id: string): Promise<void> {
+    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: `${id}.part` }, { Key: `${id}.info` }], Quiet: true } });
+    await this.clearCache(id);
+  }
+
+  /** Everything the store keeps for an upload: the multipart upload, the object, its `.info` and `.part`. */
+  async removeAll(id: string): Promise<void> {
+    await this.remove(id).catch((error: unknown) => {
+      if ((error as { status_code?: number }).status_code !== 404) throw error;
+    });
+    await this.forget(id);
+  }
+}
+
+export interface TusEndpoint {
+  /** Express middleware for `/v1/uploads` (every path but `/direct...`). */
+  handler: RequestHandler;
+  /** Removes an upload's data from storage (for the sweeper). */
+  removeUpload(uploadId: string): Promise<void>;
+}
+
+/**
+ * Resumable uploads (tus 1.0: core, creation, creation-with-upload,
+ * creation-defer-length, expiration, termination) on `@tus/server` with
+ * `@tus/s3-store`: parts go to an S3 multipart upload at the video's key. The
+ * API key is checked here and every upload is its owner's alone (others get
+ * 404, as for a missing one). The last byte runs the same completion as
+ * `POST /v1/videos`, once however often it is retried.
+ */
+export function tusEndpoint(deps: TusDeps): TusEndpoint {
+  const { storageConfig: s3 } = deps;
+  const store = new SniffingS3Store(
+    {
+      expirationPeriodInMilliseconds: deps.expiryMs,
+      // s3-store's tags serve a bucket lifecycle rule; our sweeper works from the database instead.
+      useTags: false,
+      s3ClientConfig: {
+        bucket: s3.bucket,
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      },
+    },
+    async (key) => {
+      await store.removeAll(key);
+      await deps.pending.remove(uploadIdOfKey(key));
+    },
+  );
+
+  const asTusError = (req: unknown, error: unknown) => {
+    const failure = isPipelineError(error) ? error : undefined;
+    if (!failure) return undefined;
+    const { req: nodeReq, res } = nodeOf(req);
+    res.locals.errorCode = failure.code;
+    const retryAfter = failure.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
+    if (!res.headersSent) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    return { status_code: failure.status, body: JSON.stringify({ ...failure.toJSON(), requestId: nodeReq.id }) };
+  };
+
+  /**
+   * The completion of a fully received upload: its object is read back for
+   * its size, SHA-256 and type, then the video and its event are recorded, once.
+   */
+  const finish = async (ownerId: string, upload: { id: string; metadata?: Record<string, string | null> }): Promise<string> => {
+    const uploadId = uploadIdOfKey(upload.id);
+    const row = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
+    const stored = await deps.storage.inspectVideo(upload.id);
+    try {
+      const { video } = await deps.videos.completeUpload(
+        uploadId,
+        { id: uploadId, ownerId, title: row?.title ?? parseTitle(upload.metadata?.title), object: stored },
+        { quotas: deps.quotas },
+      );
+      // The store's notes on the upload are not needed once it is a video: HEAD and PATCH on it are answered from the database.
+      await store.forget(upload.id).catch((error: unknown) => deps.logger.warn({ err: error, key: upload.id }, 'could not remove a finished upload’s .info'));
+      return video.id;
+    } catch (error) {
+      // Over quota once its size is known (a deferred length): refused, and nothing is kept.
+      if (isPipelineError(error) && (error.code === 'storage_quota_exceeded' || error.code === 'upload_quota_exceeded')) {
+        await store.removeAll(upload.id);
+        await deps.pending.remove(uploadId);
+      }
+      throw error;
+    }
+  };
+
+  const locker = new MemoryLocker();
+  const options: ServerOptions = {
+    path: TUS_PATH,
+    maxSize: deps.maxUploadBytes,
+    relativeLocation: true,
+    disableTerminationForFinishedUploads: true,
+    allowedOrigins: (origin) => Boolean(deps.corsOrigins?.includes('*') || deps.corsOrigins?.includes(origin)),
+    exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
+    // One process's requests on one upload take turns; across instances the completion's primary key keeps it to one video.
+    locker,
+    // A request cut off mid-way still stores what it received (an incomplete part) before the next one on its
+    // upload may start; storage under load may take seconds for that. Cut short, the two would overlap.
+    lockDrainTimeout: 10_000,
+    namingFunction: () => tusObjectKey(randomUUID()),
+    generateUrl: (_req, { path, id }) => `${path}/${uploadIdOfKey(id)}`,
+    getFileIdFromRequest: (_req, lastPath) => (lastPath && UUID.test(lastPath) ? tusObjectKey(lastPath) : undefined),
+    onUploadCreate: async (req, upload) => {
+      const ownerId = nodeOf(req).res.locals.ownerId!;
+      const title = parseTitle(upload.metadata?.title);
+      await deps.pending.reserve({
+        id: uploadIdOfKey(upload.id),
+        ownerId,
+        kind: 'tus',
+        objectKey: upload.id,
+        sizeBytes: upload.size,
+        title,
+      });
+      return {};
+    },
+    onUploadFinish: async (req, upload) => ({ status_code: 204, headers: videoHeaders(await finish(nodeOf(req).res.locals.ownerId!, upload)) }),
+    onResponseError: (req, error) => asTusError(req, tusRefusal(error) ?? error),
+  };
+  const server = new Server({ ...options, datastore: store });
+
+  const handler: RequestHandler = async (req, res, next) => {
+    if (req.path === '/direct' || req.path.startsWith('/direct/')) return next();
+    // OPTIONS is public: it announces the protocol, and browsers send it without a key (CORS preflight).
+    if (req.method !== 'OPTIONS') {
+      deps.authenticate(req, res, () => undefined);
+      const ownerId = res.locals.ownerId!;
+      if (req.path === '/') {
+        if (req.method !== 'POST') throw new PipelineError('not_found', `no route ${req.method} ${req.originalUrl}`);
+      } else {
+        const uploadId = /^\/([^/]+)$/.exec(req.path)?.[1];
+        if (!uploadId || !UUID.test(uploadId) || !['HEAD', 'PATCH', 'DELETE'].includes(req.method)) {
+          throw new PipelineError('not_found', 'no such upload');
+        }
+        const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
+        if (pending && req.method === 'DELETE') {
+          await store.removeAll(tusObjectKey(uploadId));
+          await deps.pending.remove(uploadId);
+          res.status(204).set({ 'Tus-Resumable': '1.0.0' }).end();
+          return;
+        }
+        if (pending && req.method === 'HEAD') {
+          // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
+          // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
+          const lock = locker.newLock(tusObjectKey(uploadId));
+          await lock.lock(AbortSignal.timeout(30_000), () => undefined);
+          try {
+            const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
+            if (upload?.size !== undefined && upload.offset === upload.size) {
+              for (const [name, value] of Object.entries(videoHeaders(await finish(ownerId, upload)))) res.setHeader(name, value);
+            }
+          } finally {
+            await lock.unlock();
+          }
+        }
+        if (!pending) {
+          const video = await deps.videos.completedVideo(uploadId);
+          if (!video || video.ownerId !== ownerId) throw new PipelineError('not_found', 'no such upload');
+          // A finished upload is its video: HEAD says so, a final request sent again after its answer was lost stores nothing more.
+          if (req.method === 'DELETE') throw new PipelineError('invalid_request', `the upload is finished: it is the video ${video.id}`);
+          const size = String(video.sizeBytes);
+          res.set({ 'Tus-Resumable': '1.0.0', 'Upload-Offset': size, 'Cache-Control': 'no-store', ...videoHeaders(video.id) });
+          if (req.method === 'HEAD') res.set('Upload-Length', size).status(200).end();
+          else res.status(204).end();
+          return;
+        }
+      }
+    }
+    await server.handle(req, res);
+  };
+
+  return { handler, removeUpload: (uploadId) => store.removeAll(tusObjectKey(uploadId)) };
+}
+
+/** tus' own refusals that mean one of our codes, answered with it. */
+function tusRefusal(error: unknown): PipelineError | undefined {
+  const status = (error as { status_code?: number }).status_code;
+  const message = String((error as { body?: string }).body ?? '').trim();
+  if (status === 413) return new PipelineError('file_too_large', `${message}: an upload is at most Tus-Max-Size bytes`);
+  if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
+  return undefined;
+}
+
+function videoHeaders(videoId: string): Record<string, string> {
+  return { [VIDEO_ID_HEADER]: videoId, [VIDEO_URL_HEADER]: `/v1/videos/${videoId}` };
+}
+
+function parseTitle(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  const parsed = uploadForm.shape.title.safeParse(value);
+  if (!parsed.success) throw new PipelineError('invalid_request', `Upload-Metadata title: ${parsed.error.issues[0]!.message}`);
+  return parsed.data ?? null;
+}
