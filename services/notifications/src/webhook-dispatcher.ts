@@ -85,8 +85,10 @@ export class WebhookDispatcher {
         }
         // Claim in batches: one claim per finished attempt would make the claim query the bottleneck. But
         // never wait long for a batch: slots held by endpoints that hang must not hold up the free ones.
-        if (this.concurrency - this.inFlight.size < this.claimBatch && this.inFlight.size > 0) {
-          await Promise.race([...this.inFlight.keys(), this.clock.sleep(BATCH_WAIT_MS).catch(() => undefined)]);
+        const waitingForBatch = () => this.concurrency - this.inFlight.size < this.claimBatch && this.inFlight.size > 0;
+        if (waitingForBatch()) {
+          const waited = this.clock.sleep(BATCH_WAIT_MS).then(() => 'waited' as const);
+          while (waitingForBatch() && (await Promise.race([...this.inFlight.keys(), waited])) !== 'waited');
         }
         const free = this.concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
