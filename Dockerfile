@@ -27,6 +27,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 # Generate the Prisma client (libs/db/scripts/generate.mjs, when present).
 RUN if [ -f libs/db/scripts/generate.mjs ]; then node libs/db/scripts/generate.mjs; fi
+# The web app the upload API serves at / (services/web/dist).
+RUN npm run build:web
 
 USER node
 CMD ["node", "--import", "tsx", "services/upload-api/src/main.ts"]

@@ -140,7 +140,7 @@ class CpuWatch {
   }
 }
 
-interface Source {
+export interface Source {
   file: string;
   job: FfmpegJob;
   rungs: number;
@@ -245,7 +245,7 @@ async function deliver(ctx: { stage: 'transcode' | 'thumbnails'; storage: Object
 }
 
 /** The transcoder's own ffmpeg command for the source, pointed at the local file. */
-async function bareSource(file: string, env: BenchEnv): Promise<Source> {
+export async function bareSource(file: string, env: BenchEnv): Promise<Source> {
   const media = new MediaToolkit({ limits: { maxSide: 4096, maxDurationSeconds: 4 * 3600, maxFps: 120 }, timeLimitMs: 60_000, threads: 0, x264Preset: PRESET, tempDir: os.tmpdir() });
   const handle = await fs.open(file);
   const head = Buffer.alloc(HEAD_BYTES);
@@ -258,7 +258,7 @@ async function bareSource(file: string, env: BenchEnv): Promise<Source> {
 }
 
 /** Runs the command with plain ffmpeg (reading `input`) into a fresh local folder; its wall time and CPU. */
-async function bareLadder(source: Source, input: string, env: BenchEnv): Promise<{ seconds: number; cpu: Cpu }> {
+export async function bareLadder(source: Source, input: string, env: BenchEnv): Promise<{ seconds: number; cpu: Cpu }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-bare-ladder-'));
   try {
     const { job } = source;
@@ -275,7 +275,7 @@ async function bareLadder(source: Source, input: string, env: BenchEnv): Promise
 }
 
 /** A 1080p30 test pattern with a tone, made once per length in the bench's media folder. */
-async function makeSource(dir: string, seconds: number): Promise<string> {
+export async function makeSource(dir: string, seconds: number): Promise<string> {
   const file = path.join(dir, `ladder-source-1080p30-${seconds}s.mp4`);
   if (await fs.stat(file).catch(() => undefined)) return file;
   await fs.mkdir(dir, { recursive: true });

@@ -11,11 +11,14 @@ import { consumerShare } from './consumer-share';
 import { consumerThroughput } from './consumer-throughput';
 import { eventLatency } from './event-latency';
 import { thumbnailSet, transcodeLadder } from './media-workers';
+import { sseFanout } from './sse-fanout';
+import { uploadToReady } from './upload-to-ready';
 import { startBenchEnv } from './support/environment';
 import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/options';
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
 import { uploadMemory } from './upload-memory';
 import { uploadThroughput } from './upload-throughput';
+import { webhookFanout } from './webhook-fanout';
 
 const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'upload-memory': uploadMemory,
@@ -25,6 +28,9 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'consumer-share': consumerShare,
   'transcode-ladder': transcodeLadder,
   'thumbnail-set': thumbnailSet,
+  'sse-fanout': sseFanout,
+  'upload-to-ready': uploadToReady,
+  'webhook-fanout': webhookFanout,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

@@ -10,6 +10,7 @@ import { formatLogLine } from './pipeline/log-format';
 import { assertServicePortsFree, healthPortAllocator, probeHost } from './pipeline/service-ports';
 import { waitForServices } from './pipeline/service-readiness';
 import { Supervisor, type ServiceSpec } from './pipeline/supervisor';
+import { ensureWebAppBuilt } from './web-app';
 import { STACK_PRESETS, ensureJars, installSignalHandlers, startStack, stopAllServers, type Stack, type StackOptions } from './stack';
 
 const usage = `usage: npm start [-- --instances <group>=<n> ...]     the whole pipeline with its local stack
@@ -85,6 +86,7 @@ async function start(args: string[]): Promise<number> {
 
   try {
     await assertServicePortsFree(api, services);
+    await ensureWebAppBuilt(log);
     const stack = await startStack({ ...stackOptions, handleSignals: false });
     const apiKey = process.env.API_KEYS ? undefined : await devApiKey(dataDir);
     const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}) };
@@ -183,6 +185,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
   const lines = [
     '',
     '  Video pipeline is running',
+    `  Web app      ${apiUrl}/   (sign in with the API key below)`,
     `  API          ${apiUrl}`,
     apiKey ? `  API key      ${apiKey}   (owner "dev"; set API_KEYS=key:owner,... to use your own)` : '  API keys     from API_KEYS',
     `  Kafka        ${stack.env.KAFKA_BROKERS}`,

@@ -20,7 +20,7 @@ export interface MediaWorkerProcess {
  * (and its ffmpeg's) can be read from /proc. Resolves once it has joined
  * its group (/readyz).
  */
-export async function spawnMediaWorker(env: BenchEnv, options: { group: 'transcoder' | 'thumbnailer'; prefix: string; bucket: string; tempDir: string }): Promise<MediaWorkerProcess> {
+export async function spawnMediaWorker(env: BenchEnv, options: { group: 'transcoder' | 'thumbnailer' | 'moderation'; prefix: string; bucket: string; tempDir: string }): Promise<MediaWorkerProcess> {
   const metricsPort = await freePort();
   const logFile = path.join(env.logDir, `${options.group}.log`);
   const log = fs.openSync(logFile, 'w');

@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout', 'upload-to-ready', 'webhook-fanout'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -27,10 +27,18 @@ export interface BenchOptions {
   shareEvents: number;
   /** consumer-share: a module exporting a group's `makeHandlers(deps)`; default a stand-in that runs ffmpeg. */
   handlersModule?: string;
-  /** transcode-ladder, thumbnail-set: seconds of the 1080p30 source. Default 60. */
+  /** transcode-ladder, thumbnail-set, upload-to-ready: seconds of the 1080p30 source. Default 60. */
   mediaSeconds: number;
   /** transcode-ladder, thumbnail-set: rounds (median reported). Default 3. */
   mediaRounds: number;
+  /** sse-fanout: Server-Sent Events streams open on one video. Default 200. */
+  watchers: number;
+  /** webhook-fanout: events per round, each to every subscription. Default 30. */
+  webhookEvents: number;
+  /** webhook-fanout: ms between two events in the latency rounds (each event is 100 deliveries). Default 1000. */
+  webhookIntervalMs: number;
+  /** webhook-fanout: rounds per variant (with and without a dead endpoint, alternating). Default 2. */
+  webhookRounds: number;
   /** Kafka PLAINTEXT port of the bench stack; the controller uses port + 1. Default 29092. */
   kafkaPort: number;
   /** s3proxy port of the bench stack. Default 29000. */
@@ -52,6 +60,10 @@ const defaults: Omit<BenchOptions, 'only'> = {
   shareEvents: 20,
   mediaSeconds: 60,
   mediaRounds: 3,
+  watchers: 200,
+  webhookEvents: 30,
+  webhookIntervalMs: 1_000,
+  webhookRounds: 2,
   kafkaPort: 29_092,
   s3Port: 29_000,
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/video_pipeline_bench',
@@ -68,6 +80,8 @@ const quick: Partial<BenchOptions> = {
   shareEvents: 5,
   mediaSeconds: 10,
   mediaRounds: 1,
+  webhookEvents: 10,
+  webhookRounds: 1,
 };
 
 type NumericOption = { [K in keyof BenchOptions]-?: BenchOptions[K] extends number ? K : never }[keyof BenchOptions];
@@ -83,6 +97,10 @@ const numericFlags: Record<string, NumericOption> = {
   '--share-events': 'shareEvents',
   '--media-seconds': 'mediaSeconds',
   '--media-rounds': 'mediaRounds',
+  '--watchers': 'watchers',
+  '--webhook-events': 'webhookEvents',
+  '--webhook-rounds': 'webhookRounds',
+  '--webhook-interval-ms': 'webhookIntervalMs',
   '--kafka-port': 'kafkaPort',
   '--s3-port': 's3Port',
 };
@@ -102,6 +120,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --handlers <module>         consumer-share: a module exporting a group's makeHandlers(deps) (default: an ffmpeg stand-in)
   --media-seconds <n>         transcode-ladder, thumbnail-set: source length (default ${defaults.mediaSeconds})
   --media-rounds <n>          transcode-ladder, thumbnail-set: rounds, median reported (default ${defaults.mediaRounds})
+  --watchers <n>              sse-fanout: event streams open on one video (default ${defaults.watchers})
+  --webhook-events <n>        webhook-fanout: events per round, each to 100 subscriptions (default ${defaults.webhookEvents})
+  --webhook-rounds <n>        webhook-fanout: rounds per variant, alternating (default ${defaults.webhookRounds})
+  --webhook-interval-ms <n>   webhook-fanout: ms between events in the latency rounds (default ${defaults.webhookIntervalMs})
   --kafka-port <n>            bench Kafka port; controller on n+1 (default ${defaults.kafkaPort})
   --s3-port <n>               bench s3proxy port (default ${defaults.s3Port})
   --database-url <url>        database to recreate (default $BENCH_DATABASE_URL or ${defaults.databaseUrl})

@@ -29,7 +29,7 @@ export interface UploadApiProcess {
  * can be read from /proc. Resolves once /healthz answers. `root` runs
  * another checkout's API (see api-checkout.ts); this repository's by default.
  */
-export async function spawnUploadApi(env: BenchEnv, options: { name: string; bucket: string; maxUploadBytes: number; root?: string }): Promise<UploadApiProcess> {
+export async function spawnUploadApi(env: BenchEnv, options: { name: string; bucket: string; maxUploadBytes: number; root?: string; extraEnv?: Record<string, string> }): Promise<UploadApiProcess> {
   const port = await freePort();
   const logFile = path.join(env.logDir, `upload-api-${options.name}.log`);
   const log = fs.openSync(logFile, 'w');
@@ -50,6 +50,7 @@ export async function spawnUploadApi(env: BenchEnv, options: { name: string; buc
       PORT: String(port),
       MAX_UPLOAD_BYTES: String(options.maxUploadBytes),
       LOG_LEVEL: 'warn',
+      ...options.extraEnv,
     },
     stdio: ['ignore', log, log],
   });

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
@@ -6,6 +7,12 @@ import { createLogger, type Logger } from '@video-pipeline/logging';
 import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
+import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
+import { WebhookRepository } from '../../services/upload-api/src/webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-api/src/lifecycle';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
 import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
@@ -37,6 +44,8 @@ export interface RunningApi {
   port: number;
   storage: ObjectStorage;
   prisma: PrismaClient;
+  /** Playback tokens, the change feed, ... (the lifecycle's routes). */
+  lifecycle: LifecycleApiDeps;
   /**
    * Removes an uploaded video: its object, its row and its outbox event. A
    * test without a relay must: relays of later tests publish every unpublished
@@ -49,14 +58,23 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
   await storage.ensureBucket();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/test', topicPrefix: config.kafka.topicPrefix });
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger: options.logger ?? testLogger(), eventSource: '/video-pipeline/test' });
   const app = buildUploadApi({
+    lifecycle,
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: options.webhookGuard ?? new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys:
       options.apiKeys ??
@@ -77,6 +95,7 @@ export async function startUploadApi(
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },
     corsOrigins: options.corsOrigins,
     discardLimits: options.discardLimits,
+    webAppDir: options.webAppDir,
   });
   const { port } = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -85,6 +104,7 @@ export async function startUploadApi(
     port,
     storage,
     prisma,
+    lifecycle,
     removeVideo: async (video) => {
       await storage.deleteObject(video.object.key);
       await prisma.outboxEvent.deleteMany({ where: { key: video.id } });
@@ -105,14 +125,15 @@ export interface RunningRelay {
 /** The outbox relay in-process: LISTEN/NOTIFY wake-ups plus its poll. */
 export async function startRelay(
   config: PipelineConfig,
-  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer } = {},
+  options: Partial<typeof defaultRelayOptions> & { wrapProducer?: (producer: Producer) => Producer; registry?: Registry } = {},
 ): Promise<RunningRelay> {
   const logger = testLogger();
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const kafka = createKafka(config.kafka, logger, { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 3 } });
-  const { wrapProducer = (producer: Producer) => producer, ...relayOptions } = options;
+  const { wrapProducer = (producer: Producer) => producer, registry, ...relayOptions } = options;
   const producer = wrapProducer(createProducer(kafka));
-  const relay = new OutboxRelay(prisma, producer, logger, { ...defaultRelayOptions, ...relayOptions });
+  const topics = new BrokerTopics(kafka.admin());
+  const relay = new OutboxRelay(prisma, producer, topics, logger, { ...defaultRelayOptions, ...relayOptions }, registry);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
@@ -121,6 +142,7 @@ export async function startRelay(
     close: async () => {
       await listener.stop();
       await relay.stop();
+      await topics.close();
       await prisma.$disconnect();
     },
   };

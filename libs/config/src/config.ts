@@ -52,12 +52,45 @@ export interface MediaConfig {
   tempDir: string;
 }
 
+export interface ModerationConfig {
+  blocklist: string[];
+  blockedFrameHashes: string[];
+  frameHashDistance: number;
+  frameSamples: number;
+  policy: { allowedContainers: string[]; allowedCodecs: string[]; maxDurationSeconds: number; minShortSide: number };
+  classifier: { url: string; timeoutMs: number } | null;
+}
+
+export interface PlaybackConfig {
+  /** Undefined: the API makes a random one at start. */
+  tokenSecret?: string;
+  tokenTtlSeconds: number;
+  eventStreamHeartbeatMs: number;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOWED_TARGETS, as written. */
+  allowedTargets: string[];
+  timeoutMs: number;
+  /** Undefined: the delivery policy's default schedule. */
+  retryDelaysMs?: number[];
+  disableAfterFailures: number;
+  disableAfterMs: number;
+  secretGraceMs: number;
+  concurrency: number;
+}
+
 export interface PipelineConfig {
   database: DatabaseConfig;
   kafka: KafkaConfig;
   storage: StorageConfig;
   api: ApiConfig;
   media: MediaConfig;
+  moderation: ModerationConfig;
+  playback: PlaybackConfig;
+  webhooks: WebhookConfig;
+  /** Where the analytics worker serves the pipeline's numbers as Prometheus gauges. */
+  analyticsMetricsPort: number;
   uploads: UploadsConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
@@ -103,6 +136,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       x264Preset: e.X264_PRESET,
       tempDir: e.MEDIA_TEMP_DIR ?? path.join(os.tmpdir(), 'video-pipeline-media'),
     },
+    moderation: {
+      blocklist: e.MODERATION_BLOCKLIST,
+      blockedFrameHashes: e.MODERATION_BLOCKED_FRAME_HASHES.map((hash) => hash.toLowerCase()),
+      frameHashDistance: e.MODERATION_FRAME_HASH_DISTANCE,
+      frameSamples: e.MODERATION_FRAME_SAMPLES,
+      policy: { allowedContainers: e.MODERATION_ALLOWED_CONTAINERS, allowedCodecs: e.MODERATION_ALLOWED_CODECS, maxDurationSeconds: e.MODERATION_MAX_DURATION_SECONDS, minShortSide: e.MODERATION_MIN_SHORT_SIDE },
+      classifier: e.MODERATION_CLASSIFIER_URL ? { url: e.MODERATION_CLASSIFIER_URL, timeoutMs: e.MODERATION_CLASSIFIER_TIMEOUT_MS } : null,
+    },
+    playback: { tokenSecret: e.PLAYBACK_TOKEN_SECRET, tokenTtlSeconds: e.PLAYBACK_TOKEN_TTL_SECONDS, eventStreamHeartbeatMs: e.EVENT_STREAM_HEARTBEAT_SECONDS * 1000 },
+    webhooks: {
+      allowedTargets: e.WEBHOOK_ALLOWED_TARGETS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 60 * 60 * 1000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
+    analyticsMetricsPort: e.ANALYTICS_METRICS_PORT,
     uploads: {
       quotas: { storedBytes: e.QUOTA_STORED_BYTES, uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY },
       expiryMs: e.UPLOAD_EXPIRY_HOURS * 60 * 60 * 1000,

@@ -63,6 +63,23 @@ export const envSchema = z.object({
   X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
   /** Where ffmpeg's work files go (one folder per worker process, swept of dead workers' at start); default: <os tmpdir>/video-pipeline-media. */
   MEDIA_TEMP_DIR: z.string().min(1).optional(),
+  /** Webhooks: host names, addresses and CIDRs (comma separated) a webhook may reach although they are not public; plain http is allowed to them. */
+  WEBHOOK_ALLOWED_TARGETS: commaList.default([]),
+  /** Webhooks: how long one attempt may wait for its answer. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Webhooks: the delays before each retry, in ms, comma separated; default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
+  WEBHOOK_RETRY_DELAYS_MS: commaList.pipe(z.array(z.string().regex(/^\d+$/, { error: 'expected whole milliseconds, e.g. 5000,300000' }).transform(Number))).optional(),
+  /** Webhooks: an endpoint is disabled after this many failed attempts in a row ... */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().positive().default(20),
+  /** ... spanning at least this many hours. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(5 * 24),
+  /** Webhooks: how long the secret before a rotation still signs. */
+  WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
+  /** Webhooks: attempts in flight at once per notifications instance. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(32),
+  /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
+  ANALYTICS_METRICS_PORT: port.default(0),
+
   // ---- Uploads at real sizes (issue 22) ----
   /** Per owner: the bytes its videos and open uploads may hold; 100 GiB by default. */
   QUOTA_STORED_BYTES: bytes.default(100 * 1024 ** 3),
@@ -75,6 +92,29 @@ export const envSchema = z.object({
   /** How long a direct upload's presigned part URLs stay valid; one hour by default. */
   DIRECT_UPLOAD_URL_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 60 * 60).default(60 * 60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // ---- Lifecycle (issue 20): moderation, playback, event streams ----
+  /** Words and phrases a title or description may not contain (whole words, case and accents ignored), comma separated. */
+  MODERATION_BLOCKLIST: commaList.default([]),
+  /** dHashes (16 hex digits) of known-bad pictures; a sampled frame within MODERATION_FRAME_HASH_DISTANCE bits of one rejects the video. */
+  MODERATION_BLOCKED_FRAME_HASHES: commaList.pipe(z.array(z.string().regex(/^[0-9a-fA-F]{16}$/, { error: 'expected dHashes of 16 hex digits' }))).default([]),
+  MODERATION_FRAME_HASH_DISTANCE: z.coerce.number().int().min(0).max(32).default(6),
+  /** Frames compared, spread over the video. */
+  MODERATION_FRAME_SAMPLES: z.coerce.number().int().min(1).max(100).default(10),
+  /** ffmpeg demuxer names (mov, matroska, avi, ...) and video codecs (h264, hevc, ...) accepted; empty: any the pipeline reads. */
+  MODERATION_ALLOWED_CONTAINERS: commaList.default([]),
+  MODERATION_ALLOWED_CODECS: commaList.default([]),
+  /** 0: no limit beyond MEDIA_MAX_DURATION_SECONDS. */
+  MODERATION_MAX_DURATION_SECONDS: z.coerce.number().min(0).default(0),
+  MODERATION_MIN_SHORT_SIDE: z.coerce.number().int().min(0).default(64),
+  /** An external classifier's URL (POST, JSON); none by default. */
+  MODERATION_CLASSIFIER_URL: z.string().url().optional(),
+  MODERATION_CLASSIFIER_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Signs playback URLs (at least 32 characters); every API instance needs the same. Unset: a random one per process. */
+  PLAYBACK_TOKEN_SECRET: z.string().min(32, { error: 'PLAYBACK_TOKEN_SECRET must be at least 32 characters' }).optional(),
+  PLAYBACK_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(6 * 60 * 60),
+  /** Seconds between heartbeats on an idle event stream. */
+  EVENT_STREAM_HEARTBEAT_SECONDS: z.coerce.number().positive().default(15),
 });
 
 export type Env = z.infer<typeof envSchema>;

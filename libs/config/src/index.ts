@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError } from './config';
-export type { PipelineConfig, DatabaseConfig, KafkaConfig, StorageConfig, ApiConfig, MediaConfig, UploadsConfig } from './config';
+export type { PipelineConfig, DatabaseConfig, KafkaConfig, StorageConfig, ApiConfig, MediaConfig, ModerationConfig, PlaybackConfig, UploadsConfig } from './config';

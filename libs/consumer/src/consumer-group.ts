@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaJSError, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import pLimit, { type Limit } from 'p-limit';
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, retryTierDelaysMs, retryTopic, type EventType } from '@video-pipeline/events';
 import { isPipelineError } from '@video-pipeline/errors';
@@ -24,13 +26,20 @@ export interface ConsumerGroupOptions {
   /** Prefixes topics and the Kafka group id, keeping test runs and tenants apart. Default ''. */
   topicPrefix?: string;
   retryPolicy?: RetryPolicy;
-  /** Partitions this instance works on at once. Default 3. */
+  /** Partitions this instance works on at once; the others' batches wait, paused, for a turn. Default 3. */
   partitionsConcurrently?: number;
+  /**
+   * How long kafkajs' fetch loop waits for a batch. A batch still running
+   * then (a long handler, or no turn free) goes on beside the loop, its
+   * partition paused, so the instance's other partitions are not held up.
+   * Default 1 s.
+   */
+  detachAfterMs?: number;
   /** The broker drops a member silent for this long. Default 30 s. */
   sessionTimeoutMs?: number;
   /** Default 3 s; the runtime also heartbeats while a handler runs. */
   heartbeatIntervalMs?: number;
-  /** How long a rebalance waits for members to finish their batch: sized for the longest handler. Default 15 min. */
+  /** How long a rebalance waits for members to rejoin. Batches run beside the fetch loop, so a member rejoins at once; an upper bound for `handlerTimeoutMs`. Default 15 min. */
   rebalanceTimeoutMs?: number;
   /**
    * How long one attempt of a handler may run. Past it the attempt is
@@ -76,6 +85,7 @@ const defaults = {
   topicPrefix: '',
   retryPolicy: defaultRetryPolicy,
   partitionsConcurrently: 3,
+  detachAfterMs: 1_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 15 * 60_000,
@@ -89,7 +99,7 @@ const defaults = {
   random: Math.random,
 } satisfies Partial<ConsumerGroupOptions>;
 
-/** Pauses between fetches of a batch while the database is unavailable: soon after a blip, every 5 s in a long outage. */
+/** Pauses before a failed batch (the database unavailable, the broker refusing a send) is fetched again: soon after a blip, every 5 s in a long outage. */
 const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier: 2, jitter: 0.5 };
 
 /**
@@ -99,6 +109,14 @@ const outageBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier:
  * it a `Delivery` (decode, skip duplicates, attempts within the time limit),
  * and what fails goes to the `Escalation` (retry tiers, dead letters). This
  * class owns their parts, membership, and shutdown.
+ *
+ * kafkajs waits for every batch of a fetch before it fetches again (its
+ * issue #1211), so a long handler awaited there would hold up the
+ * instance's other partitions and its rejoining in a rebalance. A batch
+ * still running after `detachAfterMs` is detached: its partition is paused,
+ * the batch runs on, commits, and the partition resumes. A batch whose
+ * partition a rebalance gives to another member is revoked
+ * (`PartitionBatch.revoke`).
  *
  * `stop()` stops fetching, lets in-flight work finish within the grace
  * period or abandons it uncommitted, and leaves the group.
@@ -116,9 +134,12 @@ export class ConsumerGroupRuntime {
   private readonly tierByTopic = new Map<string, number>();
   private readonly sourceTopics: string[];
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Batches running or waiting for a turn, by `topic:partition`, and what each ends with. */
+  private readonly inFlight = new Map<string, { batch: PartitionBatch; done: Promise<void> }>();
+  private readonly turns: Limit;
   private running = false;
   private stopping?: Promise<void>;
-  /** Batches the database failed since one last succeeded: sets the pause before the next is fetched again. */
+  /** Batches that failed since one last succeeded: sets the pause before the next is fetched again. */
   private outages = 0;
 
   constructor(options: ConsumerGroupOptions) {
@@ -156,6 +177,12 @@ export class ConsumerGroupRuntime {
       maxBytesPerPartition: 1024 * 1024,
     });
     this.producer = createProducer(options.kafka);
+    this.turns = pLimit(this.options.partitionsConcurrently);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.revokeUnassigned(payload.memberAssignment));
+    // kafkajs restarts a crashed consumer with a fresh group state: detached batches lose their pause, and their records are fetched again.
+    this.consumer.on(this.consumer.events.CRASH, () => {
+      for (const { batch } of this.inFlight.values()) batch.revoke('the consumer crashed and restarts');
+    });
 
     const { prisma, clock, random, commitTimeoutMs } = this.options;
     const waitingRoom = new WaitingRoom(prisma, this.groupId);
@@ -166,7 +193,7 @@ export class ConsumerGroupRuntime {
       handlerTimeoutMs,
       waitingRoom,
       processedEvents: new ProcessedEvents(prisma, this.groupId, { commitTimeoutMs }),
-      escalation: new Escalation({ group, groupId: this.groupId, topicPrefix, producer: this.producer, waitingRoom, metrics: this.metrics, retryPolicy, clock, random }),
+      escalation: new Escalation({ group, groupId: this.groupId, topicPrefix, producer: this.producer, waitingRoom, metrics: this.metrics, retryPolicy, clock, random, handlers: options.handlers, prisma, commitTimeoutMs }),
       metrics: this.metrics,
       logger: this.logger,
       shutdown: this.shutdown.signal,
@@ -177,13 +204,6 @@ export class ConsumerGroupRuntime {
       heartbeatIntervalMs,
       tierOf: (topic) => this.tierByTopic.get(topic) ?? 0,
       isRunning: () => this.running,
-      resumeAfter: (resume, delayMs) => {
-        const timer = setTimeout(() => {
-          this.resumeTimers.delete(timer);
-          resume();
-        }, delayMs);
-        this.resumeTimers.add(timer);
-      },
     };
   }
 
@@ -242,8 +262,11 @@ export class ConsumerGroupRuntime {
     // Handlers get the grace period less a short reserve, in which aborted work unwinds and the member
     // leaves the group: its partitions then move at once instead of after its session times out.
     const reserveMs = Math.min(2_000, Math.floor(graceMs / 4));
-    // disconnect() waits for running batches, commits resolved offsets and leaves the group.
-    const disconnected = this.consumer.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, 'consumer did not disconnect cleanly'));
+    // Running batches stop before their next record and commit; then disconnect() stops fetching and leaves the group.
+    const drained = Promise.all([...this.inFlight.values()].map(({ done }) => done));
+    const disconnected = drained
+      .then(() => this.consumer.disconnect())
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer did not disconnect cleanly'));
     const finishedWithin = (ms: number) => untilAborted(disconnected, AbortSignal.timeout(ms)).then(
       () => true,
       () => false,
@@ -256,37 +279,77 @@ export class ConsumerGroupRuntime {
     await this.producer.disconnect().catch(() => undefined);
   }
 
+  /**
+   * Runs a fetched batch in one of the `partitionsConcurrently` turns.
+   * kafkajs' fetch loop waits for it up to `detachAfterMs`; a batch still
+   * running then is detached: its partition is paused and the loop goes on
+   * with the others. A partition resumes when its batch ends (later if a
+   * retry tier's next record is not due yet, or after a pause if the batch
+   * failed); kafkajs then fetches from the offset the batch resolved.
+   */
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    try {
-      await new PartitionBatch(payload, this.parts).run();
-    } catch (error) {
-      if (!this.running || !isDatabaseOutage(error)) throw error;
-      await this.waitOutOutage(payload, error);
+    if (!this.running) {
+      payload.pause(); // stopping: nothing is fetched again until the member leaves
       return;
     }
-    this.outages = 0;
+    const batch = new PartitionBatch(payload, this.parts);
+    const key = `${batch.topic}:${batch.partition}`;
+    let state: 'awaited' | 'detached' | 'ended' = 'awaited';
+    let resume = () => {};
+    const done = this.turns(() => this.runBatch(batch)).then((pauseMs) => {
+      this.inFlight.delete(key);
+      if (state === 'awaited' && pauseMs > 0) resume = payload.pause();
+      if (state === 'detached' || pauseMs > 0) this.resumeAfter(resume, pauseMs);
+      state = 'ended';
+    });
+    this.inFlight.set(key, { batch, done });
+
+    const timer = new AbortController();
+    await Promise.race([done, sleep(this.options.detachAfterMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
+    if (state === 'awaited') {
+      state = 'detached';
+      resume = payload.pause();
+    }
   }
 
-  /**
-   * Pauses a batch that the database failed, then ends it normally: its
-   * unresolved records are fetched again. Thrown to kafkajs instead, each
-   * failure would be logged as an error, its back-off would never reset,
-   * and once its retries ran out it would restart the consumer, rebalancing
-   * the whole group.
-   */
-  private async waitOutOutage({ batch, heartbeat, isRunning }: EachBatchPayload, error: unknown): Promise<void> {
-    this.outages += 1;
-    const delayMs = backoffDelayMs(outageBackoff, this.outages, this.options.random);
-    this.logger.warn({ err: error, topic: batch.topic, partition: batch.partition, retryInMs: delayMs }, 'database unavailable; fetching the batch again after a pause');
-    for (let waited = 0; waited < delayMs && this.running && isRunning(); ) {
-      const sliceMs = Math.min(delayMs - waited, this.options.heartbeatIntervalMs);
-      await this.options.clock.sleep(sliceMs);
-      waited += sliceMs;
-      try {
-        await heartbeat();
-      } catch {
-        return; // a rebalance: kafkajs rejoins once the batch ends
+  /** Runs one batch; resolves with how long its partition should stay paused. Never rejects. */
+  private async runBatch(batch: PartitionBatch): Promise<number> {
+    const where = { topic: batch.topic, partition: batch.partition };
+    try {
+      const dueInMs = await batch.run();
+      this.outages = 0;
+      return dueInMs;
+    } catch (error) {
+      if (batch.revoked) {
+        this.logger.info(where, 'partition revoked; its batch stopped, and the new owner goes on from the last committed offset');
+        return 0;
       }
+      if (!this.running) return 0;
+      // The batch's unresolved records are fetched again after a pause: the database's outage, or the broker's, is no event's fault.
+      this.outages += 1;
+      const retryInMs = backoffDelayMs(outageBackoff, this.outages, this.options.random);
+      if (isDatabaseOutage(error)) this.logger.warn({ err: error, ...where, retryInMs }, 'database unavailable; fetching the batch again after a pause');
+      else this.logger.error({ err: error, ...where, retryInMs }, 'batch failed; fetching it again after a pause');
+      return retryInMs;
+    }
+  }
+
+  /** Resumes a paused partition after `delayMs`, unless the runtime stops first. */
+  private resumeAfter(resume: () => void, delayMs: number): void {
+    if (!this.running) return;
+    if (delayMs <= 0) return resume();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, delayMs);
+    this.resumeTimers.add(timer);
+  }
+
+  /** After a rebalance: batches of partitions this member no longer holds stop, their handlers aborted. */
+  private revokeUnassigned(assignment: Record<string, number[]>): void {
+    for (const { batch } of this.inFlight.values()) {
+      if (!assignment[batch.topic]?.includes(batch.partition)) batch.revoke('it was assigned to another member');
     }
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from '@video-pipeline/logging';
 import { backoffDelayMs, untilAborted, type Clock, type Random } from '@video-pipeline/retry';
 import type { Escalation } from './escalation';
 import { classifyFailure, type FailureVerdict } from './failure';
-import type { EventHandler, EventHandlers } from './handlers';
+import { handlerOf, type EventHandler, type EventHandlers } from './handlers';
 import type { ConsumerMetrics } from './metrics';
 import type { Effects } from './processed-events';
 import type { RetryPolicy } from './retry-policy';
@@ -22,7 +22,7 @@ export interface DeliveryParts {
   metrics: ConsumerMetrics;
   /** The group's logger; a delivery's lines add the event's facts. */
   logger: Logger;
-  /** Aborted when shutdown's grace period runs out: handlers stop, and their work is left uncommitted. */
+  /** Aborted when shutdown's grace period runs out or the partition is revoked: handlers stop, and their work is left uncommitted. */
   shutdown: AbortSignal;
   clock: Clock;
   random: Random;
@@ -131,12 +131,12 @@ export class Delivery {
       await this.done();
       return notHandled;
     }
-    const handler = handlers[this.event.type];
-    if (handler === 'ignore') {
+    const handler = handlerOf<EventType>(handlers[this.event.type]);
+    if (!handler) {
       await this.done();
       return notHandled;
     }
-    return this.attemptUntilDone(handler as EventHandler<EventType>, this.event);
+    return this.attemptUntilDone(handler, this.event);
   }
 
   /** Where the record stands in its video's queue if it goes to the retry tiers from its own topic. */

@@ -1,8 +1,11 @@
 import type { IHeaders, Producer } from 'kafkajs';
-import { deadLetterTopic, deliveryHeaders, headerString, originalHeaders, retryTopic } from '@video-pipeline/events';
+import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
+import { PipelineError } from '@video-pipeline/errors';
+import { deadLetterTopic, deliveryHeaders, headerString, originalHeaders, retryTopic, type EventType } from '@video-pipeline/events';
 import { withJitter, type Clock, type Random } from '@video-pipeline/retry';
 import type { Delivery } from './delivery';
 import type { FailureVerdict } from './failure';
+import { deadLetterHookOf, type EventHandlers } from './handlers';
 import type { ConsumerMetrics } from './metrics';
 import type { RetryPolicy } from './retry-policy';
 import type { WaitingRoom } from './waiting-room';
@@ -19,6 +22,11 @@ export interface EscalationParts {
   retryPolicy: RetryPolicy;
   clock: Clock;
   random: Random;
+  /** Their `deadLettered` hooks run before an event of their type is parked. */
+  handlers: EventHandlers;
+  prisma: PrismaClient;
+  /** How long a hook's transaction may take. */
+  commitTimeoutMs: number;
 }
 
 /**
@@ -64,9 +72,14 @@ export class Escalation {
     this.parts.metrics.held.inc({ group: this.parts.groupId, tier: String(tier) });
   }
 
-  /** Parks the event in the dead-letter topic; its video's later events, if they wait behind it, go on. */
+  /**
+   * Parks the event in the dead-letter topic; its video's later events, if
+   * they wait behind it, go on. First its handler's `deadLettered` hook
+   * records it (in its own transaction).
+   */
   async deadLetter(delivery: Delivery, verdict: FailureVerdict): Promise<void> {
     const { groupId, metrics, clock } = this.parts;
+    await this.runDeadLetterHook(delivery, verdict);
     await this.forward(this.deadLetterTopic, delivery, verdict, {
       [deliveryHeaders.group]: groupId,
       [deliveryHeaders.failedAt]: new Date(clock.now()).toISOString(),
@@ -74,6 +87,26 @@ export class Escalation {
     await delivery.done();
     metrics.deadLettered.inc({ group: groupId, type: delivery.type, code: verdict.code });
     delivery.logger.warn({ attempts: delivery.attempts, code: verdict.code, error: verdict.message }, 'parked in the dead-letter topic');
+  }
+
+  /**
+   * The group's record of a dead letter. The database away is no event's
+   * fault: the batch pauses and the event comes again, not parked yet. A hook
+   * that fails otherwise is logged and counted, and the event is parked even
+   * so: a broken hook must not hold its partition.
+   */
+  private async runDeadLetterHook(delivery: Delivery, verdict: FailureVerdict): Promise<void> {
+    const { event } = delivery;
+    const hook = event && deadLetterHookOf<EventType>(this.parts.handlers[event.type]);
+    if (!event || !hook) return;
+    const { prisma, commitTimeoutMs, metrics, groupId } = this.parts;
+    try {
+      await prisma.$transaction(hook(event, { code: verdict.code, message: verdict.message }), { timeout: commitTimeoutMs, maxWait: commitTimeoutMs });
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw new PipelineError('database_unavailable', `could not record the dead letter of event ${event.id}: the database is unavailable; it will be delivered again`, { cause: error });
+      metrics.deadLetterHookFailed.inc({ group: groupId, type: event.type });
+      delivery.logger.error({ err: error }, 'the dead-letter hook failed; parking the event without its record');
+    }
   }
 
   /** Re-publishes the event to retry tier `tier`, due after the tier's delay; without a verdict (it did not fail) it carries no error. */

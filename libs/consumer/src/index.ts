@@ -1,5 +1,6 @@
 export { ConsumerGroupRuntime, type ConsumerGroupOptions } from './consumer-group';
-export type { EventHandler, EventHandlers, HandlerContext } from './handlers';
+export { handlerOf } from './handlers';
+export type { DeadLetterHook, DeadLetterReason, EventHandler, EventHandlers, HandlerContext, HandlerWithDeadLetters } from './handlers';
 export { ProcessedEvents, type Effects } from './processed-events';
 export { RecordPruner, daysAgo, defaultRecordsKeptDays, recordsNeededDays, type RecordPrunerOptions } from './record-pruning';
 export { WaitingRoom, type WaitingEvent } from './waiting-room';

@@ -8,6 +8,7 @@ export class ConsumerMetrics {
   readonly failed: Counter<'group' | 'type' | 'code'>;
   readonly retried: Counter<'group' | 'type' | 'tier'>;
   readonly deadLettered: Counter<'group' | 'type' | 'code'>;
+  readonly deadLetterHookFailed: Counter<'group' | 'type'>;
   readonly held: Counter<'group' | 'tier'>;
   readonly handlerDuration: Histogram<'group' | 'type' | 'outcome'>;
   readonly lag: Gauge<'group' | 'topic' | 'partition'>;
@@ -23,6 +24,7 @@ export class ConsumerMetrics {
     this.failed = new Counter({ name: 'pipeline_events_failed_total', help: 'Handler attempts that threw, or whose effects failed to commit.', labelNames: ['group', 'type', 'code'], registers });
     this.retried = new Counter({ name: 'pipeline_events_retried_total', help: 'Events moved to a retry tier.', labelNames: ['group', 'type', 'tier'], registers });
     this.deadLettered = new Counter({ name: 'pipeline_events_dead_lettered_total', help: 'Events parked in the dead-letter topic.', labelNames: ['group', 'type', 'code'], registers });
+    this.deadLetterHookFailed = new Counter({ name: 'pipeline_dead_letter_hook_failed_total', help: 'Events parked without what their group records for a dead letter (its hook failed).', labelNames: ['group', 'type'], registers });
     this.held = new Counter({ name: 'pipeline_events_held_total', help: 'Events sent to (or kept in) a retry tier without running, to wait behind an earlier event of their video.', labelNames: ['group', 'tier'], registers });
     this.handlerDuration = new Histogram({
       name: 'pipeline_handler_duration_seconds',

@@ -17,8 +17,6 @@ export interface BatchParts extends DeliveryParts {
   tierOf(topic: string): number;
   /** Whether the runtime still runs (not stopping). */
   isRunning(): boolean;
-  /** Resumes a paused partition after `delayMs`, unless the runtime stops first. */
-  resumeAfter(resume: () => void, delayMs: number): void;
 }
 
 /** A handled event waiting for its batch's next commit. */
@@ -29,7 +27,9 @@ interface Handled {
 }
 
 /**
- * One fetched batch of one partition, handled in order. Handled events are
+ * One fetched batch of one partition, handled in order, while the runtime
+ * keeps its partition paused (the fetch loop goes on with the others).
+ * Handled events are
  * committed together (their effects and idempotency records in one
  * transaction) once `maxCommitBatch` have gathered or `maxCommitDelayMs`
  * after the first of them started, before an event of the same video runs,
@@ -50,6 +50,14 @@ export class PartitionBatch {
   private firstStartedAt?: number;
   /** The last record delivered in this batch, for the lag it leaves. */
   private lastDelivered?: string;
+  /** The last offset resolved, to commit at the batch's end. */
+  private resolved?: string;
+  /** How long the partition should stay paused after the batch: until a retry tier's next record is due. */
+  private dueInMs = 0;
+  /** Aborted when the partition is revoked: handlers stop, and nothing more is committed to the partition. */
+  private readonly revocation = new AbortController();
+  /** The runtime's parts, with the batch's own abort signal: shutdown's, or the partition's revocation. */
+  private readonly batchParts: BatchParts;
 
   constructor(
     private readonly payload: EachBatchPayload,
@@ -57,42 +65,67 @@ export class PartitionBatch {
   ) {
     const { topic, partition } = payload.batch;
     this.source = new BatchSource(topic, partition, parts.tierOf(topic), new Set());
+    this.batchParts = { ...parts, shutdown: AbortSignal.any([parts.shutdown, this.revocation.signal]) };
   }
 
-  async run(): Promise<void> {
+  get topic(): string {
+    return this.source.topic;
+  }
+
+  get partition(): number {
+    return this.source.partition;
+  }
+
+  get revoked(): boolean {
+    return this.revocation.signal.aborted;
+  }
+
+  /**
+   * The partition went to another member (a rebalance), or the consumer
+   * restarts: the handler running now is aborted, the batch stops before its
+   * next record, and no offset is committed for it any more (the new owner's
+   * would be overwritten). Events already handled are still recorded: the
+   * idempotency key keeps their effects once whoever commits first.
+   */
+  revoke(why: string): void {
+    this.revocation.abort(new PipelineError('partition_revoked', `${this.source.topic}[${this.source.partition}]: ${why}`));
+  }
+
+  /**
+   * Handles the batch; resolves with how long its partition should stay
+   * paused (0, or until a retry tier's next record is due).
+   */
+  async run(): Promise<number> {
     const { batch, heartbeat, isRunning, isStale } = this.payload;
     const { waitingRoom, processedEvents, heartbeatIntervalMs, logger } = this.parts;
     const [processed, held] = await Promise.all([processedEvents.processedOf(eventIds(batch.messages)), this.source.tier === 0 ? waitingRoom.heldKeys(batch.topic) : new Set<string>()]);
     this.processed = processed;
     for (const key of held) this.source.hold(key);
 
-    // One heartbeat timer for the whole batch, so long handlers and back-offs keep the membership.
+    // The fetch loop heartbeats too; this timer keeps the membership while every partition of the instance is busy.
     const heartbeats = setInterval(() => {
       heartbeat().catch((error: unknown) => logger.debug({ err: error }, 'heartbeat during handler failed (rebalance in progress?)'));
     }, heartbeatIntervalMs);
-    let lastHeartbeat = performance.now();
     try {
       for (const message of batch.messages) {
-        if (!isRunning() || !this.parts.isRunning() || isStale()) break;
+        if (!isRunning() || !this.parts.isRunning() || isStale() || this.revoked) break;
         if (this.source.tier > 0 && (await this.pausedUntilDue(message))) break;
-        const delivery = new Delivery(message, this.source, this.parts);
+        const delivery = new Delivery(message, this.source, this.batchParts);
         // One video's events stay causal: an event never runs before the previous one of its video is committed.
         if (this.uncommittedKeys.has(delivery.key)) await this.commit();
         this.firstStartedAt ??= performance.now();
         this.add(delivery, await delivery.run(this.processed));
         if (this.uncommitted.length >= this.parts.maxCommitBatch || performance.now() - this.firstStartedAt >= this.parts.maxCommitDelayMs) await this.commit();
-        // Between events too, not only on the timer: a heartbeat is how a rebalance is noticed, ending the batch early.
-        if (performance.now() - lastHeartbeat >= heartbeatIntervalMs) {
-          lastHeartbeat = performance.now();
-          await heartbeat();
-        }
       }
       await this.commit();
+      await this.commitOffset();
+      return this.dueInMs;
     } catch (error) {
-      // Whatever broke off the batch (a rebalance seen by a heartbeat, shutdown), the events already handled are done: record them, so no owner of the partition runs them again.
+      // Whatever broke off the batch (a revocation, shutdown), the events already handled are done: record them, so no owner of the partition runs them again.
       await this.commit().catch((commitError: unknown) => {
         if (commitError !== error) logger.warn({ err: commitError }, 'could not record handled events; they will be handled again');
       });
+      await this.commitOffset();
       throw error;
     } finally {
       clearInterval(heartbeats);
@@ -108,19 +141,23 @@ export class PartitionBatch {
   }
 
   /**
-   * A retry tier's record that is not due yet stops its partition until it
-   * is. Its offset stays unresolved, so the same record is fetched again on
-   * resume; other partitions go on meanwhile.
+   * A retry tier's record that is not due yet ends the batch, and its
+   * partition stays paused until the record is due. Its offset stays
+   * unresolved, so the same record is fetched again on resume; other
+   * partitions go on meanwhile.
    */
   private async pausedUntilDue(message: KafkaMessage): Promise<boolean> {
     const dueInMs = (headerNumber(message.headers, deliveryHeaders.retryAt) ?? 0) - this.parts.clock.now();
     if (dueInMs <= 0) return false;
-    await this.commit();
-    this.parts.resumeAfter(this.payload.pause(), dueInMs);
+    this.dueInMs = dueInMs;
     return true;
   }
 
-  /** Commits what was handled, then resolves the offsets up to the last record delivered. */
+  /**
+   * Commits what was handled, then resolves the partition's offset up to
+   * the last record delivered (unless the partition was revoked: its new
+   * owner commits from now on).
+   */
   private async commit(): Promise<void> {
     const handled = this.uncommitted;
     const lastOffset = this.lastOffset;
@@ -130,8 +167,25 @@ export class PartitionBatch {
     this.firstStartedAt = undefined;
     if (lastOffset === undefined) return;
     await this.record(handled);
+    if (this.revoked) return;
     this.payload.resolveOffset(lastOffset);
-    await this.payload.commitOffsetsIfNecessary();
+    this.resolved = lastOffset;
+  }
+
+  /**
+   * Commits the partition's offset up to what was resolved, at the batch's
+   * end (kafkajs commits resolved offsets only after a batch it waits for;
+   * this one runs beside its fetch loop). A failure here (the broker away)
+   * loses nothing: the events are recorded, and a redelivery skips them.
+   */
+  private async commitOffset(): Promise<void> {
+    if (this.resolved === undefined || this.revoked) return;
+    const { topic, partition } = this.source;
+    try {
+      await this.payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(BigInt(this.resolved) + 1n) }] }] });
+    } catch (error) {
+      this.parts.logger.warn({ err: error, topic, partition }, 'could not commit the offset; the recorded events will be skipped when delivered again');
+    }
   }
 
   /**
@@ -145,7 +199,7 @@ export class PartitionBatch {
    * they are fetched again.
    */
   private async record(handled: Handled[]): Promise<void> {
-    const { processedEvents, metrics, groupId, shutdown } = this.parts;
+    const { processedEvents, metrics, groupId, shutdown } = this.batchParts;
     let remaining = handled;
     while (remaining.length > 0) {
       try {

@@ -62,11 +62,14 @@ describe('instances of a group share its partitions', () => {
     expect(await appliedEffects(bed.prisma, bed.groupId)).toHaveLength(24);
   });
 
-  it('finishes and commits a long event across a rebalance instead of running it again', async () => {
+  it('keeps the effect of a long event once across a rebalance: done where it runs, or aborted there and done by the new owner', async () => {
     const bed = await testbed('scaling-rebalance', { sourcePartitions: 6 });
     const slow = videoUploaded();
-    const onA = recordingHandler(async (event) => {
-      if (event.id === slow.id) await sleep(3_500); // several heartbeats: the rebalance starts while it runs
+    const abortedOnA: string[] = [];
+    const onA = recordingHandler(async (event, { signal }) => {
+      if (event.id !== slow.id) return;
+      signal.addEventListener('abort', () => abortedOnA.push((signal.reason as { code?: string }).code ?? 'unknown'));
+      await sleep(3_500, undefined, { signal }); // several heartbeats: the rebalance starts while it runs
     });
     const onB = recordingHandler();
     await bed.runtime({ handlers: onA.handlers });
@@ -75,15 +78,24 @@ describe('instances of a group share its partitions', () => {
     await eventually(async () => onA.callsFor(slow.id).length === 1, 10_000, 'the long handler to start');
     const b = await bed.runtime({ handlers: onB.handlers }, { start: false });
     const assignedToB = trackAssignment(b, bed.sourceTopic);
-    await b.start(); // joins once the first instance finished its batch and rejoined
+    await b.start(); // the first instance rejoins at once: its long batch runs beside its fetch loop
 
     // Whoever owns partition 0 now handles an event behind the long one; a rerun would come before it.
     const behind = videoUploaded();
     await bed.publish([behind], { partition: 0 });
     await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, behind.id)).length === 1, 15_000, 'the event behind the long one');
+    await eventually(async () => (await appliedEffects(bed.prisma, bed.groupId, slow.id)).length === 1, 15_000, 'the long event');
 
     expect(assignedToB.partitions().length).toBeGreaterThan(0);
-    expect([...onA.callsFor(slow.id), ...onB.callsFor(slow.id)]).toHaveLength(1);
+    if (assignedToB.partitions().includes(0)) {
+      // Partition 0 moved: the first instance's attempt was aborted, and the new owner did the event once.
+      expect(abortedOnA).toEqual(['partition_revoked']);
+      expect(onB.callsFor(slow.id)).toHaveLength(1);
+    } else {
+      expect(abortedOnA).toEqual([]);
+      expect(onA.callsFor(slow.id)).toEqual([expect.objectContaining({ outcome: 'success' })]);
+      expect(onB.callsFor(slow.id)).toEqual([]);
+    }
     expect(await appliedEffects(bed.prisma, bed.groupId, slow.id)).toHaveLength(1);
   });
 });

@@ -65,6 +65,26 @@ export const errorCodes = {
   /** ffmpeg failed for a reason that may not repeat (crashed, killed, ran out of its time limit): retried. */
   media_processing_failed: { status: 503, retriable: true },
 
+  // Consumer runtime: long work detached from the fetch loop
+  /** A partition went to another member while its batch ran: the work there was abandoned, for the new owner to do. */
+  partition_revoked: { status: 503, retriable: true },
+
+  // Webhooks (issue 21)
+  /** A webhook URL that is not https, or whose host is (or resolves to) a loopback, private, link-local, unique-local, multicast or metadata address not in WEBHOOK_ALLOWED_TARGETS. */
+  webhook_target_refused: { status: 400, retriable: false },
+
+  // Lifecycle (issue 20): playback, edits, reviews
+  /** A playback URL whose token is malformed or not signed by us. */
+  playback_token_invalid: { status: 403, retriable: false },
+  /** A playback URL whose token has expired: read the video again for a fresh URL. */
+  playback_token_expired: { status: 403, retriable: false },
+  /** A Range header outside the object. */
+  range_not_satisfiable: { status: 416, retriable: false },
+  /** An edited title or description with words moderation's blocklist refuses. */
+  blocked_text: { status: 422, retriable: false },
+  /** A review decision for a video that is not waiting for one. */
+  review_not_pending: { status: 409, retriable: false },
+
   // Everything we did not foresee
   internal: { status: 500, retriable: true },
 

@@ -1,3 +1,3 @@
-export { runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from './media-job';
-export { StageTracker, type StageTrackerOptions } from './stage-tracker';
+export { endStageWhenDeadLettered, runMediaJob, startedAtOf, videoPrefix, type MediaJobDeps, type MediaJobWork } from './media-job';
+export { StageTracker, stageFailed, type StageTrackerOptions } from './stage-tracker';
 export { mediaJobDeps } from './deps';

@@ -1,11 +1,12 @@
-import type { Effects, HandlerContext } from '@video-pipeline/consumer';
+import type { DeadLetterHook, Effects, HandlerContext } from '@video-pipeline/consumer';
 import type { MediaStage, PrismaClient } from '@video-pipeline/db';
 import { classifyFailure } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent } from '@video-pipeline/events';
 import { HEAD_BYTES, isMediaRefusal, type MediaToolkit, type OpenedSource } from '@video-pipeline/media';
+import { lockVideo } from '@video-pipeline/lifecycle';
 import { writeToOutbox } from '@video-pipeline/outbox';
 import type { ObjectStorage } from '@video-pipeline/storage';
-import { StageTracker } from './stage-tracker';
+import { StageTracker, stageFailed } from './stage-tracker';
 
 /** What a media group's handler is given once, at start-up. */
 export interface MediaJobDeps {
@@ -51,15 +52,20 @@ export async function runMediaJob(
   const video = await deps.prisma.video.findUnique({ where: { id: videoId }, select: { id: true } });
   if (!video) {
     logger.warn({ stage: job.stage }, 'the video is gone; nothing to do');
+    // What an attempt that raced its deletion may have stored.
+    await deps.storage.deletePrefix(videoPrefix(videoId));
     return;
   }
-  const tracker = new StageTracker(deps.prisma, videoId, job.stage, logger);
+  const tracker = new StageTracker(deps.prisma, videoId, job.stage, logger, { lifecycle: { topicPrefix: deps.topicPrefix, eventSource: deps.eventSource } });
   const stage = await tracker.current();
   if (stage?.status === 'succeeded' || stage?.status === 'failed') {
     logger.info({ stage: job.stage, status: stage.status }, 'the stage already ended; nothing to redo');
     return;
   }
-  await tracker.started();
+  if (!(await tracker.started())) {
+    logger.info({ stage: job.stage }, 'the video is gone or the stage ended meanwhile; nothing to do');
+    return;
+  }
   try {
     const head = await deps.storage.readHead(event.data.object.key, HEAD_BYTES, signal);
     const url = await deps.storage.presignedGetUrl(event.data.object.key, deps.sourceUrlSeconds);
@@ -67,7 +73,7 @@ export async function runMediaJob(
     logger.info({ stage: job.stage, source: source.info }, 'source opened');
     const effects = await job.work({ source, tracker });
     await tracker.flushed();
-    return effects;
+    return whileTheVideoExists(videoId, effects, deps, logger);
   } catch (error) {
     await tracker.flushed();
     if (isMediaRefusal(error)) {
@@ -81,20 +87,66 @@ export async function runMediaJob(
   }
 }
 
+/** Where everything of a video is stored: its upload and all that is made from it. */
+export const videoPrefix = (videoId: string) => `videos/${videoId}/`;
+
+/**
+ * A video deleted while its stage worked: what the work stored goes, and
+ * nothing is recorded. The effects also check, with the video's row locked,
+ * so a deletion that commits in between leaves no row either; the objects
+ * such a last-moment race leaves are removed by the DELETE's second sweep.
+ */
+async function whileTheVideoExists(videoId: string, effects: Effects, deps: MediaJobDeps, logger: HandlerContext['logger']): Promise<Effects | void> {
+  if (!(await deps.prisma.video.findUnique({ where: { id: videoId }, select: { id: true } }))) {
+    logger.warn('the video was deleted while its stage worked; removing what it stored');
+    await deps.storage.deletePrefix(videoPrefix(videoId));
+    return;
+  }
+  return async (tx) => {
+    if (await lockVideo(tx, videoId)) await effects(tx);
+  };
+}
+
 /** Effects that end the stage as failed and announce it. */
 function failedForGood(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, tracker: StageTracker, type: FailedEventType, code: string, message: string): Effects {
-  const { videoId } = event.data;
-  const data = { schemaVersion: 1 as const, videoId, ownerId: event.data.ownerId, reason: { code, message }, startedAt: tracker.startedAt?.toISOString(), failedAt: new Date().toISOString() };
-  const fields = { source: deps.eventSource, subject: videoId };
-  const failed =
-    type === 'video.transcode.failed'
-      ? createEvent(type, { ...fields, data: { ...data, stage: 'transcode' } })
-      : createEvent(type, { ...fields, data: { ...data, stage: 'thumbnails' } });
+  const failed = failureEvent(event, deps, type, { code, message }, tracker.startedAt);
   const recordFailure = tracker.failed(code, message);
   return async (tx) => {
-    await recordFailure(tx);
+    if (!(await lockVideo(tx, event.data.videoId))) return;
     await writeToOutbox(tx, failed, deps.topicPrefix);
+    await recordFailure(tx);
   };
+}
+
+/**
+ * The `deadLettered` hook of a media group's `video.uploaded` handler: when
+ * the runtime parks the event (a failure that may not repeat kept
+ * repeating until the retry tiers ran out), the stage ends as failed with
+ * the last failure's reason and `failedEvent` is announced, as for a refused
+ * upload, so the video's lifecycle can end instead of showing the stage
+ * pending for ever. A stage that already ended, or a video that is gone, is
+ * left alone: parking the event again (a replay that fails again) changes
+ * nothing.
+ */
+export function endStageWhenDeadLettered(deps: MediaJobDeps, job: { stage: MediaStage; failedEvent: FailedEventType }): DeadLetterHook<'video.uploaded'> {
+  return (event, reason) => async (tx) => {
+    const { videoId } = event.data;
+    if (!(await lockVideo(tx, videoId))) return;
+    const current = await tx.videoStage.findUnique({ where: { videoId_stage: { videoId, stage: job.stage } } });
+    if (current?.status === 'succeeded' || current?.status === 'failed') return;
+    // The stage's failure goes out before the lifecycle's `video.failed` that recording it may write.
+    await writeToOutbox(tx, failureEvent(event, deps, job.failedEvent, reason, current?.startedAt ?? undefined), deps.topicPrefix);
+    await stageFailed(videoId, job.stage, reason.code, reason.message, { topicPrefix: deps.topicPrefix, eventSource: deps.eventSource })(tx);
+  };
+}
+
+function failureEvent(event: CloudEvent<'video.uploaded'>, deps: MediaJobDeps, type: FailedEventType, reason: { code: string; message: string }, startedAt: Date | undefined) {
+  const { videoId } = event.data;
+  const data = { schemaVersion: 1 as const, videoId, ownerId: event.data.ownerId, reason, startedAt: startedAt?.toISOString(), failedAt: new Date().toISOString() };
+  const fields = { source: deps.eventSource, subject: videoId };
+  return type === 'video.transcode.failed'
+    ? createEvent(type, { ...fields, data: { ...data, stage: 'transcode' } })
+    : createEvent(type, { ...fields, data: { ...data, stage: 'thumbnails' } });
 }
 
 /** When the stage's current attempt started, for the event that ends it (`started()` ran before any work). */

@@ -1,8 +1,11 @@
 import type { Effects } from '@video-pipeline/consumer';
 import type { MediaStage, PrismaClient, VideoStage } from '@video-pipeline/db';
+import { applyStageOutcome, startStage, type LifecycleOptions } from '@video-pipeline/lifecycle';
 import type { Logger } from '@video-pipeline/logging';
 
 export interface StageTrackerOptions {
+  /** Where the video's lifecycle events go when this stage's outcome ends it. */
+  lifecycle: Omit<LifecycleOptions, 'now'>;
   /** Progress is written at most this often. Default 2 s. */
   progressEveryMs?: number;
   now?: () => Date;
@@ -28,7 +31,7 @@ export class StageTracker {
     readonly videoId: string,
     readonly stage: MediaStage,
     private readonly logger: Logger,
-    options: StageTrackerOptions = {},
+    private readonly options: StageTrackerOptions,
   ) {
     this.progressEveryMs = options.progressEveryMs ?? 2_000;
     this.now = options.now ?? (() => new Date());
@@ -42,14 +45,22 @@ export class StageTracker {
     return this.prisma.videoStage.findUnique({ where: this.key });
   }
 
-  /** Another attempt starts: running, at 0%, its last error cleared. */
-  async started(): Promise<void> {
+  private get lifecycle(): LifecycleOptions {
+    return { ...this.options.lifecycle, now: this.now };
+  }
+
+  /**
+   * Another attempt starts: running, at 0%, its last error cleared, and the
+   * video `processing`. False, with nothing written, when the video is gone
+   * or the stage already ended.
+   */
+  async started(): Promise<boolean> {
     const now = this.now();
     this.startedAt = now;
-    const running = { status: 'running', progress: 0, startedAt: now, finishedAt: null, errorCode: null, errorMessage: null } as const;
-    await this.prisma.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, ...running }, update: { ...running, attempts: { increment: 1 } } });
+    const started = await startStage(this.prisma, this.videoId, this.stage, now, this.lifecycle);
     this.lastProgress = 0;
     this.lastWrittenAt = Date.now();
+    return started;
   }
 
   /** Records progress (0–100) if it grew and the last write is old enough; never waits, never fails the work. */
@@ -75,23 +86,28 @@ export class StageTracker {
   async retrying(code: string, message: string): Promise<void> {
     await this.flushed();
     await this.prisma.videoStage
-      .updateMany({ where: { videoId: this.videoId, stage: this.stage }, data: { status: 'pending', errorCode: code, errorMessage: truncate(message) } })
+      .updateMany({ where: { videoId: this.videoId, stage: this.stage, status: 'running' }, data: { status: 'pending', errorCode: code, errorMessage: truncate(message) } })
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not record the failed attempt'));
   }
 
+  /** Effects that end the stage as succeeded and settle the video's lifecycle (see applyStageOutcome). */
   succeeded(): Effects {
-    const done = { status: 'succeeded', progress: 100, finishedAt: this.now(), errorCode: null, errorMessage: null } as const;
     return async (tx) => {
-      await tx.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, startedAt: done.finishedAt, ...done }, update: done });
+      await applyStageOutcome(tx, this.videoId, this.stage, { status: 'succeeded', progress: 100 }, this.lifecycle);
     };
   }
 
+  /** Effects that end the stage as failed for good, with why, and settle the video's lifecycle. */
   failed(code: string, message: string): Effects {
-    const failed = { status: 'failed', finishedAt: this.now(), errorCode: code, errorMessage: truncate(message) } as const;
-    return async (tx) => {
-      await tx.videoStage.upsert({ where: this.key, create: { videoId: this.videoId, stage: this.stage, attempts: 1, startedAt: failed.finishedAt, ...failed }, update: failed });
-    };
+    return stageFailed(this.videoId, this.stage, code, message, this.lifecycle);
   }
+}
+
+/** Effects that end a video's stage as failed with its reason (creating the row if the stage never started) and settle its lifecycle. */
+export function stageFailed(videoId: string, stage: MediaStage, code: string, message: string, lifecycle: LifecycleOptions): Effects {
+  return async (tx) => {
+    await applyStageOutcome(tx, videoId, stage, { status: 'failed', errorCode: code, errorMessage: truncate(message) }, lifecycle);
+  };
 }
 
 /** Enough of a message to understand it (ffmpeg's stderr tail included), bounded for the row and the API. */

@@ -8,6 +8,7 @@ export { planLadder, cappedFrameRate, standardRungs, KEYFRAME_INTERVAL_SECONDS, 
 export { transcodeLadder, ladderCommand, clampPercent, contentTypes, MASTER_PLAYLIST, type LadderFile, type LadderJob, type LadderResult, type Rendition } from './hls-ladder';
 export { avcCodecString, bandwidthOf, masterPlaylist, readRungListing, vodPlaylist } from './hls-playlists';
 export { makeThumbnails, blurHashOf, type ThumbnailSet, type PosterFile } from './thumbnails';
+export { sampleFrames, type FrameSample, type FrameSampleJob } from './frame-samples';
 export { storyboardLayout, storyboardVtt, type StoryboardLayout } from './storyboard';
 export { judge, bestFrame, scoreFrame, type FrameScore } from './frame-score';
 export { WorkDirs } from './work-dirs';

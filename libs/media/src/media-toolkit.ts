@@ -7,6 +7,7 @@ import type { Logger } from './logger';
 import { refuse } from './refusal';
 import { sourceInfo, type MediaLimits, type SourceInfo } from './source-info';
 import { makeThumbnails, type ThumbnailSet } from './thumbnails';
+import { sampleFrames, type FrameSample } from './frame-samples';
 import { WorkDirs } from './work-dirs';
 
 export interface MediaToolkitOptions {
@@ -93,6 +94,13 @@ export class MediaToolkit {
   thumbnails<T>(source: OpenedSource, options: { label: string; onProgress?: (percent: number) => void; signal?: AbortSignal }, use: (set: ThumbnailSet) => Promise<T>): Promise<T> {
     return this.workDirs.with(options.label, async (workDir) =>
       use(await makeThumbnails({ input: source.input, inputOptions: source.inputOptions, source: source.info, workDir, run: this.runOptions(options.signal), onProgress: options.onProgress })),
+    );
+  }
+
+  /** Frames spread over the source (see sampleFrames), handed to `use` while their files exist. */
+  frameSamples<T>(source: OpenedSource, options: { label: string; count: number; width: number; signal?: AbortSignal }, use: (frames: FrameSample[]) => Promise<T>): Promise<T> {
+    return this.workDirs.with(options.label, async (workDir) =>
+      use(await sampleFrames({ input: source.input, inputOptions: source.inputOptions, source: source.info, workDir, run: this.runOptions(options.signal), count: options.count, width: options.width })),
     );
   }
 

@@ -1,18 +1,19 @@
+import { Registry } from 'prom-client';
+import { registerAnalyticsMetrics } from '@video-pipeline/analytics-queries';
 import { runConsumerWorker } from '@video-pipeline/consumer';
-import { handleVideoUploaded } from './handlers/video-uploaded';
+import { startHealthServer } from '@video-pipeline/health';
+import { analyticsHandlers } from './handlers';
 
-runConsumerWorker('analytics', () => ({
-  'video.uploaded': handleVideoUploaded,
-  'video.transcoded': 'ignore',
-  'video.transcode.failed': 'ignore',
-  'video.thumbnails.generated': 'ignore',
-  'video.thumbnails.failed': 'ignore',
-  'video.moderated': 'ignore',
-  'video.ready': 'ignore',
-  'video.rejected': 'ignore',
-  'video.failed': 'ignore',
-  'video.deleted': 'ignore',
-})).then(
+// The group records a fact per event; beside it, a metrics server turns the facts into the pipeline's numbers for dashboards.
+runConsumerWorker('analytics', ({ config, prisma, logger }) => {
+  const registry = new Registry();
+  registerAnalyticsMetrics(registry, prisma, config.kafka.topicPrefix + 'analytics');
+  void startHealthServer({ port: config.analyticsMetricsPort, registry, checks: { database: () => prisma.$queryRaw`SELECT 1` } }).then(
+    (server) => logger.info({ analyticsMetricsPort: server.port }, 'the pipeline\'s numbers are served as Prometheus gauges at /metrics'),
+    (error: unknown) => logger.error({ err: error }, 'could not serve the analytics gauges'),
+  );
+  return analyticsHandlers;
+}).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

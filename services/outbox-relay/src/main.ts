@@ -3,6 +3,8 @@ import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer } from '@video-pipeline/kafka';
 import { startHealthServer, stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { BrokerTopics } from './broker-topics';
 import { OutboxListener } from './outbox-listener';
 import { OutboxRelay } from './outbox-relay';
 
@@ -15,13 +17,17 @@ async function main(): Promise<void> {
 
   const admin = kafka.admin();
 
-  const relay = new OutboxRelay(prisma, producer, logger);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const topics = new BrokerTopics(kafka.admin());
+  const relay = new OutboxRelay(prisma, producer, topics, logger, undefined, registry);
   const listener = new OutboxListener(config.database.url, () => relay.wake(), logger);
   await listener.start();
   relay.start();
   // What it needs to publish: the outbox's database and the brokers.
   const health = await startHealthServer({
     port: config.metricsPort,
+    registry,
     checks: {
       database: () => prisma.$queryRaw`SELECT 1`,
       kafka: async () => {
@@ -35,7 +41,7 @@ async function main(): Promise<void> {
   await stopOnSignals(logger, 'finishing the batch in flight', async () => {
     await listener.stop();
     await relay.stop();
-    await Promise.allSettled([health.close(), admin.disconnect(), prisma.$disconnect()]);
+    await Promise.allSettled([health.close(), admin.disconnect(), topics.close(), prisma.$disconnect()]);
   });
 }
 

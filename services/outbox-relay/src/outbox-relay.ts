@@ -1,7 +1,9 @@
 import type { Producer } from 'kafkajs';
-import type { PrismaClient } from '@video-pipeline/db';
+import { Counter, type Registry } from 'prom-client';
+import type { Prisma, PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
+import type { TopicCheck } from './broker-topics';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -33,19 +35,29 @@ interface OutboxRow {
  * each video's events in commit order. Publishing happens before the row is
  * marked, so a crash in between republishes it: delivery is at-least-once,
  * and the stable event id (ce_id) lets consumers drop the duplicate.
+ *
+ * A row it can never publish, because its topic does not exist (the relay
+ * creates no topics) or the broker refuses it for good (too large), is
+ * parked instead (`outbox_parked`, with why; logged and counted) in the
+ * batch's transaction, and no longer holds up anything: the rows after it,
+ * its video's included, go on in order.
  */
 export class OutboxRelay {
   private readonly wakeup = new Wakeup();
   private stopped = false;
   private running?: Promise<void>;
   private producerConnected = false;
+  private readonly parkedRows: Counter<'topic'>;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly producer: Producer,
+    private readonly topics: TopicCheck,
     private readonly logger: Logger,
     private readonly options: OutboxRelayOptions = defaultRelayOptions,
+    registry?: Registry,
   ) {
+    this.parkedRows = new Counter({ name: 'pipeline_outbox_events_parked_total', help: 'Outbox rows parked unpublished: their topic does not exist, or the broker refuses them for good.', labelNames: ['topic'], registers: registry ? [registry] : [] });
     producer.on(producer.events.DISCONNECT, () => {
       this.producerConnected = false;
     });
@@ -100,6 +112,7 @@ export class OutboxRelay {
               SELECT position, id, topic, key, headers, payload
               FROM outbox_events
               WHERE published_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM outbox_parked parked WHERE parked.position = outbox_events.position)
               ORDER BY position
               LIMIT ${this.options.batchSize}
               FOR UPDATE SKIP LOCKED
@@ -112,16 +125,19 @@ export class OutboxRelay {
                 AND earlier.published_at IS NULL
                 AND earlier.position < c.position
                 AND earlier.position NOT IN (SELECT position FROM claimed)
+                AND NOT EXISTS (SELECT 1 FROM outbox_parked parked WHERE parked.position = earlier.position)
             )
             ORDER BY c.position`;
           if (claimed.length === 0) return 0;
 
-          await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(claimed) });
+          const missing = new Set(await this.topics.missing(claimed.map((row) => row.topic)));
+          for (const row of claimed) if (missing.has(row.topic)) await this.park(tx, row, `topic ${row.topic} does not exist; the relay does not create topics`);
+          const publishable = await this.send(tx, claimed.filter((row) => !missing.has(row.topic)));
           await tx.$executeRaw`
             UPDATE outbox_events
             SET published_at = now(), publish_attempts = publish_attempts + 1, last_error = NULL
-            WHERE position = ANY(${claimed.map((row) => row.position)}::bigint[])`;
-          this.logger.debug({ count: claimed.length }, 'published outbox events');
+            WHERE position = ANY(${publishable.map((row) => row.position)}::bigint[])`;
+          this.logger.debug({ count: publishable.length }, 'published outbox events');
           return claimed.length;
         },
         // The transaction spans a Kafka round trip; kafkajs' own retries are bounded well below this.
@@ -133,6 +149,44 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * Sends the rows in one batch; returns those sent. If the broker refuses
+   * one of them for good (too large, invalid), that batch cannot go: the
+   * rows go one by one, in order, and those refused are parked. (Rows of
+   * other partitions that the refused request appended already come again:
+   * at-least-once.)
+   */
+  private async send(tx: Prisma.TransactionClient, rows: OutboxRow[]): Promise<OutboxRow[]> {
+    if (rows.length === 0) return rows;
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+      return rows;
+    } catch (error) {
+      if (!refusedForGood(error)) throw error;
+    }
+    const sent: OutboxRow[] = [];
+    for (const row of rows) {
+      try {
+        await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic([row]) });
+        sent.push(row);
+      } catch (error) {
+        if (!refusedForGood(error)) throw error;
+        await this.park(tx, row, `the broker refuses it for good: ${(error as Error).message}`);
+      }
+    }
+    return sent;
+  }
+
+  /** Parks a row that can never be published: recorded with why, so the rows after it go on. */
+  private async park(tx: Prisma.TransactionClient, row: OutboxRow, reason: string): Promise<void> {
+    await tx.$executeRaw`
+      INSERT INTO outbox_parked (position, topic, reason) VALUES (${row.position}, ${row.topic}, ${reason}) ON CONFLICT DO NOTHING`;
+    await tx.$executeRaw`
+      UPDATE outbox_events SET publish_attempts = publish_attempts + 1, last_error = ${reason} WHERE position = ${row.position}`;
+    this.parkedRows.inc({ topic: row.topic });
+    this.logger.error({ position: String(row.position), eventId: row.id, topic: row.topic, key: row.key, reason }, 'outbox row parked: it can never be published');
+  }
+
   private async recordFailure(rows: OutboxRow[], error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     await this.prisma.$executeRaw`
@@ -142,6 +196,10 @@ export class OutboxRelay {
     });
   }
 }
+
+/** The broker's answers that the same record would get again: it is too large, or not a valid record. */
+const REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+const refusedForGood = (error: unknown): boolean => REFUSALS.has((error as { type?: string } | undefined)?.type ?? '');
 
 function groupByTopic(rows: OutboxRow[]) {
   const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();

@@ -10,8 +10,14 @@ import { authenticator } from './auth';
 import { cancelDirectUploadRoute } from './handlers/cancel-direct-upload';
 import { completeDirectUploadRoute } from './handlers/complete-direct-upload';
 import { createVideoRoute } from './handlers/create-video';
+import { decideReviewRoute } from './handlers/decide-review';
+import { deleteVideoRoute } from './handlers/delete-video';
 import { startDirectUploadRoute } from './handlers/start-direct-upload';
 import { getVideoRoute } from './handlers/get-video';
+import { listReviewsRoute } from './handlers/list-reviews';
+import { playNestedRoute, playRootRoute } from './handlers/play';
+import { updateVideoRoute } from './handlers/update-video';
+import { videoEventsRoute } from './handlers/video-events';
 import { healthzRoute } from './handlers/healthz';
 import { listVideosRoute } from './handlers/list-videos';
 import { openApiDocumentRoute } from './handlers/openapi-document';
@@ -21,15 +27,32 @@ import { answerErrors, noSuchRoute } from './http/errors';
 import { openApiDocument } from './http/openapi';
 import { requestLog } from './http/request-log';
 import { routerFor, type Route } from './http/route';
+import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
+import type { LifecycleApiDeps } from './lifecycle';
 import { DirectUploads } from './uploads/direct-uploads';
 import type { IdempotencyKeys } from './uploads/idempotency';
 import type { PendingUploads } from './uploads/pending-uploads';
 import { TUS_PATH, tusEndpoint } from './uploads/tus';
 import type { VideoRepository } from './video-repository';
+import { createWebhookRoute } from './handlers/webhooks/create-webhook';
+import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
+import { getWebhookRoute } from './handlers/webhooks/get-webhook';
+import { listWebhookDeliveriesRoute } from './handlers/webhooks/list-webhook-deliveries';
+import { listWebhooksRoute } from './handlers/webhooks/list-webhooks';
+import { retryWebhookDeliveryRoute } from './handlers/webhooks/retry-webhook-delivery';
+import { rotateWebhookSecretRoute } from './handlers/webhooks/rotate-webhook-secret';
+import { testWebhookRoute } from './handlers/webhooks/test-webhook';
+import { updateWebhookRoute } from './handlers/webhooks/update-webhook';
+import type { WebhookRouteDeps } from './webhook-schemas';
+import { analyticsSummaryRoute, type AnalyticsRouteDeps } from './handlers/analytics-summary';
 
 export interface UploadApiDeps {
   videos: VideoRepository;
+  /** Webhook subscriptions and their deliveries. */
+  webhooks: WebhookRouteDeps;
+  /** The pipeline's numbers (the analytics group's). */
+  analytics: AnalyticsRouteDeps;
   storage: ObjectStorage;
   /** API key -> owner id (`API_KEYS`). */
   apiKeys: ReadonlyMap<string, string>;
@@ -47,6 +70,10 @@ export interface UploadApiDeps {
   corsOrigins?: readonly string[];
   /** How much of a refused request's body is read so its client gets the answer. */
   discardLimits?: DiscardLimits;
+  /** The built web app (`services/web/dist`), served at `/`; none by default. */
+  webAppDir?: string;
+  /** Playback, event streams, edits, deletion and reviews (see `lifecycleApiDeps`). */
+  lifecycle: LifecycleApiDeps;
 }
 
 export interface UploadApi extends HttpServer {
@@ -75,8 +102,29 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
-    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos), getVideoRoute(deps.videos)],
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
     uploads: [startDirectUploadRoute(direct), completeDirectUploadRoute(direct, deps.uploads.idempotency), cancelDirectUploadRoute(direct)],
+    lifecycle: [
+      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
+      deleteVideoRoute(deps.lifecycle.store),
+      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
+      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
+      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
+      listReviewsRoute(deps.lifecycle.store),
+      decideReviewRoute(deps.lifecycle.store),
+    ],
+    webhooks: [
+      createWebhookRoute(deps.webhooks),
+      listWebhooksRoute(deps.webhooks),
+      getWebhookRoute(deps.webhooks),
+      updateWebhookRoute(deps.webhooks),
+      deleteWebhookRoute(deps.webhooks),
+      rotateWebhookSecretRoute(deps.webhooks),
+      testWebhookRoute(deps.webhooks),
+      listWebhookDeliveriesRoute(deps.webhooks),
+      retryWebhookDeliveryRoute(deps.webhooks),
+    ],
+    analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };
   const routes = Object.values(areas).flat();
@@ -100,15 +148,26 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(requestLog(deps.logger));
   app.use(http.closingConnections);
   app.use(expectContinue);
-  app.use(helmet());
+  app.use(
+    helmet({
+      // The web app plays HLS through Media Source Extensions: media and hls.js's worker come from blob: URLs.
+      contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
+    }),
+  );
   // tus answers its own CORS (its OPTIONS announces the protocol too), so it comes before the API's.
   app.use(TUS_PATH, tus.handler);
   if (deps.corsOrigins?.length) {
     app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
   }
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
+  if (deps.webAppDir) app.use(webAppRouter(deps.webAppDir));
   app.use(noSuchRoute);
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
-  return { ...http, app, routes };
+  // Event streams never end by themselves: the feed ends them, then the server can close.
+  const close = async () => {
+    await deps.lifecycle.feed.stop();
+    await http.close();
+  };
+  return { ...http, close, app, routes };
 }

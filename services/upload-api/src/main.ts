@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadConfig } from '@video-pipeline/config';
 import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
@@ -5,10 +6,16 @@ import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
 import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
+import { isWebAppBuilt } from './http/web-app';
+import { lifecycleApiDeps } from './lifecycle';
 import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
 import { UploadSweeper } from './uploads/sweeper';
 import { VideoRepository } from './video-repository';
+import { WebhookRepository } from './webhook-repository';
+import { systemClock } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
+import { analyticsSummary } from '@video-pipeline/analytics-queries';
 
 /** How often each API instance sweeps expired uploads. */
 const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -24,8 +31,20 @@ async function main(): Promise<void> {
   const admin = createKafka(config.kafka, logger, { retry: { retries: 0 } }).admin();
   const videos = new VideoRepository(prisma, { eventSource: '/video-pipeline/upload-api', topicPrefix: config.kafka.topicPrefix });
 
+  const webAppDir = path.resolve(__dirname, '../../web/dist');
+  if (!isWebAppBuilt(webAppDir)) logger.warn({ webAppDir }, 'the web app is not built (npm run build:web): only the API is served');
+  const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger, eventSource: '/video-pipeline/upload-api' });
+
   const api = buildUploadApi({
+    lifecycle,
     videos,
+    webhooks: {
+      repository: new WebhookRepository(prisma),
+      guard: new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+      policy: deliveryPolicyFrom(config.webhooks),
+      clock: systemClock,
+    },
+    analytics: { summary: (scope) => analyticsSummary(prisma, { ...scope, factsOf: config.kafka.topicPrefix + 'analytics' }), clock: systemClock },
     storage,
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
@@ -38,6 +57,7 @@ async function main(): Promise<void> {
       storageConfig: config.storage,
     },
     corsOrigins: config.api.corsOrigins,
+    webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,
     logger,
     readinessChecks: {
       database: () => videos.ping(),

@@ -10,12 +10,14 @@ export const MAX_TITLE_LENGTH = 500;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+export const videoStatuses = ['uploaded', 'processing', 'ready', 'rejected', 'failed'] as const;
+
 export const videoSchema = z
   // Loose: fields may be added (processing results, renditions), so clients must ignore the ones they do not know.
   .looseObject({
     id: z.uuid().meta({ example: 'de280d98-e060-4728-81fc-41356c7de1ef' }),
     title: z.string().nullable().meta({ description: 'null when none was given' }),
-    status: z.string().meta({ description: 'the video\'s state: `uploaded` so far; processing states will follow', example: 'uploaded' }),
+    status: z.enum(videoStatuses).meta({ description: 'uploaded → processing → ready | rejected | failed; the last three are final', example: 'processing' }),
     object: z
       .looseObject({
         bucket: z.string(),
@@ -55,6 +57,7 @@ export const videoListQuery = z.object({
     .default(DEFAULT_PAGE_SIZE)
     .meta({ description: 'videos per page' }),
   cursor: z.string().optional().meta({ description: 'the `nextCursor` of the previous page' }),
+  status: z.enum(videoStatuses, { error: `status must be one of ${videoStatuses.join(', ')}` }).optional().meta({ description: 'only videos in this status' }),
 });
 
 export const uploadTitle = z

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, type PrismaClient, type Video } from '@video-pipeline/db';
+import { isDatabaseUnavailable, type PrismaClient, type Video, type VideoStatus } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import { createEvent } from '@video-pipeline/events';
 import { writeToOutbox } from '@video-pipeline/outbox';
@@ -8,7 +8,7 @@ import { checkQuota, lockOwnerQuota, type QuotaLimits } from './uploads/quotas';
 import type { VideoWithMedia } from './video-view';
 
 /** What the media groups recorded of a video, read with it. */
-const withMedia = { stages: true, renditions: true, ladder: true, thumbnails: true } as const;
+const withMedia = { stages: true, renditions: true, ladder: true, thumbnails: true, moderation: true } as const;
 
 export interface NewVideo {
   id: string;
@@ -111,11 +111,12 @@ export class VideoRepository {
   }
 
   /** Newest first; `after` continues from the last item of a previous page. */
-  async listForOwner(ownerId: string, limit: number, after?: Cursor): Promise<VideoWithMedia[]> {
+  async listForOwner(ownerId: string, limit: number, after?: Cursor, status?: VideoStatus): Promise<VideoWithMedia[]> {
     return this.prisma.video
       .findMany({
         where: {
           ownerId,
+          ...(status && { status }),
           ...(after && {
             OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
           }),
@@ -133,7 +134,7 @@ export class VideoRepository {
 }
 
 /** A database outage, as the API answers it (503, retriable); any other error passes on as it is. */
-function asOutage(error: unknown): never {
+export function asOutage(error: unknown): never {
   if (isDatabaseUnavailable(error)) throw new PipelineError('database_unavailable', 'the database is unavailable; try again shortly', { cause: error });
   throw error;
 }

@@ -1,15 +1,23 @@
-import type { Video, VideoLadder, VideoRendition, VideoStage, VideoThumbnails } from '@video-pipeline/db';
+import type { Video, VideoLadder, VideoModeration, VideoRendition, VideoStage, VideoThumbnails } from '@video-pipeline/db';
 
-/** A video with what its media groups recorded so far (each part may be missing). */
-export type VideoWithMedia = Video & { stages?: VideoStage[]; renditions?: VideoRendition[]; ladder?: VideoLadder | null; thumbnails?: VideoThumbnails | null };
+/** A video with what its groups recorded so far (each part may be missing). */
+export type VideoWithMedia = Video & { stages?: VideoStage[]; renditions?: VideoRendition[]; ladder?: VideoLadder | null; thumbnails?: VideoThumbnails | null; moderation?: VideoModeration | null };
 
-const mediaStages = ['transcode', 'thumbnails'] as const;
+const mediaStages = ['transcode', 'thumbnails', 'moderation'] as const;
 
-/** The public JSON shape of a video. */
-export function videoView(video: VideoWithMedia) {
+/** Where a ready video plays, with no Authorization header: see the playback route. */
+export interface PlaybackLinks {
+  masterPlaylistUrl: string;
+  posters: { width: number; height: number; format: string; url: string }[];
+  storyboardUrl: string | null;
+}
+
+/** The public JSON shape of a video; `playback` only for a ready one. */
+export function videoView(video: VideoWithMedia, playback: PlaybackLinks | null = null) {
   return {
     id: video.id,
     title: video.title,
+    description: video.description,
     status: video.status,
     object: {
       bucket: video.bucket,
@@ -35,6 +43,17 @@ export function videoView(video: VideoWithMedia) {
     thumbnails: video.thumbnails
       ? { placeholder: video.thumbnails.placeholder, posterTimeSeconds: video.thumbnails.posterTimeSeconds, posters: video.thumbnails.posters, storyboard: video.thumbnails.storyboard }
       : null,
+    moderation: video.moderation
+      ? {
+          decision: video.moderation.decision,
+          decidedBy: video.moderation.decidedBy,
+          reviewer: video.moderation.reviewer,
+          note: video.moderation.note,
+          reasons: video.moderation.reasons,
+          decidedAt: video.moderation.decidedAt.toISOString(),
+        }
+      : null,
+    playback,
     createdAt: video.createdAt.toISOString(),
     updatedAt: video.updatedAt.toISOString(),
   };

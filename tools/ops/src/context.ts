@@ -40,7 +40,7 @@ export function groupTopology(context: Pick<OpsContext, 'config'>, group: Consum
 }
 
 /** Runs `work` on a database connection of its own that is closed after. */
-async function withDatabase<T>(context: Pick<OpsContext, 'config'>, work: (prisma: PrismaClient) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(context: Pick<OpsContext, 'config'>, work: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const prisma = createPrismaClient({ databaseUrl: context.config.database.url, poolMax: 1 });
   try {
     return await work(prisma);

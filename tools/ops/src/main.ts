@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@video-pipeline/config';
 import { createKafka } from '@video-pipeline/kafka';
 import { createLogger } from '@video-pipeline/logging';
+import { rebuildAnalyticsCommand } from './commands/analytics-rebuild';
 import { listGroups, showGroup } from './commands/groups';
 import { replay, showDeadLetters } from './commands/dead-letters';
 import { pruneProcessed } from './commands/prune';
@@ -29,12 +30,14 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
                                       retry tier's releases the videos the group held
   prune <group> [--older-than DAYS]   delete the group's idempotency records of events processed over DAYS ago
                                       (default: its topics' longest retention + 5; fewer is refused)
+  analytics-rebuild [--keep]          replay the video event topics from the beginning into a fresh group and compare
+                                      its numbers with the live analytics group's (exit 1 when they differ)
 
   sweep-uploads                       remove unfinished uploads (tus, direct) past UPLOAD_EXPIRY_HOURS: their
                                       multipart uploads, partial data and records; safe beside running APIs
 
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting and prune;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and analytics-rebuild;
 DATABASE_URL and S3_* for sweep-uploads).`;
 
 export interface OpsIo {
@@ -57,6 +60,7 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
       topic: { type: 'string' },
       release: { type: 'string', multiple: true },
       'older-than': { type: 'string' },
+      keep: { type: 'boolean', default: false },
     },
   });
   const [command, target] = positionals;
@@ -101,6 +105,8 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
       case 'replay':
         await replay(context, target, { eventIds: values['event-id'] ?? [], codes: values.code ?? [], all: values.all });
         break;
+      case 'analytics-rebuild':
+        return await rebuildAnalyticsCommand(context, { keep: values.keep });
       case 'reset-offsets':
         await resetOffsets(context, target, { to: values.to, topic: values.topic });
         break;

@@ -1,7 +1,6 @@
-import { recordVideoReceipt, type EventHandler } from '@video-pipeline/consumer';
+import type { EventHandler } from '@video-pipeline/consumer';
+import { recordFact } from './shared/record-fact';
 
-/** A video was uploaded: the analytics counts it (coming); for now it records the receipt. */
-export const handleVideoUploaded: EventHandler<'video.uploaded'> = async (event, context) => {
-  context.logger.info({ sizeBytes: event.data.object.sizeBytes }, 'video uploaded');
-  return recordVideoReceipt(event, context);
-};
+/** An upload: counts it and its bytes on its day, for its owner. */
+export const handleVideoUploaded: EventHandler<'video.uploaded'> = async (event, context) =>
+  recordFact(event, context, { outcome: 'uploaded', sizeBytes: event.data.object.sizeBytes });

@@ -1,13 +1,19 @@
 import path from 'node:path';
-import type { Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
+import type { DeadLetterHook, Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent, type PosterImageV1 } from '@video-pipeline/events';
-import { runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
+import { endStageWhenDeadLettered, runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
 import { writeToOutbox } from '@video-pipeline/outbox';
 
 /** Where a video's pictures live: derived from the video alone, so every attempt and replay writes the same keys. */
 export const thumbnailsPrefix = (videoId: string) => `videos/${videoId}/thumbnails/`;
 
 const imageTypes = { webp: 'image/webp', jpeg: 'image/jpeg' } as const;
+
+/** The stage this group's work is, and the event that announces its failure. */
+const job = { stage: 'thumbnails', failedEvent: 'video.thumbnails.failed' } as const;
+
+/** When the runtime parks a `video.uploaded` (its retries ran out), the stage ends as failed and `video.thumbnails.failed` is announced. */
+export const videoUploadedDeadLettered = (deps: MediaJobDeps): DeadLetterHook<'video.uploaded'> => endStageWhenDeadLettered(deps, job);
 
 /**
  * A video was uploaded: the thumbnailer stores its poster (several sizes,
@@ -20,7 +26,7 @@ const imageTypes = { webp: 'image/webp', jpeg: 'image/jpeg' } as const;
 export function handleVideoUploaded(deps: MediaJobDeps): EventHandler<'video.uploaded'> {
   return async (event, context) => {
     context.logger.info({ sizeBytes: event.data.object.sizeBytes }, 'video uploaded');
-    return runMediaJob(event, context, deps, { stage: 'thumbnails', failedEvent: 'video.thumbnails.failed', work: (work) => thumbnails(event, context, deps, work) });
+    return runMediaJob(event, context, deps, { ...job, work: (work) => thumbnails(event, context, deps, work) });
   };
 }
 

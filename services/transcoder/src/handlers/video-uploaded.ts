@@ -1,11 +1,17 @@
-import type { Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
+import type { DeadLetterHook, Effects, EventHandler, HandlerContext } from '@video-pipeline/consumer';
 import { createEvent, type CloudEvent, type RenditionV1 } from '@video-pipeline/events';
 import { isMediaRefusal } from '@video-pipeline/media';
-import { runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
+import { endStageWhenDeadLettered, runMediaJob, startedAtOf, type MediaJobDeps, type MediaJobWork } from '@video-pipeline/media-jobs';
 import { writeToOutbox } from '@video-pipeline/outbox';
 
 /** Where a video's ladder lives: derived from the video alone, so every attempt and replay writes the same keys. */
 export const hlsPrefix = (videoId: string) => `videos/${videoId}/hls/`;
+
+/** The stage this group's work is, and the event that announces its failure. */
+const job = { stage: 'transcode', failedEvent: 'video.transcode.failed' } as const;
+
+/** When the runtime parks a `video.uploaded` (its retries ran out), the stage ends as failed and `video.transcode.failed` is announced. */
+export const videoUploadedDeadLettered = (deps: MediaJobDeps): DeadLetterHook<'video.uploaded'> => endStageWhenDeadLettered(deps, job);
 
 /**
  * A video was uploaded: the transcoder makes its adaptive HLS ladder under
@@ -18,7 +24,7 @@ export const hlsPrefix = (videoId: string) => `videos/${videoId}/hls/`;
 export function handleVideoUploaded(deps: MediaJobDeps): EventHandler<'video.uploaded'> {
   return async (event, context) => {
     context.logger.info({ sizeBytes: event.data.object.sizeBytes }, 'video uploaded');
-    return runMediaJob(event, context, deps, { stage: 'transcode', failedEvent: 'video.transcode.failed', work: (work) => transcode(event, context, deps, work) });
+    return runMediaJob(event, context, deps, { ...job, work: (work) => transcode(event, context, deps, work) });
   };
 }
 

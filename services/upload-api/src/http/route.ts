@@ -124,6 +124,8 @@ export function routerFor(routes: readonly Route[], authenticate: (access: Exclu
         ownerId: res.locals.ownerId,
         log: req.log,
       });
+      // A streamed answer (a file, Server-Sent Events) was written by its handler.
+      if (res.headersSent) return;
       for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, String(value));
       if (answer.body === undefined) res.status(answer.status).end();
       else res.status(answer.status).json(answer.body);

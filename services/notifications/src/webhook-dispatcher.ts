@@ -1,0 +1,178 @@
+import http from 'node:http';
+import https from 'node:https';
+import { loadConfig } from '@video-pipeline/config';
+import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { stopOnSignals } from '@video-pipeline/health';
+import { createLogger, type Logger } from '@video-pipeline/logging';
+import { systemClock, type Clock, type Random } from '@video-pipeline/retry';
+import { TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type DeliveryPolicy } from '@video-pipeline/webhooks';
+import { DeliveryAttempt, type ClaimedDelivery } from './delivery-attempt';
+
+/** The longest the loop waits for more slots to free up before it claims for the few that are. */
+const BATCH_WAIT_MS = 20;
+
+export interface WebhookDispatcherOptions {
+  prisma: PrismaClient;
+  guard: TargetGuard;
+  policy: DeliveryPolicy;
+  logger: Logger;
+  /** Attempts in flight at once; one endpoint never has more than one of them. */
+  concurrency?: number;
+  /** How often the table is looked at for due deliveries while none are. */
+  pollMs?: number;
+  /** How long in-flight attempts get on `stop()` before they are aborted (and given back, due at once). */
+  shutdownGraceMs?: number;
+  clock?: Clock;
+  random?: Random;
+}
+
+/**
+ * Sends due webhook deliveries from the table, concurrently, one attempt per
+ * endpoint at a time. Deliveries are claimed with `FOR UPDATE SKIP LOCKED`
+ * and leased (their next attempt pushed past the attempt's time limit), so
+ * several instances share the work and one that dies mid-attempt only
+ * delays its deliveries by the lease. A slow or dead endpoint takes one slot
+ * for at most the timeout, then waits for its next attempt by the schedule.
+ */
+export class WebhookDispatcher {
+  private readonly inFlight = new Map<Promise<void>, string>();
+  private readonly shutdown = new AbortController();
+  /** Ends the current wait early: on stop, and when an attempt ends (its endpoint may have more due). */
+  private wakeUp = new AbortController();
+  private loop?: Promise<void>;
+  private stopping = false;
+  private readonly concurrency: number;
+  private readonly claimBatch: number;
+  private readonly pollMs: number;
+  private readonly shutdownGraceMs: number;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+  constructor(private readonly options: WebhookDispatcherOptions) {
+    const problems = deliveryPolicyProblems(options.policy);
+    if (problems.length > 0) throw new Error(`invalid webhook delivery policy: ${problems.join('; ')}`);
+    this.concurrency = options.concurrency ?? 32;
+    this.claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
+    this.pollMs = options.pollMs ?? 250;
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops claiming; lets attempts in flight finish within the grace period, then aborts them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp.abort();
+    await this.loop;
+    const grace = setTimeout(() => this.shutdown.abort(), this.shutdownGraceMs);
+    await Promise.allSettled(this.inFlight.keys());
+    clearTimeout(grace);
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (this.inFlight.size >= this.concurrency) {
+          await Promise.race(this.inFlight.keys());
+          continue;
+        }
+        // Claim in batches: one claim per finished attempt would make the claim query the bottleneck. But
+        // never wait long for a batch: slots held by endpoints that hang must not hold up the free ones.
+        if (this.concurrency - this.inFlight.size < this.claimBatch && this.inFlight.size > 0) {
+          await Promise.race([...this.inFlight.keys(), this.clock.sleep(BATCH_WAIT_MS).catch(() => undefined)]);
+        }
+        const free = this.concurrency - this.inFlight.size;
+        const claimed = free > 0 ? await this.claim(free) : [];
+        for (const delivery of claimed) this.send(delivery);
+        if (claimed.length === 0 || claimed.length === free) await this.idle(claimed.length === free);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'could not claim webhook deliveries; trying again');
+        await this.sleep(Math.max(this.pollMs, 1_000));
+      }
+    }
+  }
+
+  /** Waits for a slot to free up (when full), or for the next poll. */
+  private async idle(full: boolean): Promise<void> {
+    if (full && this.inFlight.size > 0) await Promise.race(this.inFlight.keys());
+    else await this.sleep(this.pollMs);
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.stopping) return;
+    this.wakeUp = new AbortController();
+    await this.clock.sleep(ms, this.wakeUp.signal).catch(() => undefined);
+  }
+
+  /**
+   * Claims up to `limit` due deliveries of enabled subscriptions, at most one
+   * per endpoint and none of an endpoint this instance is sending to, and
+   * leases them past the attempt's time limit.
+   */
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const now = new Date(this.clock.now());
+    const leaseUntil = new Date(now.getTime() + this.options.policy.timeoutMs + 30_000);
+    const busy = [...new Set(this.inFlight.values())];
+    return this.options.prisma.$queryRaw<ClaimedDelivery[]>`
+      WITH candidates AS (
+        SELECT DISTINCT ON (d.subscription_id) d.id, d.next_attempt_at
+        FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND s.enabled AND NOT (d.subscription_id = ANY(${busy}::uuid[]))
+        ORDER BY d.subscription_id, d.next_attempt_at
+      ), due AS (
+        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
+        ORDER BY c.next_attempt_at
+        LIMIT ${limit}
+        FOR UPDATE OF d SKIP LOCKED
+      )
+      UPDATE webhook_deliveries d SET next_attempt_at = ${leaseUntil}, attempts = d.attempts + 1
+      FROM due, webhook_subscriptions s
+      WHERE d.id = due.id AND s.id = d.subscription_id
+      RETURNING d.id::text, d.subscription_id::text, d.event_id::text, d.body, d.attempts, s.url, s.secret, s.previous_secret, s.previous_secret_expires_at`;
+  }
+
+  private send(delivery: ClaimedDelivery): void {
+    const { prisma, guard, policy, logger } = this.options;
+    const attempt = new DeliveryAttempt(delivery, { prisma, guard, policy, logger, random: this.random, now: () => this.clock.now(), agents: this.agents });
+    const running: Promise<void> = attempt
+      .run(this.shutdown.signal)
+      .then((result) => {
+        if (result && !result.ok) logger.info({ deliveryId: delivery.id, attempt: delivery.attempts, error: result.error, statusCode: result.statusCode }, 'webhook attempt failed');
+      })
+      .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.id }, 'could not record a webhook attempt; it is tried again when its lease ends'))
+      .finally(() => {
+        this.inFlight.delete(running);
+        this.wakeUp.abort();
+      });
+    this.inFlight.set(running, delivery.subscription_id);
+  }
+}
+
+/** The notifications service's dispatcher, from the environment; resolves once a signal stopped it. */
+export async function runWebhookDispatcher(): Promise<void> {
+  const config = loadConfig(process.env, 'notifications');
+  const logger = createLogger('notifications', { level: config.logLevel }).child({ component: 'webhook-dispatcher' });
+  const prisma = createPrismaClient({ databaseUrl: config.database.url });
+  const dispatcher = new WebhookDispatcher({
+    prisma,
+    guard: new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
+    policy: deliveryPolicyFrom(config.webhooks),
+    concurrency: config.webhooks.concurrency,
+    logger,
+  });
+  const stopped = stopOnSignals(logger, 'letting webhook attempts in flight finish', async () => {
+    await dispatcher.stop();
+    await prisma.$disconnect();
+  });
+  dispatcher.start();
+  logger.info({ concurrency: config.webhooks.concurrency }, 'webhook dispatcher running');
+  await stopped;
+}
