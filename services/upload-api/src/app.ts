@@ -124,6 +124,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       listWebhookDeliveriesRoute(deps.webhooks),
       retryWebhookDeliveryRoute(deps.webhooks),
     ],
+    uploads: [startDirectUploadRoute(direct), completeDirectUploadRoute(direct, deps.uploads.idempotency), cancelDirectUploadRoute(direct)],
     analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };

@@ -37,8 +37,8 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
                                       multipart uploads, partial data and records; safe beside running APIs
 
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and analytics-rebuild;
-DATABASE_URL and S3_* for sweep-uploads).`;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and
+analytics-rebuild; DATABASE_URL and S3_* for sweep-uploads).`;
 
 export interface OpsIo {
   stdout: NodeJS.WritableStream;
