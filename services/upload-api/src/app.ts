@@ -103,7 +103,6 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
     videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
-    uploads: [startDirectUploadRoute(direct), completeDirectUploadRoute(direct, deps.uploads.idempotency), cancelDirectUploadRoute(direct)],
     lifecycle: [
       updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
       deleteVideoRoute(deps.lifecycle.store),
