@@ -4,7 +4,7 @@ import type { PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { createKafka, createProducer, ensureTopics, topicSpecs, type TopicSpec } from '@video-pipeline/kafka';
 import { createLogger, type Logger } from '@video-pipeline/logging';
-import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
+import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi, type UploadApi, type UploadApiDeps } from '../../services/upload-api/src/app';
 import { VideoRepository } from '../../services/upload-api/src/video-repository';
 import { BrokerTopics } from '../../services/outbox-relay/src/broker-topics';
@@ -84,6 +84,7 @@ export async function startUploadApi(
       ]),
     adminApiKeys: new Map([[ADMIN_API_KEY, 'rita']]),
     maxUploadBytes: options.maxUploadBytes ?? config.api.maxUploadBytes,
+    presigner: createPresignerClient({ ...config.storage, endpoint: config.uploads.publicS3Endpoint }),
     uploads: {
       pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
       idempotency: new IdempotencyKeys(prisma),

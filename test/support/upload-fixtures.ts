@@ -31,11 +31,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** No object, no open multipart upload, no pending upload (created since `since`), no video row, no outbox row for this test's bucket and topics. */
-export async function expectNothingLeft(api: RunningApi, config: PipelineConfig, since: Date): Promise<void> {
+/** No object, no open multipart upload, no pending upload of `owners`, no video row, no outbox row for this test's bucket and topics. */
+export async function expectNothingLeft(api: RunningApi, config: PipelineConfig, owners: string[]): Promise<void> {
   expect(await api.storage.listKeys()).toEqual([]);
   expect(await api.storage.listOpenMultipartUploads()).toEqual([]);
-  expect(await api.prisma.pendingUpload.count({ where: { createdAt: { gte: since } } })).toBe(0);
+  expect(await api.prisma.pendingUpload.count({ where: { ownerId: { in: owners } } })).toBe(0);
   expect(await api.prisma.video.count({ where: { bucket: config.storage.bucket } })).toBe(0);
   expect(await api.prisma.outboxEvent.count({ where: { topic: { startsWith: config.kafka.topicPrefix } } })).toBe(0);
 }

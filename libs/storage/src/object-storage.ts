@@ -11,6 +11,10 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListPartsCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -182,6 +186,53 @@ export class ObjectStorage {
       token = page.NextContinuationToken;
     } while (token);
     return keys;
+  }
+
+  /** Starts a multipart upload that clients fill themselves (direct uploads); returns its id. */
+  async startMultipartUpload(key: string): Promise<string> {
+    const answer = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: 'application/octet-stream' }));
+    return answer.UploadId!;
+  }
+
+  /**
+   * A URL that stores one part of a multipart upload without credentials
+   * until it expires, signed by `presigner` (a client for the endpoint the
+   * uploader reaches, which may not be ours).
+   */
+  async presignedPartUrl(presigner: S3Client, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(presigner, new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), {
+      expiresIn: expiresInSeconds,
+    });
+  }
+
+  /** The parts storage holds for a multipart upload, in order. */
+  async listParts(key: string, uploadId: string): Promise<{ partNumber: number; sizeBytes: number; etag: string }[]> {
+    const parts: { partNumber: number; sizeBytes: number; etag: string }[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+      for (const part of page.Parts ?? []) parts.push({ partNumber: part.PartNumber!, sizeBytes: part.Size!, etag: part.ETag! });
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
+      }),
+    );
+  }
+
+  /** Aborts a multipart upload; one already gone is fine. */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch((error: unknown) => {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
+    });
   }
 
   /** Multipart uploads started and neither completed nor aborted. */

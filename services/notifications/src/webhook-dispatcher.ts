@@ -8,6 +8,9 @@ import { systemClock, type Clock, type Random } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type DeliveryPolicy } from '@video-pipeline/webhooks';
 import { DeliveryAttempt, type ClaimedDelivery } from './delivery-attempt';
 
+/** The longest the loop waits for more slots to free up before it claims for the few that are. */
+const BATCH_WAIT_MS = 20;
+
 export interface WebhookDispatcherOptions {
   prisma: PrismaClient;
   guard: TargetGuard;
@@ -76,12 +79,18 @@ export class WebhookDispatcher {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        const free = this.concurrency - this.inFlight.size;
-        // Claim in batches: one claim per finished attempt would make the claim query the bottleneck.
-        if (free < this.claimBatch && this.inFlight.size > 0) {
+        if (this.inFlight.size >= this.concurrency) {
           await Promise.race(this.inFlight.keys());
           continue;
         }
+        // Claim in batches: one claim per finished attempt would make the claim query the bottleneck. But
+        // never wait long for a batch: slots held by endpoints that hang must not hold up the free ones.
+        const waitingForBatch = () => this.concurrency - this.inFlight.size < this.claimBatch && this.inFlight.size > 0;
+        if (waitingForBatch()) {
+          const waited = this.clock.sleep(BATCH_WAIT_MS).then(() => 'waited' as const);
+          while (waitingForBatch() && (await Promise.race([...this.inFlight.keys(), waited])) !== 'waited');
+        }
+        const free = this.concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
         for (const delivery of claimed) this.send(delivery);
         if (claimed.length === 0 || claimed.length === free) await this.idle(claimed.length === free);

@@ -2,7 +2,8 @@ import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createEvent } from '@video-pipeline/events';
 import { signWebhook } from '@video-pipeline/webhooks';
-import { eventually, OTHER_API_KEY } from '../../../test/support/pipeline';
+import { eventually, OTHER_API_KEY, testLogger } from '../../../test/support/pipeline';
+import { fanOutToWebhooks } from '../src/handlers/fan-out-to-webhooks';
 import { VideoStory } from '../../../test/support/video-events';
 import { WebhookTestbed, fastDeliveryPolicy } from './support/webhook-testbed';
 
@@ -52,6 +53,19 @@ describe('webhook deliveries (group notifications, real broker and database, a l
     expect(bed.receiver.requestsTo('/two')).toHaveLength(1);
     expect(bed.receiver.requestsTo('/bobs')).toHaveLength(0); // another owner's video
     expect(other.id).toBeDefined();
+  });
+
+  it('makes no second delivery when the fan-out runs again for the same event (another group, a replay after pruning)', async () => {
+    const hook = await bed.subscribe(bed.receiver.url('/once'), ['video.uploaded']);
+    const uploaded = new VideoStory('alice', new Date()).uploaded();
+    const context = { groupId: 'test-direct', attempt: 1, logger: testLogger(), signal: new AbortController().signal };
+    for (let run = 0; run < 2; run++) {
+      const effects = (await fanOutToWebhooks(uploaded, context))!;
+      await bed.prisma.$transaction((tx) => effects(tx));
+    }
+    expect(await bed.prisma.webhookDelivery.count({ where: { eventId: uploaded.id } })).toBe(1);
+    await eventually(async () => bed.receiver.requestsTo('/once').length === 1, 10_000, 'the one delivery');
+    expect((await bed.call('GET', `/v1/webhooks/${hook.id}/deliveries`)).body.items).toHaveLength(1);
   });
 
   it('retries a failing endpoint with the same webhook-id, logs each attempt, and delays nobody else meanwhile', async () => {
@@ -203,5 +217,33 @@ describe('webhook deliveries (group notifications, real broker and database, a l
     const second = (await eventually(async () => bed.receiver.requestsTo('/testing')[1], 10_000, 'the retried message'))!;
     expect(second.headers['webhook-id']).toBe(queued.webhookId);
     expect((await bed.call('POST', `/v1/webhooks/${hook.id}/deliveries/${queued.id}/retry`, undefined, OTHER_API_KEY)).status).toBe(404);
+  });
+});
+
+describe('webhook deliveries when endpoints hang (a dispatcher of 8 slots, claiming 2 at a time)', () => {
+  let bed: WebhookTestbed;
+  beforeAll(async () => {
+    bed = await new WebhookTestbed('hanging').start(fastDeliveryPolicy, { concurrency: 8 });
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  it('keeps delivering to a healthy endpoint while seven of its eight slots wait on endpoints that never answer', async () => {
+    for (let i = 0; i < 7; i++) {
+      bed.receiver.on(`/hanging/${i}`, () => 'hang');
+      await bed.subscribe(bed.receiver.url(`/hanging/${i}`), ['video.ready'], OTHER_API_KEY);
+    }
+    await bed.subscribe(bed.receiver.url('/alive'), ['video.ready']);
+    const bobs = [new VideoStory('bob', new Date())];
+    await bed.publish(...bobs.map((story) => story.ready(10)));
+    await eventually(async () => [0, 1, 2, 3, 4, 5, 6].every((i) => bed.receiver.requestsTo(`/hanging/${i}`).length > 0), 10_000, 'every hanging endpoint holding a slot');
+
+    const alices = Array.from({ length: 5 }, () => new VideoStory('alice', new Date()));
+    const published = Date.now();
+    await bed.publish(...alices.map((story) => story.ready(10)));
+    await eventually(async () => bed.receiver.requestsTo('/alive').length === 5, 10_000, 'five deliveries to the healthy endpoint');
+    // All five went out while the hanging attempts still held their slots (they end at the 2 s timeout).
+    expect(bed.receiver.requestsTo('/alive').at(-1)!.at - published).toBeLessThan(fastDeliveryPolicy.timeoutMs);
   });
 });

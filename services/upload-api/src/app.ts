@@ -3,12 +3,16 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { DependencyCheck } from '@video-pipeline/health';
 import type { Logger } from '@video-pipeline/logging';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { StorageConfig, UploadsConfig } from '@video-pipeline/config';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { authenticator } from './auth';
+import { cancelDirectUploadRoute } from './handlers/cancel-direct-upload';
+import { completeDirectUploadRoute } from './handlers/complete-direct-upload';
 import { createVideoRoute } from './handlers/create-video';
 import { decideReviewRoute } from './handlers/decide-review';
 import { deleteVideoRoute } from './handlers/delete-video';
+import { startDirectUploadRoute } from './handlers/start-direct-upload';
 import { getVideoRoute } from './handlers/get-video';
 import { listReviewsRoute } from './handlers/list-reviews';
 import { playNestedRoute, playRootRoute } from './handlers/play';
@@ -26,6 +30,7 @@ import { routerFor, type Route } from './http/route';
 import { webAppRouter } from './http/web-app';
 import { createHttpServer, type HttpServer } from './http/server';
 import type { LifecycleApiDeps } from './lifecycle';
+import { DirectUploads } from './uploads/direct-uploads';
 import type { IdempotencyKeys } from './uploads/idempotency';
 import type { PendingUploads } from './uploads/pending-uploads';
 import { TUS_PATH, tusEndpoint } from './uploads/tus';
@@ -56,6 +61,8 @@ export interface UploadApiDeps {
   maxUploadBytes: number;
   /** Resumable and direct uploads, quotas. */
   uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig };
+  /** Signs direct uploads' part URLs for the S3 endpoint clients reach (S3_PUBLIC_ENDPOINT). */
+  presigner: S3Client;
   logger: Logger;
   /** Checked by /readyz, e.g. { database, storage, kafka }. */
   readinessChecks: Record<string, DependencyCheck>;
@@ -84,8 +91,27 @@ const API_INFO = {
 /** Builds the HTTP API and its server; `main.ts` only wires dependencies and listens. */
 export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   const authenticate = authenticator({ owners: deps.apiKeys, admins: deps.adminApiKeys ?? new Map() });
+  const direct = new DirectUploads({
+    videos: deps.videos,
+    pending: deps.uploads.pending,
+    storage: deps.storage,
+    presigner: deps.presigner,
+    presignedUrlSeconds: deps.uploads.config.presignedUrlSeconds,
+    maxUploadBytes: deps.maxUploadBytes,
+    quotas: deps.uploads.config.quotas,
+  });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {
+    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
+    lifecycle: [
+      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
+      deleteVideoRoute(deps.lifecycle.store),
+      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
+      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
+      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
+      listReviewsRoute(deps.lifecycle.store),
+      decideReviewRoute(deps.lifecycle.store),
+    ],
     webhooks: [
       createWebhookRoute(deps.webhooks),
       listWebhooksRoute(deps.webhooks),
@@ -97,16 +123,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       listWebhookDeliveriesRoute(deps.webhooks),
       retryWebhookDeliveryRoute(deps.webhooks),
     ],
-    videos: [createVideoRoute({ ...deps, quotas: deps.uploads.config.quotas, pending: deps.uploads.pending, idempotency: deps.uploads.idempotency }), listVideosRoute(deps.videos, deps.lifecycle.tokens), getVideoRoute(deps.videos, deps.lifecycle.tokens)],
-    lifecycle: [
-      updateVideoRoute({ videos: deps.videos, ...deps.lifecycle }),
-      deleteVideoRoute(deps.lifecycle.store),
-      videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
-      playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
-      playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
-      listReviewsRoute(deps.lifecycle.store),
-      decideReviewRoute(deps.lifecycle.store),
-    ],
+    uploads: [startDirectUploadRoute(direct), completeDirectUploadRoute(direct, deps.uploads.idempotency), cancelDirectUploadRoute(direct)],
     analytics: [analyticsSummaryRoute(deps.analytics)],
     operations: [healthzRoute(), readyzRoute(deps.readinessChecks), openApiDocumentRoute(() => document)],
   };

@@ -4,17 +4,21 @@ import { createPrismaClient } from '@video-pipeline/db';
 import { createKafka } from '@video-pipeline/kafka';
 import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger } from '@video-pipeline/logging';
-import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
+import { ObjectStorage, createPresignerClient, createS3Client } from '@video-pipeline/storage';
 import { buildUploadApi } from './app';
 import { isWebAppBuilt } from './http/web-app';
 import { lifecycleApiDeps } from './lifecycle';
 import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
+import { UploadSweeper } from './uploads/sweeper';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
 import { systemClock } from '@video-pipeline/retry';
 import { TargetGuard, deliveryPolicyFrom, parseAllowedTargets } from '@video-pipeline/webhooks';
 import { analyticsSummary } from '@video-pipeline/analytics-queries';
+
+/** How often each API instance sweeps expired uploads. */
+const UPLOAD_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'upload-api');
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     apiKeys: config.api.apiKeys,
     adminApiKeys: config.api.adminApiKeys,
     maxUploadBytes: config.api.maxUploadBytes,
+    presigner: createPresignerClient({ ...config.storage, endpoint: config.uploads.publicS3Endpoint }),
     uploads: {
       pending: new PendingUploads(prisma, { quotas: config.uploads.quotas, expiryMs: config.uploads.expiryMs }),
       idempotency: new IdempotencyKeys(prisma),
@@ -65,7 +70,15 @@ async function main(): Promise<void> {
     },
   });
 
+  // Abandoned uploads are swept by every instance in turn; instances claim different uploads (SKIP LOCKED).
+  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), logger });
+  const sweeping = setInterval(() => {
+    sweeper.sweep().catch((error: unknown) => logger.error({ err: error }, 'could not sweep expired uploads'));
+  }, UPLOAD_SWEEP_INTERVAL_MS);
+  sweeping.unref();
+
   const stopped = stopOnSignals(logger, 'finishing in-flight uploads', async () => {
+    clearInterval(sweeping);
     await api.close();
     await Promise.allSettled([admin.disconnect(), prisma.$disconnect()]);
   });

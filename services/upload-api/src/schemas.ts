@@ -87,3 +87,45 @@ export const readinessSchema = z
 
 /** The OpenAPI document itself: an object, described by the OpenAPI specification rather than here. */
 export const openApiDocumentSchema = z.looseObject({ openapi: z.string() });
+
+// ---- Direct uploads (issue 22) ----
+
+export const uploadIdParams = z.object({ id: z.string().meta({ description: 'the upload\'s id, as its start answered it' }) });
+
+export const startDirectUploadBody = z
+  .object({
+    sizeBytes: z.number().int().positive().meta({ description: 'the file\'s exact size in bytes' }),
+    partSizeBytes: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .max(5 * 1024 ** 3)
+      .optional()
+      .meta({ description: 'bytes per part (5 MiB to 5 GiB; every part but the last has exactly this size); by default the smallest that fits 10 000 parts, at least 8 MiB' }),
+    title: uploadTitle.optional().meta({ description: `at most ${MAX_TITLE_LENGTH} characters` }),
+  })
+  .strict()
+  .meta({ id: 'StartDirectUpload' });
+
+export const directUploadSchema = z
+  .object({
+    id: z.string(),
+    sizeBytes: z.number().int(),
+    partSizeBytes: z.number().int(),
+    parts: z.array(z.object({ partNumber: z.number().int(), sizeBytes: z.number().int(), url: z.string().meta({ description: 'PUT the part\'s bytes here, straight to storage; keep the answer\'s ETag header' }) })),
+    urlsExpireAt: z.string().meta({ description: 'when the part URLs stop working' }),
+    expiresAt: z.string().meta({ description: 'when the unfinished upload is removed' }),
+    completeUrl: z.string(),
+  })
+  .meta({ id: 'DirectUpload' });
+
+export const completeDirectUploadBody = z
+  .object({
+    parts: z
+      .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().min(1).max(200) }).strict())
+      .min(1)
+      .max(10_000)
+      .meta({ description: 'every part, with the ETag storage answered when it was stored' }),
+  })
+  .strict()
+  .meta({ id: 'CompleteDirectUpload' });

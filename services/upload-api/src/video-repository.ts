@@ -38,12 +38,13 @@ export class VideoRepository {
    * waits for the first and returns its video (`created: false`), and the
    * caller removes whatever it stored for nothing. With `quotas`, the owner's
    * quotas are checked under its lock first (the size is known by now); the
-   * upload's pending row, if any, goes in the same transaction.
+   * upload's pending row, if any, goes in the same transaction (with
+   * `pending`, it must be there: a swept upload cannot complete).
    */
   async completeUpload(
     uploadId: string,
     video: NewVideo,
-    options: { quotas?: QuotaLimits; now?: Date } = {},
+    options: { quotas?: QuotaLimits; now?: Date; pending?: boolean } = {},
   ): Promise<{ video: Video; created: boolean }> {
     const now = options.now ?? new Date();
     const event = this.uploadedEvent(video, now);
@@ -59,7 +60,9 @@ export class VideoRepository {
         await lockOwnerQuota(tx, video.ownerId);
         await checkQuota(tx, options.quotas, { ownerId: video.ownerId, bytes: video.object.sizeBytes, exceptUploadId: uploadId, now });
       }
-      await tx.pendingUpload.deleteMany({ where: { id: uploadId } });
+      const { count } = await tx.pendingUpload.deleteMany({ where: { id: uploadId } });
+      // A tus or direct upload must still be under way: the sweeper may have removed it (and its data) meanwhile.
+      if (options.pending && count === 0) throw new PipelineError('not_found', 'the upload expired and was removed; start a new one');
       const created = await tx.video.create({ data: this.videoRow(video, now) });
       await writeToOutbox(tx, event, this.options.topicPrefix);
       return { video: created, created: true };

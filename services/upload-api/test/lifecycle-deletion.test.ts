@@ -57,11 +57,13 @@ describe('deleting a video leaves no object, row or running work behind', () => 
     expect(await life.published('video.deleted', video.id)).toHaveLength(1);
   });
 
-  it('tells a watcher the video was deleted, and ends its stream', async () => {
+  it('keeps an idle watcher\'s stream alive with heartbeats, tells it the video was deleted, and ends it', async () => {
     const file = await fixtures.make('short.mp4', [...testPattern('320x240', 1), ...h264]);
     const { video } = await life.upload(file);
     const watcher = openEventStream(`${life.api.baseUrl}/v1/videos/${video.id}/events`, { authorization: `Bearer ${API_KEY}` });
     await eventually(async () => watcher.events.length > 0, 10_000, 'the first event');
+    // Nothing happens to the video meanwhile: heartbeats keep the stream alive (every 0.2 s here).
+    await eventually(async () => watcher.comments.filter((comment) => comment === 'heartbeat').length >= 2, 10_000, 'heartbeats');
     expect((await life.request('DELETE', `/v1/videos/${video.id}`, { apiKey: API_KEY })).status).toBe(204);
     await watcher.ended;
     expect(watcher.events.map((event) => event.event)).toEqual(['status', 'deleted']);

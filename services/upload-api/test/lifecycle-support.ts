@@ -32,9 +32,9 @@ export class LifecycleBed {
     };
   }
 
-  async start(): Promise<this> {
+  async start(apiOptions: Parameters<typeof startUploadApi>[1] = {}): Promise<this> {
     await this.bed.start();
-    this.api = await startUploadApi(this.bed.config);
+    this.api = await startUploadApi(this.bed.config, apiOptions);
     return this;
   }
 

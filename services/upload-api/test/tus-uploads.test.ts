@@ -55,14 +55,21 @@ async function tusRequest(url: string, method: string, apiKey: string | undefine
 
 describe('resumable uploads (tus)', () => {
   const config = testConfig(uniquePrefix('tus'), { S3_BUCKET: `tus-${Date.now().toString(36)}`, QUOTA_STORED_BYTES: String(40 * MiB) });
-  const since = new Date();
+  // The interrupted upload has a bucket of its own: requests its client cut off may still be storing after it ends.
+  const interruptedConfig = testConfig(uniquePrefix('tus-cut'), { S3_BUCKET: `tus-cut-${Date.now().toString(36)}` });
+  const suffix = Date.now().toString(36);
+  const owners = [`tus-alice-${suffix}`, `tus-bob-${suffix}`];
   let api: RunningApi;
+  let cutApi: RunningApi;
 
   beforeAll(async () => {
-    api = await startUploadApi(config, { maxUploadBytes: MAX_UPLOAD_BYTES });
+    // Owners of their own: no other test's videos count against this test's quota.
+    api = await startUploadApi(config, { maxUploadBytes: MAX_UPLOAD_BYTES, apiKeys: new Map([[API_KEY, owners[0]!], [OTHER_API_KEY, owners[1]!]]) });
+    cutApi = await startUploadApi(interruptedConfig, { maxUploadBytes: MAX_UPLOAD_BYTES });
   });
   afterAll(async () => {
     await api?.close();
+    await cutApi?.close();
   });
 
   it('OPTIONS announces the protocol, its extensions and the largest upload, without a key', async () => {
@@ -79,19 +86,19 @@ describe('resumable uploads (tus)', () => {
     const random = seededRandom(seed);
     const bytes = await videoLike(13 * MiB + 12345);
     const interruptAt = [0, 1, 2].map(() => Math.floor((0.05 + random() * 0.9) * bytes.length));
-    const { url, last, interruptions } = await tusUpload(api.baseUrl, bytes, { title: 'On a train', chunkSize: 4 * MiB, interruptAt });
+    const { url, last, interruptions } = await tusUpload(cutApi.baseUrl, bytes, { title: 'On a train', chunkSize: 4 * MiB, interruptAt });
     expect({ seed, interruptions }).toEqual({ seed, interruptions: 3 });
 
     const videoId = last.getHeader('video-id')!;
     expect(videoId).toMatch(/^[0-9a-f-]{36}$/);
     expect(last.getHeader('video-url')).toBe(`/v1/videos/${videoId}`);
-    expect(url).toBe(`${api.baseUrl}/v1/uploads/${videoId}`);
+    expect(url).toBe(`${cutApi.baseUrl}/v1/uploads/${videoId}`);
 
-    const video = await api.prisma.video.findUniqueOrThrow({ where: { id: videoId } });
+    const video = await cutApi.prisma.video.findUniqueOrThrow({ where: { id: videoId } });
     expect(video).toMatchObject({ ownerId: 'alice', title: 'On a train', sizeBytes: BigInt(bytes.length), sha256: sha256(bytes), contentType: 'video/mp4' });
-    expect(await storedSha256(api, video.objectKey)).toBe(sha256(bytes));
-    expect(await api.prisma.outboxEvent.count({ where: { key: videoId, type: 'video.uploaded' } })).toBe(1);
-    expect(await api.prisma.pendingUpload.count({ where: { id: videoId } })).toBe(0);
+    expect(await storedSha256(cutApi, video.objectKey)).toBe(sha256(bytes));
+    expect(await cutApi.prisma.outboxEvent.count({ where: { key: videoId, type: 'video.uploaded' } })).toBe(1);
+    expect(await cutApi.prisma.pendingUpload.count({ where: { id: videoId } })).toBe(0);
 
     // The answer to the last request is lost: the client asks where it stands, and learns the video.
     const head = await tusRequest(url, 'HEAD', API_KEY);
@@ -102,23 +109,23 @@ describe('resumable uploads (tus)', () => {
     const retried = await tusRequest(url, 'PATCH', API_KEY, { 'upload-offset': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, Buffer.alloc(0));
     expect(retried.status).toBe(204);
     expect(retried.headers.get('video-id')).toBe(videoId);
-    expect(await api.prisma.video.count({ where: { ownerId: 'alice', bucket: config.storage.bucket } })).toBe(1);
-    expect(await api.prisma.outboxEvent.count({ where: { key: videoId } })).toBe(1);
+    expect(await cutApi.prisma.video.count({ where: { ownerId: 'alice', bucket: interruptedConfig.storage.bucket } })).toBe(1);
+    expect(await cutApi.prisma.outboxEvent.count({ where: { key: videoId } })).toBe(1);
     // A finished upload cannot be terminated: the video's original stays.
     expect((await tusRequest(url, 'DELETE', API_KEY)).status).toBe(400);
-    expect(await api.storage.objectExists(video.objectKey)).toBe(true);
-    await api.removeVideo({ id: videoId, object: { key: video.objectKey } });
+    expect(await cutApi.storage.objectExists(video.objectKey)).toBe(true);
+    await cutApi.removeVideo({ id: videoId, object: { key: video.objectKey } });
     // A request cut off by the client may still be storing what it had received (s3-store goes on after the
     // request is aborted): wait until the folder is quiet, then remove it with the video.
     let before = '';
     await eventually(async () => {
-      const now = JSON.stringify(await api.storage.listKeys(`videos/${videoId}/`));
+      const now = JSON.stringify(await cutApi.storage.listKeys(`videos/${videoId}/`));
       const quiet = now === before;
       before = now;
       await new Promise((resolve) => setTimeout(resolve, 1000));
       return quiet;
     }, 30_000, 'the upload folder to be quiet');
-    await api.storage.deletePrefix(`videos/${videoId}/`);
+    await cutApi.storage.deletePrefix(`videos/${videoId}/`);
   });
 
   it("another owner's HEAD, PATCH and DELETE get 404, and the upload stays intact", async () => {
@@ -143,7 +150,7 @@ describe('resumable uploads (tus)', () => {
     expect(head.headers.get('upload-offset')).toBe('0');
     // Its owner terminates it: nothing is left.
     expect((await tusRequest(url, 'DELETE', API_KEY)).status).toBe(204);
-    await expectNothingLeft(api, config, since);
+    await expectNothingLeft(api, config, owners);
     expect((await tusRequest(url, 'HEAD', API_KEY)).status).toBe(404);
   });
 
@@ -155,20 +162,20 @@ describe('resumable uploads (tus)', () => {
     );
     expect(failure?.originalResponse?.getStatus()).toBe(415);
     expect(JSON.parse(failure!.originalResponse!.getBody()).error.code).toBe('unsupported_media_type');
-    await expectNothingLeft(api, config, since);
+    await expectNothingLeft(api, config, owners);
   });
 
   it('a declared length over the upload limit is refused with the simple upload’s code', async () => {
     const response = await tusRequest(`${api.baseUrl}/v1/uploads`, 'POST', API_KEY, { 'upload-length': String(MAX_UPLOAD_BYTES + 1) });
     expect(response.status).toBe(413);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('file_too_large');
-    await expectNothingLeft(api, config, since);
+    await expectNothingLeft(api, config, owners);
   });
 
   it('a declared length over the quota is refused before any byte, and leaves nothing', async () => {
     const response = await tusRequest(`${api.baseUrl}/v1/uploads`, 'POST', API_KEY, { 'upload-length': String(41 * MiB) });
     expect(response.status).toBe(413);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('storage_quota_exceeded');
-    await expectNothingLeft(api, config, since);
+    await expectNothingLeft(api, config, owners);
   });
 });

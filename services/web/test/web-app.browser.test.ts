@@ -78,7 +78,7 @@ describe('the web app in a browser', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 
-  it("opens the reviewers' page for an admin key, and says calmly what the server does not offer yet", async () => {
+  it("opens the reviewers' page for an admin key, without owners' pages (or says calmly the server has no reviews yet)", async () => {
     await page.goto(url('/'));
     await page.getByLabel('API key').fill(ADMIN_API_KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -142,6 +142,58 @@ describe('the web app in a browser', () => {
     expect(cspErrors).toEqual([]);
   });
 
+  it('pauses and resumes a tus upload, and resumes one after a page reload: one video each, byte for byte', async () => {
+    const first = await makeVideo({ seconds: 8, size: '640x360' });
+    const second = await makeVideo({ seconds: 7, size: '640x360' });
+    await signedIn();
+    const devtools = await context.newCDPSession(page);
+    await devtools.send('Network.enable');
+    const slow = async (file: string) => {
+      const { size } = await fs.stat(file);
+      await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: Math.ceil(size / 6) });
+    };
+    const percent = async () => Number(await page.locator('.upload progress').first().getAttribute('value'));
+    const reachPercent = async (at: number) => {
+      for (let deadline = Date.now() + 30_000; (await percent()) < at; ) {
+        if (Date.now() > deadline) throw new Error(`the upload did not reach ${at}%`);
+        await page.waitForTimeout(100);
+      }
+    };
+
+    await slow(first);
+    await page.goto(url('/upload'));
+    await page.setInputFiles('#file-picker', first);
+    await reachPercent(20);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const pausedAt = await percent();
+    await page.waitForTimeout(1_000);
+    expect(await page.locator('.upload').first().getAttribute('data-state')).toBe('paused');
+    expect(await percent()).toBe(pausedAt);
+    await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.upload[data-state="done"]').waitFor({ timeout: 30_000 });
+
+    await slow(second);
+    await page.goto(url('/upload'));
+    await page.setInputFiles('#file-picker', second);
+    await reachPercent(30);
+    await page.reload();
+    await page.setInputFiles('#file-picker', second);
+    // It goes on from what the server kept (tus-js-client finds the upload by the file's fingerprint), not from 0.
+    await reachPercent(1);
+    expect(await percent()).toBeGreaterThanOrEqual(15);
+    await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.locator('.upload[data-state="done"]').waitFor({ timeout: 30_000 });
+
+    const videos = await listOwn();
+    for (const file of [first, second]) {
+      const sha256 = createHash('sha256').update(await fs.readFile(file)).digest('hex');
+      const matching = videos.filter((video) => video.object.sha256 === sha256);
+      created.push(...matching);
+      expect([path.basename(file), matching.length]).toEqual([path.basename(file), 1]);
+    }
+  });
+
   it('shows the API message when a file is refused, and keeps nothing', async () => {
     const text = path.join(os.tmpdir(), `notes-${process.pid}.txt`);
     await fs.writeFile(text, 'These are notes, not a video.\n'.repeat(200));
@@ -175,7 +227,7 @@ describe('the web app in a browser', () => {
       for (const name of ['big.mp4', 'medium.mp4']) {
         const row = page.locator('.upload[data-state="failed"]', { hasText: name });
         await row.waitFor();
-        expect([name, await row.getByRole('alert').textContent()]).toEqual([name, expect.stringMatching(/100000 bytes|too large/i)]);
+        expect([name, await row.getByRole('alert').textContent()]).toEqual([name, expect.stringMatching(/100000 bytes|too large|Maximum size exceeded/i)]);
       }
       expect(await listOwn()).toEqual(expect.not.arrayContaining([expect.objectContaining({ title: expect.stringMatching(/^(big|medium)$/) })]));
     } finally {
@@ -227,6 +279,14 @@ describe('the web app in a browser', () => {
     await card.getByRole('button', { name: 'Delete' }).click();
     await card.waitFor({ state: 'detached' });
     expect((await fetch(url(`/v1/webhooks/${id}`), { headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(404);
+
+    // The analytics section below draws its charts (uPlot, loaded with it) from the summary route.
+    await page.getByRole('heading', { name: 'Uploads per day' }).waitFor();
+    await page.getByRole('img', { name: 'Processing time percentiles per stage' }).locator('canvas').waitFor();
+    expect(await page.locator('.chart canvas').count()).toBe(2);
+    const summary = (await (await fetch(url('/v1/analytics/summary'), { headers: { Authorization: `Bearer ${API_KEY}` } })).json()) as { stages: { stage: string; succeeded: number }[] };
+    for (const stage of summary.stages) expect(await page.locator(`tr[data-stage="${stage.stage}"] td`).first().textContent()).toBe(String(stage.succeeded));
+    await expectNoSeriousViolations('settings with analytics');
   });
 
   it('works at phone width: library, upload and settings, each without serious axe violations', async () => {
@@ -275,8 +335,10 @@ describe('the web app in a browser', () => {
       if (response.request().resourceType() === 'script') scripts.set(response.url(), gzipSync(await response.body()).length);
     });
     await signedIn();
-    await page.goto(url('/'), { waitUntil: 'networkidle' });
+    // Not 'networkidle': the library keeps event streams open for videos still on their way.
+    await page.goto(url('/'), { waitUntil: 'load' });
     await page.getByRole('heading', { name: 'Your videos' }).waitFor();
+    await page.locator('.video-list[aria-busy="false"]').waitFor({ state: 'attached' });
     const total = [...scripts.values()].reduce((sum, size) => sum + size, 0);
     process.stdout.write(`web app first load: ${scripts.size} script(s), ${(total / 1024).toFixed(1)} KiB gzipped\n`);
     expect(scripts.size).toBeGreaterThan(0);

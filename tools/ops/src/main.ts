@@ -7,6 +7,7 @@ import { listGroups, showGroup } from './commands/groups';
 import { replay, showDeadLetters } from './commands/dead-letters';
 import { pruneProcessed } from './commands/prune';
 import { resetOffsets } from './commands/reset-offsets';
+import { sweepUploads } from './commands/sweep-uploads';
 import { describeTopics } from './commands/topics';
 import { showWaiting } from './commands/waiting';
 import { RefusedError, UsageError, type OpsContext } from './context';
@@ -32,8 +33,12 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
   analytics-rebuild [--keep]          replay the video event topics from the beginning into a fresh group and compare
                                       its numbers with the live analytics group's (exit 1 when they differ)
 
+  sweep-uploads                       remove unfinished uploads (tus, direct) past UPLOAD_EXPIRY_HOURS: their
+                                      multipart uploads, partial data and records; safe beside running APIs
+
   --json                              machine-readable output on stdout; progress stays on stderr
-Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and analytics-rebuild).`;
+Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and
+analytics-rebuild; DATABASE_URL and S3_* for sweep-uploads).`;
 
 export interface OpsIo {
   stdout: NodeJS.WritableStream;
@@ -69,6 +74,10 @@ export async function runOps(argv: string[], env: NodeJS.ProcessEnv = process.en
   // The commands that use Postgres only: they work while Kafka is down.
   if (command === 'waiting') {
     await showWaiting({ config, out }, target, { release: values.release ?? [] });
+    return 0;
+  }
+  if (command === 'sweep-uploads') {
+    await sweepUploads({ config, out });
     return 0;
   }
   if (command === 'prune') {

@@ -6,7 +6,7 @@ import { eventCatalog, toKafkaRecord, type CloudEvent } from '@video-pipeline/ev
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
 import { TargetGuard, defaultDeliveryPolicy, parseAllowedTargets, type DeliveryPolicy } from '@video-pipeline/webhooks';
 import { fanOutToWebhooks } from '../../src/handlers/fan-out-to-webhooks';
-import { WebhookDispatcher } from '../../src/webhook-dispatcher';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from '../../src/webhook-dispatcher';
 import { API_KEY, createTopics, startUploadApi, testLogger, type RunningApi } from '../../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../../test/support/test-env';
 import { Receiver } from './receiver';
@@ -37,7 +37,7 @@ export class WebhookTestbed {
     this.prisma = createPrismaClient({ databaseUrl: this.config.database.url, poolMax: 6 });
   }
 
-  async start(policy: DeliveryPolicy = fastDeliveryPolicy): Promise<this> {
+  async start(policy: DeliveryPolicy = fastDeliveryPolicy, dispatcher: Pick<WebhookDispatcherOptions, 'concurrency'> = {}): Promise<this> {
     const eventTopics = new Set<string>(Object.values(eventCatalog).map((entry) => entry.topic));
     const specs = topicSpecs.filter((spec) => eventTopics.has(spec.name) || spec.name.startsWith('notifications.'));
     await Promise.all([createTopics(this.kafka, this.config.kafka.topicPrefix, specs), this.producer.connect(), this.receiver.start()]);
@@ -73,6 +73,7 @@ export class WebhookTestbed {
       logger: testLogger(),
       pollMs: 50,
       shutdownGraceMs: 1_000,
+      ...dispatcher,
     });
     this.dispatcher.start();
     return this;

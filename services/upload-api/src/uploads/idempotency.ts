@@ -123,3 +123,27 @@ function asOutage(error: unknown): unknown {
   if (isDatabaseUnavailable(error)) return new PipelineError('database_unavailable', 'the database is unavailable; try again shortly', { cause: error });
   return error;
 }
+
+/**
+ * Runs a JSON route's work under the request's Idempotency-Key, if it sent
+ * one: the fingerprint (of the route's input) tells a retry from another
+ * request under the same key; a retry gets the first answer, marked replayed.
+ */
+export async function withIdempotency<A extends StoredAnswer>(
+  keys: IdempotencyKeys,
+  call: { req: Request; ownerId: string; operation: string; fingerprint: string },
+  run: () => Promise<A>,
+): Promise<A> {
+  const key = idempotencyKeyOf(call.req);
+  if (!key) return run();
+  const claim = await keys.begin(call.ownerId, key, call.operation, call.fingerprint);
+  if (claim.kind === 'done') return { ...claim.answer, headers: { ...claim.answer.headers, [REPLAYED_HEADER]: 'true' } } as unknown as A;
+  try {
+    const answer = await run();
+    await keys.finish(call.ownerId, key, call.fingerprint, answer);
+    return answer;
+  } catch (error) {
+    await keys.release(call.ownerId, key).catch(() => undefined);
+    throw error;
+  }
+}

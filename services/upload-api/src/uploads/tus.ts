@@ -167,7 +167,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       const { video } = await deps.videos.completeUpload(
         uploadId,
         { id: uploadId, ownerId, title: row?.title ?? parseTitle(upload.metadata?.title), object: stored },
-        { quotas: deps.quotas },
+        { quotas: deps.quotas, pending: true },
       );
       // The store's notes on the upload are not needed once it is a video: HEAD and PATCH on it are answered from the database.
       await store.forget(upload.id).catch((error: unknown) => deps.logger.warn({ err: error, key: upload.id }, 'could not remove a finished upload’s .info'));

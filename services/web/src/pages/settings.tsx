@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { lazy } from 'preact-iso';
 import { ApiError, type Api } from '../api';
 import { formatDate } from '../format';
 import { useApp } from '../session';
@@ -26,7 +27,10 @@ interface Delivery {
 
 const message = (caught: unknown, fallback: string) => (caught instanceof ApiError ? caught.message : fallback);
 
-/** Settings: webhook subscriptions (create, the secret shown once, test, delivery log). */
+// The charts (uPlot) load with the analytics section only.
+const Analytics = lazy(() => import('./analytics').then((module) => module.Analytics));
+
+/** Settings: webhook subscriptions (create, the secret shown once, test, delivery log) and the pipeline's numbers. */
 export function Settings() {
   const { api, features } = useApp();
   return (
@@ -34,6 +38,8 @@ export function Settings() {
       <h1>Settings</h1>
       <h2>Webhooks</h2>
       {features.webhooks && api ? <Webhooks api={api} /> : <p class="calm">Webhooks are not available on this server yet.</p>}
+      <h2>Analytics, last 30 days</h2>
+      {features.analytics ? <Analytics /> : <p class="calm">Analytics are not available on this server yet.</p>}
     </section>
   );
 }
