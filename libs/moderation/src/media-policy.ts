@@ -15,12 +15,13 @@ export interface MediaPolicy {
 
 /** The policy's verdicts on a source: one reason per rule, each `pass` or `reject`. */
 export function checkMediaPolicy(info: SourceInfo, policy: MediaPolicy): ModerationReasonV1[] {
-  const rule = (ok: boolean, code: string, message: string): ModerationReasonV1 => ({ check: 'media_policy', verdict: ok ? 'pass' : 'reject', code: ok ? `${code}_ok` : code, message });
+  // Each rule names its pass and its refusal, so a reviewer reads what was found either way.
+  const rule = (ok: boolean, codes: { pass: string; reject: string }, message: string): ModerationReasonV1 => ({ check: 'media_policy', verdict: ok ? 'pass' : 'reject', code: ok ? codes.pass : codes.reject, message });
   const shortSide = Math.min(info.video.displayWidth, info.video.displayHeight);
   return [
-    rule(policy.allowedContainers.length === 0 || policy.allowedContainers.includes(info.demuxer), 'container_not_allowed', `container ${info.demuxer}`),
-    rule(policy.allowedCodecs.length === 0 || policy.allowedCodecs.includes(info.video.codec), 'codec_not_allowed', `video codec ${info.video.codec}`),
-    rule(policy.maxDurationSeconds === 0 || info.durationSeconds <= policy.maxDurationSeconds, 'too_long', `${info.durationSeconds.toFixed(1)} s${policy.maxDurationSeconds ? ` (at most ${policy.maxDurationSeconds} s)` : ''}`),
-    rule(shortSide >= policy.minShortSide, 'resolution_too_small', `${info.video.displayWidth}×${info.video.displayHeight} (short side at least ${policy.minShortSide})`),
+    rule(policy.allowedContainers.length === 0 || policy.allowedContainers.includes(info.demuxer), { pass: 'container_allowed', reject: 'container_not_allowed' }, `container ${info.demuxer}`),
+    rule(policy.allowedCodecs.length === 0 || policy.allowedCodecs.includes(info.video.codec), { pass: 'codec_allowed', reject: 'codec_not_allowed' }, `video codec ${info.video.codec}`),
+    rule(policy.maxDurationSeconds === 0 || info.durationSeconds <= policy.maxDurationSeconds, { pass: 'duration_allowed', reject: 'too_long' }, `${info.durationSeconds.toFixed(1)} s${policy.maxDurationSeconds ? ` (at most ${policy.maxDurationSeconds} s)` : ''}`),
+    rule(shortSide >= policy.minShortSide, { pass: 'resolution_allowed', reject: 'resolution_too_small' }, `${info.video.displayWidth}×${info.video.displayHeight} (short side at least ${policy.minShortSide})`),
   ];
 }
