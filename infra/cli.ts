@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { retry } from '@video-pipeline/retry';
-import { devApiKey } from './pipeline/dev-api-key';
+import { devApiKey, devPlaybackTokenSecret } from './pipeline/dev-api-key';
 import { claimDataDir, releaseDataDir, runFiles } from './pipeline/leftovers';
 import { setupPipeline } from './pipeline/setup';
 import { formatLogLine } from './pipeline/log-format';
@@ -65,7 +65,7 @@ async function start(args: string[]): Promise<number> {
   // The API's address and every health port are known before the stack starts: we refuse at once if another program holds one.
   const { api } = loadConfig(process.env, 'pipeline');
   const stackPorts = [stackOptions.kafka?.port, stackOptions.kafka?.controllerPort, stackOptions.s3?.port, stackOptions.postgres?.port, api.port];
-  const services = await planServices(instances, healthPortAllocator(metricsPortFrom(process.env), stackPorts));
+  const services = await planServices(instances, healthPortAllocator(metricsPortFrom(process.env), stackPorts), Boolean(process.env.ANALYTICS_METRICS_PORT));
   await claimDataDir(dataDir, log);
 
   const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`), { pidDir: runFiles(dataDir).servicePidDir });
@@ -89,17 +89,27 @@ async function start(args: string[]): Promise<number> {
     await ensureWebAppBuilt(log);
     const stack = await startStack({ ...stackOptions, handleSignals: false });
     const apiKey = process.env.API_KEYS ? undefined : await devApiKey(dataDir);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env, ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}) };
+    const playbackTokenSecret = process.env.PLAYBACK_TOKEN_SECRET ? undefined : await devPlaybackTokenSecret(dataDir);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...stack.env,
+      ...(apiKey ? { API_KEYS: `${apiKey}:dev` } : {}),
+      ...(playbackTokenSecret ? { PLAYBACK_TOKEN_SECRET: playbackTokenSecret } : {}),
+    };
     await setupPipeline(loadConfig(env, 'pipeline'), log);
 
-    const specs: ServiceSpec[] = services.map(({ name, service, healthPort }) => ({ name, service, env: healthPort === undefined ? env : { ...env, METRICS_PORT: String(healthPort) } }));
+    const specs: ServiceSpec[] = services.map(({ name, service, healthPort, analyticsPort }) => ({
+      name,
+      service,
+      env: { ...env, ...(healthPort === undefined ? {} : { METRICS_PORT: String(healthPort) }), ...(analyticsPort === undefined ? {} : { ANALYTICS_METRICS_PORT: String(analyticsPort) }) },
+    }));
     for (const spec of specs) supervisor.start(spec);
     await waitForServices(
       supervisor,
       services.map(({ name, healthPort }) => ({ name, url: healthPort === undefined ? `http://${probeHost(api.host)}:${api.port}/readyz` : `http://127.0.0.1:${healthPort}/readyz` })),
       { timeoutMs: SERVICES_READY_TIMEOUT_MS, maxCrashes: MAX_CRASHES_BEFORE_READY },
     );
-    printBanner(`http://${api.host}:${api.port}`, apiKey, specs, stack, env.DATABASE_URL);
+    printBanner(`http://${api.host}:${api.port}`, apiKey, specs, stack, env.DATABASE_URL, services.flatMap(({ analyticsPort }) => (analyticsPort === undefined ? [] : [analyticsPort])));
   } catch (error) {
     await stop('start-up failed');
     throw error;
@@ -114,16 +124,20 @@ interface PlannedService {
   service: string;
   /** Where it serves /readyz and /metrics (METRICS_PORT); the upload API has none, it answers on PORT. */
   healthPort?: number;
+  /** An analytics worker's gauges (ANALYTICS_METRICS_PORT), unless the user set where. */
+  analyticsPort?: number;
 }
 
 /** The upload API, each worker (as many as asked per group) and the relay, in that order, with their health ports. */
-async function planServices(instances: Record<ConsumerGroupName, number>, healthPorts: { next(): Promise<number> }): Promise<PlannedService[]> {
+async function planServices(instances: Record<ConsumerGroupName, number>, healthPorts: { next(): Promise<number> }, analyticsPortSet: boolean): Promise<PlannedService[]> {
   const workers = consumerGroups.flatMap((group) =>
     Array.from({ length: instances[group] }, (_, index) => ({ name: instances[group] > 1 ? `${group}#${index + 1}` : group, service: group })),
   );
   const planned: PlannedService[] = [{ name: 'upload-api', service: 'upload-api' }];
   // Workers take the first health ports (9400 up, as before the relay had one), the relay the next.
   for (const worker of [...workers, { name: 'outbox-relay', service: 'outbox-relay' }]) planned.push({ ...worker, healthPort: await healthPorts.next() });
+  // The analytics gauges come next, at a port the banner names (the worker alone would take any free one).
+  if (!analyticsPortSet) for (const service of planned.filter((planned) => planned.service === 'analytics')) service.analyticsPort = await healthPorts.next();
   return planned;
 }
 
@@ -181,7 +195,7 @@ function parseInstances(pairs: string[]): Record<ConsumerGroupName, number> {
   return counts;
 }
 
-function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack, databaseUrl: string | undefined): void {
+function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceSpec[], stack: Stack, databaseUrl: string | undefined, analyticsPorts: number[]): void {
   const lines = [
     '',
     '  Video pipeline is running',
@@ -192,6 +206,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
     `  S3           ${stack.env.S3_ENDPOINT}`,
     `  Postgres     ${databaseUrl ? withoutPassword(databaseUrl) : '?'}   (${stack.postgres ? `the stack's own, data in ${stack.postgres.dataDir}` : 'DATABASE_URL'})`,
     `  Services     ${specs.map((spec) => spec.name).join(', ')}`,
+    ...analyticsPorts.map((port) => `  Analytics    http://127.0.0.1:${port}/metrics   (the pipeline's numbers as Prometheus gauges)`),
     '',
     '  Try:',
     `    curl -F file=@video.mp4 -F title=Hello -H "Authorization: Bearer ${apiKey ?? '<key>'}" ${apiUrl}/v1/videos`,

@@ -21,9 +21,30 @@ export async function buildWebApp(): Promise<void> {
   if (code !== 0) throw new Error(`building the web app failed (vite build exited ${code}):\n${output}`);
 }
 
-/** Builds the web app when `dist/index.html` is missing; `npm start` calls this before starting the API. */
+/** What the build is made from, beside `src/`. */
+const BUILD_INPUTS = ['index.html', 'package.json', 'vite.config.mts'];
+
+/**
+ * Whether the web app needs a build: `dist/index.html` is missing, or a
+ * source (`src/`, `index.html`, the Vite config, `package.json`) changed
+ * after it was written (a `git pull`, an edit).
+ */
+export function webAppIsStale(sourceDir = WEB_APP_SOURCE_DIR, distDir = path.join(sourceDir, 'dist')): boolean {
+  const built = fs.statSync(path.join(distDir, 'index.html'), { throwIfNoEntry: false });
+  if (!built) return true;
+  const sources = [
+    ...BUILD_INPUTS.map((name) => path.join(sourceDir, name)),
+    ...fs.readdirSync(path.join(sourceDir, 'src'), { recursive: true, encoding: 'utf8' }).map((name) => path.join(sourceDir, 'src', name)),
+  ];
+  return sources.some((file) => {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    return stat?.isFile() === true && stat.mtimeMs > built.mtimeMs; // a folder's time changes with any file added to it, built or not
+  });
+}
+
+/** Builds the web app when it is missing or older than its sources; `npm start` calls this before starting the API. */
 export async function ensureWebAppBuilt(log: (message: string) => void): Promise<void> {
-  if (fs.existsSync(path.join(WEB_APP_DIST_DIR, 'index.html'))) return;
+  if (!webAppIsStale()) return;
   log('building the web app (services/web)');
   await buildWebApp();
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { consumerGroups, type ConsumerGroupName } from '@video-pipeline/events';
 import { dropDatabase, withDatabaseName } from '../../libs/db/src/database-admin';
@@ -132,6 +133,14 @@ class NpmStart {
   }
 }
 
+const run = promisify(execFile);
+
+/** Plays a master playlist URL as a viewer's player would, with no Authorization header: ffmpeg reads every rung's playlist and segments. */
+async function play(url: string): Promise<number> {
+  const { stdout } = await run('ffmpeg', ['-hide_banner', '-v', 'error', '-i', url, '-map', '0:v:0', '-f', 'framemd5', '-'], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.split('\n').filter((line) => /^\d+,/.test(line)).length;
+}
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -233,6 +242,15 @@ describe('npm start', () => {
     }
   }
 
+  /** The video once it is `ready` (transcoded, thumbnailed, approved), as its owner reads it. */
+  async function readyVideo(run: NpmStart, videoId: string) {
+    const read = async () => (await getJson(run.apiUrl, `/v1/videos/${videoId}`, 'start-key')).body;
+    await eventually(async () => (await read()).status === 'ready', 60_000, `video ${videoId} to be ready`).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await read())}`);
+    });
+    return read();
+  }
+
   async function videoIds(run: NpmStart): Promise<string[]> {
     const list = await getJson(run.apiUrl, '/v1/videos?limit=100', 'start-key');
     expect(list.status).toBe(200);
@@ -256,8 +274,21 @@ describe('npm start', () => {
       90_000,
       'the transcoder and the thumbnailer to finish the video',
     );
-    const video = (await getJson(run.apiUrl, `/v1/videos/${videoId}`, 'start-key')).body;
-    expect(video.stages).toMatchObject({ transcode: { status: 'succeeded', progress: 100 }, thumbnails: { status: 'succeeded', progress: 100 } });
+    const video = await readyVideo(run, videoId);
+    expect(video.stages).toMatchObject({ transcode: { status: 'succeeded', progress: 100 }, thumbnails: { status: 'succeeded', progress: 100 }, moderation: { status: 'approved' } });
+    expect(video.moderation).toMatchObject({ decision: 'approved', decidedBy: 'policy' });
+    // What a viewer gets: the master playlist plays through its URL, every frame of the 1 s clip (25 fps), with no key.
+    expect(video.playback.masterPlaylistUrl).toMatch(new RegExp(`^${run.apiUrl}/v1/play/[^/]+/master\\.m3u8$`));
+    expect(await play(video.playback.masterPlaylistUrl)).toBe(25);
+
+    // The banner names where the analytics worker serves the pipeline's numbers, and they count the video.
+    const analyticsPort = /^ {2}Analytics {4}http:\/\/127\.0\.0\.1:(\d+)\/metrics /.exec(run.logged('  Analytics    ')[0] ?? '')?.[1];
+    expect(run.logged(`analyticsMetricsPort=${analyticsPort}`)).toHaveLength(1);
+    await eventually(
+      async () => /^pipeline_analytics_video_outcomes\{outcome="ready"\} 1$/m.test(await (await fetch(`http://127.0.0.1:${analyticsPort}/metrics`)).text()),
+      20_000,
+      'the analytics gauges to count the ready video',
+    );
     expect(video.renditions.map((rendition: { name: string; width: number; height: number }) => [rendition.name, rendition.width, rendition.height])).toEqual([['240p', 320, 240]]);
     expect(video.hls.masterPlaylistKey).toBe(`videos/${videoId}/hls/master.m3u8`);
     expect(video.thumbnails.placeholder).toEqual(expect.any(String));
@@ -326,6 +357,7 @@ describe('npm start', () => {
   it('after a kill -9 of npm start, the next one stops what it left, runs one set of services, and uploads go through', async () => {
     const first = await startPipeline(19_950, {});
     const kept = await uploadReachingEveryGroup(first, 'before the kill');
+    const { masterPlaylistUrl } = (await readyVideo(first, kept)).playback;
     const leftServices = await first.processesRunning(path.join(REPO_ROOT, 'services'));
     const leftServers = await first.serverPids();
     expect(leftServices).toHaveLength(SERVICE_NAMES.length);
@@ -344,6 +376,9 @@ describe('npm start', () => {
     expect(await second.processesRunning(path.join(REPO_ROOT, 'services'))).toHaveLength(SERVICE_NAMES.length);
     expect(await second.processesRunning(path.join('infra', 'cli.ts'))).toHaveLength(1);
     expect(await videoIds(second)).toContain(kept);
+    // A playback URL the first run's API handed out plays through the second's: npm start keeps the signing secret with the data.
+    expect(second.logged('PLAYBACK_TOKEN_SECRET is unset')).toEqual([]);
+    expect(await play(masterPlaylistUrl)).toBe(25);
     await uploadReachingEveryGroup(second, 'after the kill');
 
     // While it runs, a third start on the same data refuses and names what runs.

@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { connectionOptions } from './connection';
 import { PrismaClient } from './generated/client';
+import { serializeQueries } from './serial-queries';
 
 export interface CreatePrismaClientOptions {
   /** postgresql:// URL of the application database. */
@@ -52,5 +53,7 @@ export function createPrismaClient({ databaseUrl, poolMax, connectTimeoutMs, loc
   // So would a connection lost while checked out (a Postgres restart): it fails its query, then emits 'error',
   // even in the moment after it was handed out and before its user could listen. The pool drops it when it returns.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  // Prisma sends a query's parts at once; on a transaction's one connection they must take turns.
+  pool.on('connect', serializeQueries);
   return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }

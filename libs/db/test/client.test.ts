@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Notification } from 'pg';
 import { applyMigrations, createPrismaClient, isDatabaseUnavailable, MIGRATIONS_DIR, sqlState, type PrismaClient, VideoStatus } from '../src';
@@ -122,6 +125,16 @@ describe('generated Prisma client on the migrated schema', () => {
     });
     expect(unpublished).toHaveLength(2);
     expect(unpublished[0]!.position < unpublished[1]!.position).toBe(true);
+  });
+});
+
+describe('queries Prisma sends at once on one connection', () => {
+  it('take turns: a transaction reading a video with its relations gets them all, and pg warns of nothing', async () => {
+    // pg warns once per process: a process of its own, as every worker is.
+    const script = path.join(__dirname, 'fixtures', 'include-in-transaction.ts');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, databaseUrl], { cwd: path.resolve(__dirname, '../../..') });
+    expect(JSON.parse(stdout)).toEqual({ stages: ['thumbnails', 'transcode'], ladder: true, renditions: 0, moderation: null });
+    expect(stderr).not.toContain('Warning');
   });
 });
 

@@ -29,9 +29,14 @@ export interface GroupStatus {
 }
 
 /**
- * A consumer group's members and, per partition of `topics`, how far it is
- * behind. Partitions the group never committed count their whole content as
- * lag (runtime groups start from the earliest record).
+ * A consumer group's members and, per partition of the topics it reads, how
+ * far it is behind. Partitions the group never committed count their whole
+ * content as lag (runtime groups start from the earliest record).
+ *
+ * Which of `topics` it reads, the broker says: its members' subscriptions;
+ * without members, the topics it committed on; a group that never ran, all
+ * of them. (Each group subscribes to the event types its handlers take, not
+ * to every event topic: the others' records are no lag of its own.)
  */
 export async function groupStatus(admin: Admin, groupId: string, topics: string[]): Promise<GroupStatus> {
   const { groups } = await admin.describeGroups([groupId]);
@@ -45,8 +50,11 @@ export async function groupStatus(admin: Admin, groupId: string, topics: string[
   const existing = new Set(await admin.listTopics());
   const present = topics.filter((topic) => existing.has(topic));
   const committed = present.length > 0 ? await admin.fetchOffsets({ groupId, topics: present }) : [];
+  const subscribed = new Set((description?.members ?? []).flatMap((member) => (member.memberMetadata.length > 0 ? AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? [] : [])));
+  const committedOn = new Set(committed.filter((entry) => entry.partitions.some((partition) => partition.offset !== '-1')).map((entry) => entry.topic));
+  const reads = subscribed.size > 0 ? subscribed : committedOn.size > 0 ? committedOn : new Set(present);
   const partitions: PartitionLag[] = [];
-  for (const topic of present) {
+  for (const topic of present.filter((name) => reads.has(name))) {
     const ends = await admin.fetchTopicOffsets(topic);
     const commits = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
     for (const end of ends.sort((a, b) => a.partition - b.partition)) {

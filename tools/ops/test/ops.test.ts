@@ -190,3 +190,47 @@ describe('the ops CLI', () => {
     await expect(ops(prefix, 'reset-offsets', 'moderation', '--to', 'yesterday')).rejects.toThrow(/ISO time/);
   });
 });
+
+describe('the ops CLI counts lag on the topics a group reads', () => {
+  const prefix = uniquePrefix('ops-lag');
+  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-lag-test', topicPrefix: prefix }, testLogger());
+  const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL! });
+  const producer = createProducer(kafka);
+  const upload = sampleVideoUploaded();
+
+  beforeAll(async () => {
+    await createTopics(kafka, prefix, topicSpecs.filter((spec) => ['video.uploaded', 'video.ready'].includes(spec.name) || spec.name.startsWith('moderation.')));
+    await producer.connect();
+    await producer.send({ topic: `${prefix}video.uploaded`, messages: [toKafkaRecord(upload)] });
+    // An event of a type moderation does not handle: it never subscribes to its topic.
+    await producer.send({ topic: `${prefix}video.ready`, messages: [{ key: upload.data.videoId, value: '{}' }] });
+  });
+  afterAll(async () => {
+    await producer.disconnect();
+    await prisma.$disconnect();
+  });
+
+  it("leaves out other event topics' records, while the group runs and once it stopped", async () => {
+    const worker = new ConsumerGroupRuntime({
+      group: 'moderation',
+      handlers: { ...otherEventsIgnored, 'video.uploaded': async (event, context) => recordVideoReceipt(event, context) },
+      kafka,
+      prisma,
+      logger: testLogger(),
+      topicPrefix: prefix,
+    });
+    await worker.start();
+    try {
+      const status = await eventually(async () => {
+        const group = JSON.parse((await ops(prefix, 'group', 'moderation', '--json')).stdout) as { members: unknown[]; totalLag: number; partitions: { topic: string; committed?: string }[] };
+        return group.members.length === 1 && group.partitions.some((partition) => partition.committed === '1') && group;
+      }, 20_000, 'the group to handle the upload');
+      expect(status.totalLag).toBe(0);
+      expect(new Set(status.partitions.map((partition) => partition.topic))).toEqual(new Set([`${prefix}video.uploaded`, ...[1, 2, 3].map((tier) => `${prefix}moderation.retry.${tier}`)]));
+    } finally {
+      await worker.stop();
+    }
+    const groups = JSON.parse((await ops(prefix, 'groups', '--json')).stdout) as { groupId: string; members: unknown[]; totalLag: number }[];
+    expect(groups.find((group) => group.groupId === `${prefix}moderation`)).toMatchObject({ members: [], totalLag: 0 });
+  });
+});
