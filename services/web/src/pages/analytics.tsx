@@ -141,7 +141,9 @@ function Chart({ label, data, series, time = false, xLabels, fromZero = false }:
     const axes: uPlot.Axis[] = xLabels ? [{ splits: () => xLabels.map((_, index) => index), values: (_plot, ticks) => ticks.map((tick) => xLabels[tick] ?? '') }, {}] : [{}, {}];
     const scales: uPlot.Scales = { x: { time, ...(xLabels ? { range: [-0.5, xLabels.length - 0.5] } : {}) } };
     if (fromZero) scales.y = { range: (_plot, _min, max) => [0, Math.max(1, max) * 1.15] };
-    const plot = new uPlot({ width, height: 220, scales, series, axes }, data as uPlot.AlignedData, element);
+    // The legend names a category by its label, not its index.
+    const categories: uPlot.Series[] = xLabels ? [{ label: 'category', value: (_plot, index) => (index == null ? '–' : (xLabels[index] ?? '–')) }, ...series.slice(1)] : series;
+    const plot = new uPlot({ width, height: 220, scales, series: categories, axes }, data as uPlot.AlignedData, element);
     return () => plot.destroy();
   }, [JSON.stringify(data)]);
   return <div class="chart" ref={holder} role="img" aria-label={label} />;
