@@ -109,7 +109,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       videoEventsRoute({ videos: deps.videos, ...deps.lifecycle }),
       playRootRoute({ ...deps.lifecycle, storage: deps.storage }),
       playNestedRoute({ ...deps.lifecycle, storage: deps.storage }),
-      listReviewsRoute(deps.lifecycle.store),
+      listReviewsRoute(deps.lifecycle.store, deps.lifecycle.tokens),
       decideReviewRoute(deps.lifecycle.store),
     ],
     webhooks: [

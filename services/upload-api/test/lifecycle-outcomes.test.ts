@@ -54,6 +54,20 @@ describe('a video ends rejected, failed, or ready after a review, and its owner 
     expect(queue.status).toBe(200);
     expect(queue.body.items).toContainEqual(expect.objectContaining({ videoId: video.id, ownerId: 'alice', title: 'Sunset', reasons: expect.arrayContaining([expect.objectContaining({ code: 'classifier_unavailable' })]) }));
 
+    // The queue carries the waiting video's pictures as signed URLs that work without a key; its ladder stays closed.
+    const { pictures } = queue.body.items.find((item: { videoId: string }) => item.videoId === video.id);
+    expect(pictures.posters.length).toBeGreaterThan(0);
+    for (const url of [...pictures.posters.map((poster: { url: string }) => poster.url), pictures.storyboard.spriteUrl]) {
+      const picture = await fetch(url);
+      expect([url, picture.status, picture.headers.get('content-type')]).toEqual([url, 200, expect.stringMatching(/^image\//)]);
+      expect((await picture.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
+    const cues = await fetch(pictures.storyboard.vttUrl);
+    expect([cues.status, cues.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/vtt')]);
+    expect(await cues.text()).toMatch(/^WEBVTT[\s\S]*#xywh=/);
+    const ladder = await fetch(pictures.storyboard.spriteUrl.replace(/thumbnails\/[^/]+$/, 'master.m3u8'));
+    expect(ladder.status).toBe(404);
+
     expect((await life.request('POST', `/v1/reviews/${video.id}`, { apiKey: ADMIN_API_KEY, body: { decision: 'maybe' } })).body.error).toMatchObject({ code: 'invalid_request', details: { in: 'body', field: 'decision' } });
     const before = Date.now();
     const decided = await life.request('POST', `/v1/reviews/${video.id}`, { apiKey: ADMIN_API_KEY, body: { decision: 'approved', note: 'checked by hand' } });
@@ -78,8 +92,17 @@ describe('a video ends rejected, failed, or ready after a review, and its owner 
   it('a reviewer\'s rejection rejects it', async () => {
     const { video, event } = await life.upload(await clip(), { title: 'Cats' });
     await life.run('moderation', event);
+    const queued = async () => (await life.request('GET', '/v1/reviews', { apiKey: ADMIN_API_KEY })).body.items.find((item: { videoId: string }) => item.videoId === video.id);
+    // No pictures before the thumbnails exist; once they do, the poster opens while the video waits.
+    expect((await queued()).pictures).toBeNull();
+    await life.run('thumbnails', event);
+    const posterUrl: string = (await queued()).pictures.posters[0].url;
+    expect((await fetch(posterUrl)).status).toBe(200);
     const decided = await life.request('POST', `/v1/reviews/${video.id}`, { apiKey: ADMIN_API_KEY, body: { decision: 'rejected', note: 'not allowed here' } });
     expect(decided.body).toMatchObject({ decision: 'rejected', status: 'rejected' });
+    // Rejected, it waits no more: the reviewer's picture URL closes.
+    const closed = await fetch(posterUrl);
+    expect([closed.status, ((await closed.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
     const rejected = await life.published('video.rejected', video.id);
     expect(rejected).toEqual([expect.objectContaining({ decidedBy: 'reviewer', reasons: expect.arrayContaining([expect.objectContaining({ check: 'review', code: 'reviewer_rejected', message: 'not allowed here' })]) })]);
   });

@@ -120,6 +120,11 @@ export interface ReviewItem {
   description?: string | null;
   reasons: ModerationReason[];
   waitingSince: string;
+  /** Signed URLs of the poster and storyboard (null before the thumbnails exist). */
+  pictures?: {
+    posters: { width: number; height: number; format: string; url: string }[];
+    storyboard: { spriteUrl: string; vttUrl: string } | null;
+  } | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,6 +287,48 @@ describe('the web app in a browser', () => {
     const summary = (await (await fetch(url('/v1/analytics/summary'), { headers: { Authorization: `Bearer ${API_KEY}` } })).json()) as { stages: { stage: string; succeeded: number }[] };
     for (const stage of summary.stages) expect(await page.locator(`tr[data-stage="${stage.stage}"] td`).first().textContent()).toBe(String(stage.succeeded));
     await expectNoSeriousViolations('settings with analytics');
+  });
+
+  it('draws failure reasons as a bar chart per stage, named with its data, and keeps the table', async () => {
+    // Facts as the analytics group records them from failure events (this file's own consumer group, alice's).
+    const factsOf = config.kafka.topicPrefix + 'analytics';
+    const failures = [
+      ['transcode', 'media_undecodable'],
+      ['transcode', 'media_undecodable'],
+      ['transcode', 'media_processing_failed'],
+      ['thumbnails', 'media_processing_failed'],
+    ] as const;
+    await api.prisma.analyticsFact.createMany({
+      data: failures.map(([stage, reasonCode]) => ({
+        consumerGroup: factsOf,
+        eventId: randomUUID(),
+        eventType: `video.${stage === 'transcode' ? 'transcode' : 'thumbnails'}.failed`,
+        videoId: randomUUID(),
+        ownerId: 'alice',
+        occurredAt: new Date(),
+        stage,
+        outcome: 'failed',
+        reasonCode,
+      })),
+    });
+    try {
+      await signedIn();
+      await page.goto(url('/settings'));
+      const chart = page.getByRole('img', { name: /^Failures by reason code per stage/ });
+      await chart.locator('canvas').waitFor();
+      const name = await chart.getAttribute('aria-label');
+      for (const part of ['transcode media_undecodable 2', 'transcode media_processing_failed 1', 'thumbnails media_processing_failed 1']) expect(name).toContain(part);
+      // The legend names each stage; the caption says what the colours mean; the table keeps the numbers for screen readers.
+      expect(await chart.locator('.u-legend').textContent()).toMatch(/thumbnails[\s\S]*transcode|transcode[\s\S]*thumbnails/);
+      expect(await page.locator('figure.failure-chart figcaption').textContent()).toContain('one colour per stage');
+      const rows = page.getByRole('table', { name: 'Failures by stage and reason' }).locator('tbody tr');
+      expect(await rows.allTextContents()).toEqual(expect.arrayContaining(['transcodemedia_undecodable2', 'thumbnailsmedia_processing_failed1']));
+      expect(await page.locator('.chart canvas').count()).toBe(3);
+      await expectNoSeriousViolations('settings with the failure chart');
+      await screenshot(page, 'analytics-failures');
+    } finally {
+      await api.prisma.analyticsFact.deleteMany({ where: { consumerGroup: factsOf } });
+    }
   });
 
   it('works at phone width: library, upload and settings, each without serious axe violations', async () => {

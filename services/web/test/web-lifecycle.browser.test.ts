@@ -97,6 +97,15 @@ describe('the web app, from upload to playback', () => {
     const card = reviewer.locator(`.review[data-video-id="${id}"]`);
     await card.waitFor();
     expect(await card.locator('.reasons').textContent()).toContain('classifier');
+    // With the poster (a picture that really loaded) and a strip of storyboard frames from the sprite.
+    const poster = card.locator('.review-poster img');
+    await poster.waitFor();
+    await reviewer.waitForFunction((element) => (element as unknown as { complete: boolean; naturalWidth: number }).complete && (element as unknown as { naturalWidth: number }).naturalWidth > 0, await poster.elementHandle(), { timeout: 10_000 });
+    expect(await poster.getAttribute('alt')).toMatch(/^Poster of/);
+    const frames = card.getByRole('list', { name: 'Storyboard' }).getByRole('img');
+    await frames.first().waitFor();
+    expect(await frames.count()).toBeGreaterThan(1);
+    expect(await frames.first().evaluate((element) => (element as unknown as { style: { backgroundImage: string } }).style.backgroundImage)).toMatch(/\/thumbnails\/storyboard\.jpg/);
     await noSeriousViolations(reviewer, 'reviews');
     await screenshot(reviewer, 'reviews');
     await card.getByLabel('Note for the uploader (optional)').fill('checked by hand');

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { PrismaClient } from '@video-pipeline/db';
+import type { Prisma, PrismaClient } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { z } from 'zod';
@@ -78,8 +78,12 @@ type Call = RouteCall<z.ZodObject, undefined, 'public'>;
 
 async function serve({ req, res, params }: Call, deps: PlayDeps, path: string): Promise<{ status: 200 | 206; body: undefined }> {
   const grant = deps.tokens.verify(String(params.token));
-  // The token names the video and its owner; it opens that video only while it is the owner's and ready.
-  const video = await deps.prisma.video.findFirst({ where: { id: grant.videoId, ownerId: grant.ownerId, status: 'ready' }, select: { id: true } });
+  // The token names the video and its owner; it opens that video only while it is the owner's and ready,
+  // and its pictures (not its ladder) also while it waits for a reviewer, who sees them in the review queue.
+  const ready: Prisma.VideoWhereInput = { status: 'ready' };
+  const waitingForReview: Prisma.VideoWhereInput = { status: 'processing', stages: { some: { stage: 'moderation', status: 'needs_review' } } };
+  const opens: Prisma.VideoWhereInput = path.startsWith('thumbnails/') ? { OR: [ready, waitingForReview] } : ready;
+  const video = await deps.prisma.video.findFirst({ where: { id: grant.videoId, ownerId: grant.ownerId, ...opens }, select: { id: true } });
   if (!video) throw new PipelineError('not_found', 'no such video to play');
   const key = `videos/${video.id}/${path}`;
   const range = req.headers.range;

@@ -76,7 +76,7 @@ export class LifecycleStore {
   /** Videos waiting for a reviewer, longest waiting first. */
   async pendingReviews(limit: number) {
     const stages = await this.prisma.videoStage
-      .findMany({ where: { stage: 'moderation', status: 'needs_review' }, orderBy: { updatedAt: 'asc' }, take: limit, include: { video: { include: { moderation: true } } } })
+      .findMany({ where: { stage: 'moderation', status: 'needs_review' }, orderBy: { updatedAt: 'asc' }, take: limit, include: { video: { include: { moderation: true, thumbnails: true } } } })
       .catch(asOutage);
     return stages.map(({ video, updatedAt }) => ({
       videoId: video.id,
@@ -86,6 +86,7 @@ export class LifecycleStore {
       status: video.status,
       reasons: (video.moderation?.reasons ?? []) as ModerationReasonV1[],
       waitingSince: updatedAt,
+      thumbnails: video.thumbnails,
     }));
   }
 

@@ -36,6 +36,16 @@ export const reviewQueueSchema = z
         status: z.string(),
         reasons: z.array(reasonSchema).meta({ description: 'why the policy asks for a person' }),
         waitingSince: z.iso.datetime(),
+        pictures: z
+          .object({
+            posters: z.array(z.object({ width: z.number().int(), height: z.number().int(), format: z.string(), url: z.url() })).meta({ description: 'the poster in each stored size and format, largest first' }),
+            storyboard: z
+              .object({ spriteUrl: z.url(), vttUrl: z.url() })
+              .nullable()
+              .meta({ description: 'the storyboard sprite and the WebVTT cues that point into it' }),
+          })
+          .nullable()
+          .meta({ description: "signed, expiring playback URLs (made with the owner's scope) of the video's poster and storyboard; null until its thumbnails exist" }),
       }),
     ),
   })

@@ -41,6 +41,7 @@ export function Analytics() {
   const reasons = [
     ...stages.flatMap((stage) => stage.failuresByReason.map((reason) => ({ stage: stage.stage, ...reason }))),
   ];
+  const failureStages = [...new Set(reasons.map((reason) => reason.stage))];
   return (
     <section>
       <h2>Uploads per day</h2>
@@ -91,6 +92,17 @@ export function Analytics() {
       {reasons.length === 0 ? (
         <p class="calm">No failures in these 30 days.</p>
       ) : (
+        <>
+        <figure class="failure-chart">
+          <Chart
+            label={`Failures by reason code per stage: ${reasons.map((reason) => `${reason.stage} ${reason.code} ${reason.count}`).join(', ')}`}
+            data={[reasons.map((_, index) => index), ...failureStages.map((stage) => reasons.map((reason) => (reason.stage === stage ? reason.count : null)))]}
+            series={[{}, ...failureStages.map((stage, index) => ({ label: stage, stroke: STAGE_COLOURS[index % STAGE_COLOURS.length], fill: STAGE_COLOURS[index % STAGE_COLOURS.length], paths: uPlot.paths.bars!({ size: [0.6, 60] }) }))]}
+            xLabels={reasons.map((reason) => reason.code)}
+            fromZero
+          />
+          <figcaption>Failures by reason code, one colour per stage ({failureStages.join(', ')}); the table below has the same numbers.</figcaption>
+        </figure>
         <table>
           <caption>Failures by stage and reason</caption>
           <thead>
@@ -110,19 +122,28 @@ export function Analytics() {
             ))}
           </tbody>
         </table>
+        </>
       )}
     </section>
   );
 }
 
-function Chart({ label, data, series, time = false, xLabels }: { label: string; data: (number | null)[][]; series: uPlot.Series[]; time?: boolean; xLabels?: string[] }) {
+/** Bar colours of the failure chart's stages, each with enough contrast on the light and dark backgrounds. */
+const STAGE_COLOURS = ['#b3261e', '#1f5fcc', '#b37400', '#1d6b35'];
+
+function Chart({ label, data, series, time = false, xLabels, fromZero = false }: { label: string; data: (number | null)[][]; series: uPlot.Series[]; time?: boolean; xLabels?: string[]; fromZero?: boolean }) {
   const holder = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = holder.current;
     if (!element) return;
     const width = Math.max(280, Math.min(element.clientWidth || 600, 900));
-    const axes: uPlot.Axis[] = xLabels ? [{ values: (_plot, ticks) => ticks.map((tick) => xLabels[tick] ?? '') }, {}] : [{}, {}];
-    const plot = new uPlot({ width, height: 220, scales: { x: { time, ...(xLabels ? { range: [-0.5, xLabels.length - 0.5] } : {}) } }, series, axes }, data as uPlot.AlignedData, element);
+    // Categories: one tick per label, at whole indexes.
+    const axes: uPlot.Axis[] = xLabels ? [{ splits: () => xLabels.map((_, index) => index), values: (_plot, ticks) => ticks.map((tick) => xLabels[tick] ?? '') }, {}] : [{}, {}];
+    const scales: uPlot.Scales = { x: { time, ...(xLabels ? { range: [-0.5, xLabels.length - 0.5] } : {}) } };
+    if (fromZero) scales.y = { range: (_plot, _min, max) => [0, Math.max(1, max) * 1.15] };
+    // The legend names a category by its label, not its index.
+    const categories: uPlot.Series[] = xLabels ? [{ label: 'category', value: (_plot, index) => (index == null ? '–' : (xLabels[index] ?? '–')) }, ...series.slice(1)] : series;
+    const plot = new uPlot({ width, height: 220, scales, series: categories, axes }, data as uPlot.AlignedData, element);
     return () => plot.destroy();
   }, [JSON.stringify(data)]);
   return <div class="chart" ref={holder} role="img" aria-label={label} />;

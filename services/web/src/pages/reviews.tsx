@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type ReviewItem } from '../api';
-import { formatDate } from '../format';
+import { formatDate, formatDuration } from '../format';
+import { parseStoryboardVtt, type StoryboardTile } from '../storyboard';
 import { useApp } from '../session';
 
 /** The reviewers' queue (admin keys): videos moderation could not decide, with its reasons; approve or reject with a note. */
@@ -76,6 +77,7 @@ function ReviewCard({ item, onDecide }: { item: ReviewItem; onDecide(decision: '
         <span>by {item.ownerId}</span> <span>waiting since {formatDate(item.waitingSince)}</span>
       </p>
       {item.description && <p>{item.description}</p>}
+      <ReviewPictures item={item} />
       <ul class="reasons" aria-label="Why it needs a review">
         {reasons.map((reason) => (
           <li>
@@ -94,5 +96,49 @@ function ReviewCard({ item, onDecide }: { item: ReviewItem; onDecide(decision: '
         </button>
       </div>
     </li>
+  );
+}
+
+/** How many storyboard frames the strip shows, spread over the video. */
+const STRIP_FRAMES = 6;
+
+/** The poster and a strip of storyboard frames, so a reviewer sees the video before deciding. */
+function ReviewPictures({ item }: { item: ReviewItem }) {
+  const [tiles, setTiles] = useState<StoryboardTile[]>([]);
+  const vttUrl = item.pictures?.storyboard?.vttUrl;
+  useEffect(() => {
+    if (!vttUrl) return;
+    void fetch(vttUrl)
+      .then((response) => (response.ok ? response.text() : ''))
+      .then((text) => setTiles(parseStoryboardVtt(text, vttUrl, location.href)), () => setTiles([]));
+  }, [vttUrl]);
+  const posters = item.pictures?.posters ?? [];
+  if (posters.length === 0 && !vttUrl) return <p class="calm">No pictures yet: the thumbnails are still being made.</p>;
+  // The smallest poster that still fills the card, else the largest there is.
+  const poster = [...posters].reverse().find((candidate) => candidate.width >= 480) ?? posters[0];
+  const step = Math.max(1, tiles.length / STRIP_FRAMES);
+  const strip = Array.from({ length: Math.min(STRIP_FRAMES, tiles.length) }, (_, index) => tiles[Math.floor(index * step)]!);
+  return (
+    <div class="review-pictures">
+      {poster && (
+        <div class="poster review-poster">
+          <img src={poster.url} width={poster.width} height={poster.height} alt={`Poster of "${item.title || 'Untitled'}"`} />
+        </div>
+      )}
+      {strip.length > 0 && (
+        <ul class="storyboard-strip" aria-label="Storyboard">
+          {strip.map((tile) => (
+            <li key={tile.start}>
+              <div
+                role="img"
+                aria-label={`Frame at ${formatDuration(tile.start)}`}
+                style={{ width: `${tile.width}px`, height: `${tile.height}px`, backgroundImage: `url("${tile.url}")`, backgroundPosition: `-${tile.x}px -${tile.y}px` }}
+              />
+              <span aria-hidden="true">{formatDuration(tile.start)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
