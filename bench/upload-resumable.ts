@@ -74,9 +74,10 @@ export const uploadTus: Benchmark = {
         },
         findings: [
           `one run per path, baseline first; tus-js-client PATCHes of ${TUS_CHUNK_BYTES / MiB} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
+          `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (${video.retries.join('; ')})` : ''}`,
           `API RSS after a ${WARMUP_BYTES / MiB} MiB warm-up tus upload ${toMB(atRest.meanBytes).toFixed(0)} MB (the baseline); ${sampler.samples.length} samples`,
         ],
-        details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)) },
+        details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)), retries: video.retries },
       };
     });
   },
@@ -152,7 +153,8 @@ async function libStorageUpload(storage: ObjectStorage, file: string, settings: 
 }
 
 /** The README's Node example: tus-js-client reading the file as a stream, in TUS_CHUNK_BYTES PATCHes. */
-async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo> {
+async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo & { retries: string[] }> {
+  const retries: string[] = [];
   const started = performance.now();
   const { videoId, uploadUrl } = await new Promise<{ videoId: string; uploadUrl: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tus upload timed out; API log ${api.logFile}`)), uploadTimeoutMs(sizeBytes));
@@ -162,7 +164,14 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
       metadata: { title: 'bench' },
       uploadSize: sizeBytes,
       chunkSize: TUS_CHUNK_BYTES,
-      retryDelays: [],
+      // The README's delays: a PATCH that fails is resumed from the server's offset, as a real client would; each is counted.
+      retryDelays: [0, 1000, 3000, 10000],
+      onShouldRetry: (error) => {
+        const status = error.originalResponse?.getStatus() ?? 0;
+        const retry = status === 0 || status >= 500 || status === 409 || status === 423;
+        if (retry) retries.push(error.message.split('\n')[0]!.slice(0, 200));
+        return retry;
+      },
       onSuccess: ({ lastResponse }) => {
         clearTimeout(timer);
         resolve({ videoId: lastResponse.getHeader('Video-Id') ?? '', uploadUrl: upload.url ?? '' });
@@ -177,7 +186,7 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
   const elapsedMs = performance.now() - started;
   if (!videoId) throw new Error(`the last tus answer had no Video-Id; API log ${api.logFile}`);
   const uploadId = new URL(uploadUrl).pathname.split('/').pop()!;
-  return { id: videoId, key: `videos/${uploadId}/original`, sizeBytes, elapsedMs };
+  return { id: videoId, key: `videos/${uploadId}/original`, sizeBytes, elapsedMs, retries };
 }
 
 interface DirectStart {
