@@ -74,7 +74,7 @@ export const uploadTus: Benchmark = {
         },
         findings: [
           `one run per path, baseline first; tus-js-client PATCHes of ${TUS_CHUNK_BYTES / MiB} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
-          `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (${video.retries.join('; ')})` : ''}`,
+          `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (the first: ${video.retries[0]}; all in latest.json)` : ''}`,
           `API RSS after a ${WARMUP_BYTES / MiB} MiB warm-up tus upload ${toMB(atRest.meanBytes).toFixed(0)} MB (the baseline); ${sampler.samples.length} samples`,
         ],
         details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)), retries: video.retries },
