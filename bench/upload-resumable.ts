@@ -189,8 +189,12 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
   });
   const elapsedMs = performance.now() - started;
   if (!videoId) throw new Error(`the last tus answer had no Video-Id; API log ${api.logFile}`);
+  // Whatever the retries did, the recorded video must hold exactly the file's bytes.
+  const answer = await fetch(`${api.baseUrl}/v1/videos/${videoId}`, { headers: { authorization: `Bearer ${BENCH_API_KEY}` } });
+  const video = (await answer.json()) as { object?: { key: string; sizeBytes: number } };
+  if (answer.status !== 200 || video.object?.sizeBytes !== sizeBytes) throw new Error(`the tus upload's video ${videoId} answered ${answer.status} with ${JSON.stringify(video.object)} for a ${sizeBytes}-byte file`);
   const uploadId = new URL(uploadUrl).pathname.split('/').pop()!;
-  return { id: videoId, key: `videos/${uploadId}/original`, sizeBytes, elapsedMs, retries };
+  return { id: videoId, key: video.object.key ?? `videos/${uploadId}/original`, sizeBytes, elapsedMs, retries };
 }
 
 interface DirectStart {
