@@ -17,6 +17,7 @@ import { startBenchEnv } from './support/environment';
 import { USAGE, UsageError, parseOptions, type BenchmarkName } from './support/options';
 import { printReport, writeResults, type Benchmark, type BenchmarkResult } from './support/report';
 import { uploadMemory } from './upload-memory';
+import { uploadDirectParts, uploadTus } from './upload-resumable';
 import { uploadThroughput } from './upload-throughput';
 import { webhookFanout } from './webhook-fanout';
 
@@ -31,6 +32,8 @@ const BENCHMARKS: Record<BenchmarkName, Benchmark> = {
   'sse-fanout': sseFanout,
   'upload-to-ready': uploadToReady,
   'webhook-fanout': webhookFanout,
+  'upload-tus': uploadTus,
+  'upload-direct': uploadDirectParts,
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');

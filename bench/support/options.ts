@@ -3,7 +3,7 @@
  * benchmarks receive the resulting object and read nothing else.
  */
 
-export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout', 'upload-to-ready', 'webhook-fanout'] as const;
+export const BENCHMARK_NAMES = ['upload-memory', 'upload-throughput', 'event-latency', 'consumer-throughput', 'consumer-share', 'transcode-ladder', 'thumbnail-set', 'sse-fanout', 'upload-to-ready', 'webhook-fanout', 'upload-tus', 'upload-direct'] as const;
 export type BenchmarkName = (typeof BENCHMARK_NAMES)[number];
 
 export interface BenchOptions {
@@ -13,6 +13,10 @@ export interface BenchOptions {
   uploadMib: number;
   /** upload-throughput: size of each upload. Default 256 MiB. */
   throughputMib: number;
+  /** upload-tus: size of the tus upload. Default 2048 MiB. */
+  tusMib: number;
+  /** upload-direct: size of the direct upload. Default 1024 MiB. */
+  directMib: number;
   /** upload-throughput: timed runs per path (API and baseline, alternating). Default 5. */
   throughputRuns: number;
   /** event-latency: events per path (outbox and direct). Default 200. */
@@ -52,6 +56,8 @@ export interface BenchOptions {
 const defaults: Omit<BenchOptions, 'only'> = {
   uploadMib: 1024,
   throughputMib: 256,
+  tusMib: 2048,
+  directMib: 1024,
   throughputRuns: 5,
   events: 200,
   eventsPerSecond: 20,
@@ -73,6 +79,8 @@ const defaults: Omit<BenchOptions, 'only'> = {
 const quick: Partial<BenchOptions> = {
   uploadMib: 128,
   throughputMib: 64,
+  tusMib: 128,
+  directMib: 64,
   throughputRuns: 2,
   events: 60,
   consumerEvents: 5_000,
@@ -90,6 +98,8 @@ const numericFlags: Record<string, NumericOption> = {
   '--upload-mib': 'uploadMib',
   '--throughput-mib': 'throughputMib',
   '--throughput-runs': 'throughputRuns',
+  '--tus-mib': 'tusMib',
+  '--direct-mib': 'directMib',
   '--events': 'events',
   '--events-per-second': 'eventsPerSecond',
   '--consumer-events': 'consumerEvents',
@@ -112,6 +122,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --upload-mib <n>            upload-memory: upload size (default ${defaults.uploadMib})
   --throughput-mib <n>        upload-throughput: upload size (default ${defaults.throughputMib})
   --throughput-runs <n>       upload-throughput: runs per path (default ${defaults.throughputRuns})
+  --tus-mib <n>               upload-tus: tus upload size (default ${defaults.tusMib})
+  --direct-mib <n>            upload-direct: direct upload size (default ${defaults.directMib})
   --events <n>                event-latency: events per path (default ${defaults.events})
   --events-per-second <n>     event-latency: send rate (default ${defaults.eventsPerSecond})
   --consumer-events <n>       consumer-throughput: pre-filled records (default ${defaults.consumerEvents})
