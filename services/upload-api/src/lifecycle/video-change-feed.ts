@@ -1,12 +1,8 @@
-import { Client } from 'pg';
-import { connectionOptions, type PrismaClient } from '@video-pipeline/db';
+import { ChannelListener, type PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
-import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
 
 /** The channel the change-log triggers NOTIFY, with the video id as payload. */
 export const VIDEO_CHANGES_CHANNEL = 'video_changes';
-
-const reconnectBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, multiplier: 2, jitter: 0.2 };
 
 /** One row of the change log, as watchers get it. */
 export interface VideoChangeRow {
@@ -35,24 +31,36 @@ export class VideoChangeFeed {
   private readonly watchers = new Map<string, Set<Watcher>>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly readAgain = new Set<string>();
-  private client?: Client;
+  private readonly listener: ChannelListener;
   private started = false;
   private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly databaseUrl: string,
+    databaseUrl: string,
     private readonly prisma: PrismaClient,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.listener = new ChannelListener({
+      databaseUrl,
+      channel: VIDEO_CHANGES_CHANNEL,
+      name: 'the video change feed',
+      logger,
+      onNotification: (videoId) => {
+        if (videoId && this.watchers.has(videoId)) this.read(videoId);
+      },
+      // Changes committed while nobody listened: every watched video is read again.
+      onListening: () => {
+        for (const videoId of this.watchers.keys()) this.read(videoId);
+      },
+    });
+  }
 
   /** Ends every stream and the connection. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
     for (const set of [...this.watchers.values()]) for (const watcher of [...set]) watcher.onStop();
     this.watchers.clear();
-    await this.client?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 
   /** How many streams are open, for metrics and tests. */
@@ -75,7 +83,7 @@ export class VideoChangeFeed {
     }
     if (!this.started) {
       this.started = true;
-      void this.connect(0);
+      void this.listener.start();
     }
     const watcher: Watcher = { after, onChanges, onStop };
     let set = this.watchers.get(videoId);
@@ -116,36 +124,5 @@ export class VideoChangeFeed {
       watcher.after = fresh.at(-1)!.seq;
       watcher.onChanges(fresh);
     }
-  }
-
-  private async connect(attempt: number): Promise<void> {
-    if (this.stopped) return;
-    const client = new Client(connectionOptions(this.databaseUrl));
-    client.on('notification', (message) => {
-      if (message.payload && this.watchers.has(message.payload)) this.read(message.payload);
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'the video change feed lost its connection; reconnecting');
-      this.reconnectLater(0);
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${VIDEO_CHANGES_CHANNEL}`);
-      this.client = client;
-      for (const videoId of this.watchers.keys()) this.read(videoId);
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      this.logger.warn({ err: error, attempt }, 'the video change feed could not connect; retrying');
-      this.reconnectLater(attempt + 1);
-    }
-  }
-
-  private reconnectLater(attempt: number): void {
-    if (this.stopped) return;
-    const old = this.client;
-    this.client = undefined;
-    void old?.end().catch(() => undefined);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(attempt), backoffDelayMs(reconnectBackoff, attempt + 1));
   }
 }
