@@ -168,7 +168,11 @@ describe('resumable uploads (tus)', () => {
   it('a declared length over the upload limit is refused with the simple upload’s code', async () => {
     const response = await tusRequest(`${api.baseUrl}/v1/uploads`, 'POST', API_KEY, { 'upload-length': String(MAX_UPLOAD_BYTES + 1) });
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('file_too_large');
+    expect(((await response.json()) as { error: unknown }).error).toMatchObject({
+      code: 'file_too_large',
+      message: `an upload is at most ${MAX_UPLOAD_BYTES} bytes`,
+      details: { maxBytes: MAX_UPLOAD_BYTES },
+    });
     await expectNothingLeft(api, config, owners);
   });
 

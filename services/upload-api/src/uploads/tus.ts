@@ -217,7 +217,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       return {};
     },
     onUploadFinish: async (req, upload) => ({ status_code: 204, headers: videoHeaders(await finish(nodeOf(req).res.locals.ownerId!, upload)) }),
-    onResponseError: (req, error) => asTusError(req, tusRefusal(error) ?? error),
+    onResponseError: (req, error) => asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error),
   };
   const server = new Server({ ...options, datastore: store });
 
@@ -275,10 +275,10 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
 }
 
 /** tus' own refusals that mean one of our codes, answered with it. */
-function tusRefusal(error: unknown): PipelineError | undefined {
+function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | undefined {
   const status = (error as { status_code?: number }).status_code;
-  const message = String((error as { body?: string }).body ?? '').trim();
-  if (status === 413) return new PipelineError('file_too_large', `${message}: an upload is at most Tus-Max-Size bytes`);
+  // Said as the direct upload says it, with the limit people need rather than tus' header name.
+  if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
   if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
   return undefined;
 }
