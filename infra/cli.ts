@@ -199,7 +199,7 @@ function printBanner(apiUrl: string, apiKey: string | undefined, specs: ServiceS
   const lines = [
     '',
     '  Video pipeline is running',
-    `  Web app      ${apiUrl}/   (sign in with the API key below)`,
+    `  Web app      ${apiUrl}/   (sign in with ${apiKey ? 'the API key below' : 'one of your API_KEYS'})`,
     `  API          ${apiUrl}`,
     apiKey ? `  API key      ${apiKey}   (owner "dev"; set API_KEYS=key:owner,... to use your own)` : '  API keys     from API_KEYS',
     `  Kafka        ${stack.env.KAFKA_BROKERS}`,

@@ -281,6 +281,10 @@ describe('npm start', () => {
     expect(video.playback.masterPlaylistUrl).toMatch(new RegExp(`^${run.apiUrl}/v1/play/[^/]+/master\\.m3u8$`));
     expect(await play(video.playback.masterPlaylistUrl)).toBe(25);
 
+    // With keys of the user's own (API_KEYS), the banner prints none and says which to sign in with.
+    expect(run.logged(`  Web app      ${run.apiUrl}/   (sign in with one of your API_KEYS)`)).toHaveLength(1);
+    expect(run.logged('  API keys     from API_KEYS')).toHaveLength(1);
+
     // The banner names where the analytics worker serves the pipeline's numbers, and they count the video.
     const analyticsPort = /^ {2}Analytics {4}http:\/\/127\.0\.0\.1:(\d+)\/metrics /.exec(run.logged('  Analytics    ')[0] ?? '')?.[1];
     expect(run.logged(`analyticsMetricsPort=${analyticsPort}`)).toHaveLength(1);
