@@ -7,7 +7,7 @@ import { createEvent, eventCatalog } from '@video-pipeline/events';
 import { createKafka, topicSpecs } from '@video-pipeline/kafka';
 import { writeToOutbox } from '@video-pipeline/outbox';
 import { TargetGuard, defaultDeliveryPolicy, parseAllowedTargets, newSigningSecret } from '@video-pipeline/webhooks';
-import { fanOutToWebhooks } from '../services/notifications/src/handlers/fan-out-to-webhooks';
+import { notificationsHandlers } from '../services/notifications/src/handlers';
 import { WebhookDispatcher } from '../services/notifications/src/webhook-dispatcher';
 import { createTopics, startRelay } from '../test/support/pipeline';
 import { benchPrefix } from './support/environment';
@@ -50,7 +50,7 @@ export const webhookFanout: Benchmark = {
       logger: env.logger,
       topicPrefix: prefix,
       metrics: new ConsumerMetrics(),
-      handlers: Object.fromEntries(Object.keys(eventCatalog).map((type) => [type, fanOutToWebhooks])) as never,
+      handlers: notificationsHandlers,
     });
     const dispatcher = new WebhookDispatcher({ prisma, guard: new TargetGuard(parseAllowedTargets(['127.0.0.1'])), policy: defaultDeliveryPolicy, logger: env.logger });
     await runtime.start();

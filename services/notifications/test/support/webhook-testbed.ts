@@ -5,7 +5,7 @@ import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { eventCatalog, toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
 import { createKafka, createProducer, topicSpecs } from '@video-pipeline/kafka';
 import { TargetGuard, defaultDeliveryPolicy, parseAllowedTargets, type DeliveryPolicy } from '@video-pipeline/webhooks';
-import { fanOutToWebhooks } from '../../src/handlers/fan-out-to-webhooks';
+import { notificationsHandlers } from '../../src/handlers';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../../src/webhook-dispatcher';
 import { API_KEY, createTopics, startUploadApi, testLogger, type RunningApi } from '../../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../../test/support/test-env';
@@ -52,18 +52,7 @@ export class WebhookTestbed {
       fetchMaxWaitMs: 100,
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 1_000,
-      handlers: {
-        'video.uploaded': fanOutToWebhooks,
-        'video.transcoded': fanOutToWebhooks,
-        'video.transcode.failed': fanOutToWebhooks,
-        'video.thumbnails.generated': fanOutToWebhooks,
-        'video.thumbnails.failed': fanOutToWebhooks,
-        'video.moderated': fanOutToWebhooks,
-        'video.ready': fanOutToWebhooks,
-        'video.rejected': fanOutToWebhooks,
-        'video.failed': fanOutToWebhooks,
-        'video.deleted': fanOutToWebhooks,
-      },
+      handlers: notificationsHandlers,
     });
     await this.runtime.start();
     this.dispatcher = new WebhookDispatcher({
