@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
@@ -18,11 +18,11 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import { ContainerSniffer } from './container-sniffer';
 import { DigestStream } from './digest-stream';
+import { MultipartWriter } from './multipart-writer';
 
 export interface StoredVideo {
   bucket: string;
@@ -81,13 +81,13 @@ export class ObjectStorage {
   async uploadVideo(key: string, source: Readable, options: UploadOptions): Promise<StoredVideo> {
     const sniffer = new ContainerSniffer();
     const digest = new DigestStream(options.maxBytes);
-    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-    const upload = new Upload({
+    const writer = new MultipartWriter({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
-      partSize: partSizeFor(options.maxBytes),
-      queueSize: PART_QUEUE_SIZE,
-      leavePartsOnError: false,
+      bucket: this.bucket,
+      key,
+      contentType: 'application/octet-stream',
+      partSizeBytes: partSizeFor(options.maxBytes),
+      partsInFlight: PART_QUEUE_SIZE,
     });
     // Whether the bytes stopped coming (a client's fault) or storage failed (ours) decides the answer.
     let sourceFailed = false;
@@ -95,24 +95,16 @@ export class ObjectStorage {
       sourceFailed = true;
     });
 
-    // The pipeline feeds `body` and the upload drains it. Every failure ends in
-    // `body` being destroyed: the pipeline destroys it when the source, the
-    // sniffer, the digest or the signal fails, and a failed upload destroys it
-    // so the feeding side stops instead of stalling on backpressure. A destroyed
-    // body makes lib-storage wait for its parts in flight and abort the
-    // multipart upload before done() rejects. Its own abort() would reject at
-    // once and leave that work running after we have answered.
-    const feeding = pipeline(source, sniffer, digest, body, { signal: options.signal });
-    const uploading = upload.done().catch((error: unknown) => {
-      body.destroy(error as Error);
-      throw error;
-    });
+    // Every failure (the source, the sniffer, the digest, the signal, a part)
+    // ends in the writer being destroyed; it then waits for its parts in flight
+    // and aborts the multipart upload, so `settled` means no request is left
+    // running after we have answered.
     try {
-      await Promise.all([feeding, uploading]);
+      await pipeline(source, sniffer, digest, writer, { signal: options.signal });
     } catch (error) {
-      await Promise.allSettled([feeding, uploading]);
-      await this.removeUpload(key, upload);
-      throw this.asUploadError(error, options.signal, sourceFailed || Boolean(source.errored));
+      await writer.settled;
+      await this.deleteObject(key).catch(() => undefined);
+      throw this.asUploadError(writer.storageFailure ?? error, options.signal, sourceFailed || Boolean(source.errored), Boolean(writer.storageFailure));
     }
 
     return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
@@ -246,22 +238,11 @@ export class ObjectStorage {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
 
-  /**
-   * Leaves nothing behind after a failed upload: lib-storage aborts its
-   * multipart upload, but a small file may already have been put whole, and a
-   * racing completion may have finished one.
-   */
-  private async removeUpload(key: string, upload: Upload): Promise<void> {
-    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
-    if (uploadId) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
-    }
-    await this.deleteObject(key).catch(() => undefined);
-  }
-
-  private asUploadError(error: unknown, signal: AbortSignal | undefined, sourceFailed: boolean): PipelineError {
+  private asUploadError(error: unknown, signal: AbortSignal | undefined, sourceFailed: boolean, storageFailed: boolean): PipelineError {
     if (isPipelineError(error)) return error;
     if (signal?.aborted) return new PipelineError('upload_aborted', 'the upload was cancelled', { cause: error });
+    // A failing part destroys the whole pipeline, the source included: storage's failure comes first.
+    if (storageFailed) return new PipelineError('storage_unavailable', 'could not store the file', { cause: error });
     if (sourceFailed) return new PipelineError('upload_aborted', `the file ended before it was complete: ${(error as Error).message}`, { cause: error });
     const name = (error as { name?: string }).name;
     if (name === 'AbortError' || (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') {

@@ -1,28 +1,35 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
-import { ObjectStorage, PART_SIZE_BYTES, createS3Client } from '@video-pipeline/storage';
+import { createHash, randomBytes as randomBuffer } from 'node:crypto';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ObjectStorage, PART_QUEUE_SIZE, PART_SIZE_BYTES, createS3Client } from '@video-pipeline/storage';
 import { makeVideo } from '../../../test/support/fixtures';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 
 /** A real MP4 head followed by noise, fed in 1 MiB chunks. */
 async function videoLikeStream(totalBytes: number): Promise<Readable> {
   const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
-  const bytes = Buffer.concat([head, randomBytes(totalBytes - head.length)]);
+  const bytes = Buffer.concat([head, randomBuffer(totalBytes - head.length)]);
   const chunks: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset += 1024 * 1024) chunks.push(bytes.subarray(offset, offset + 1024 * 1024));
   return Readable.from(chunks);
 }
 
 /** Requests that change state; the checks below only list. */
+/** The stored object's bytes. */
+async function readObject(storage: ObjectStorage, key: string): Promise<Buffer> {
+  const answer = await storage.client.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
+  return Buffer.from(await answer.Body!.transformToByteArray());
+}
+
 const writes = new Set(['PutObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand', 'DeleteObjectCommand']);
 
 describe('ObjectStorage.uploadVideo on a real S3 server', () => {
   const config = testConfig(uniquePrefix('storage'), { S3_BUCKET: `storage-${Date.now().toString(36)}` });
   const client = createS3Client(config.storage);
   const storage = new ObjectStorage(client, config.storage.bucket);
-  const traffic = { started: 0, inFlight: 0 };
+  const traffic = { started: 0, inFlight: 0, partsInFlight: 0, mostPartsInFlight: 0, failPart: 0 };
 
   beforeAll(async () => {
     await storage.ensureBucket();
@@ -35,8 +42,17 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
         traffic.started += 1;
         traffic.inFlight += 1;
         try {
-          if (context.commandName === 'CreateMultipartUploadCommand' || context.commandName === 'UploadPartCommand') await sleep(300);
-          return await next(args);
+          if (context.commandName === 'CreateMultipartUploadCommand') await sleep(300);
+          if (context.commandName !== 'UploadPartCommand') return await next(args);
+          traffic.partsInFlight += 1;
+          traffic.mostPartsInFlight = Math.max(traffic.mostPartsInFlight, traffic.partsInFlight);
+          try {
+            await sleep(300);
+            if ((args.input as { PartNumber?: number }).PartNumber === traffic.failPart) throw new Error('storage refused the part');
+            return await next(args);
+          } finally {
+            traffic.partsInFlight -= 1;
+          }
         } finally {
           traffic.inFlight -= 1;
         }
@@ -91,5 +107,78 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
     source.on('end', () => failing.destroy(new Error('client went away')));
     await expect(storage.uploadVideo(`videos/${Date.now()}/broken`, failing, { maxBytes: PART_SIZE_BYTES * 8 })).rejects.toMatchObject({ code: 'upload_aborted' });
     await expectSettledAndNothingLeft();
+  });
+
+  describe('its part buffers, reused from part to part', () => {
+    /** A video-like file of `bytes`, as one buffer and as a stream of 64 KiB chunks (an HTTP body's size). */
+    async function videoFile(bytes: number): Promise<{ bytes: Buffer; stream: () => Readable }> {
+      const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
+      const file = Buffer.concat([head, randomBuffer(bytes - head.length)]);
+      const stream = () => {
+        const chunks: Buffer[] = [];
+        for (let offset = 0; offset < file.length; offset += 64 * 1024) chunks.push(file.subarray(offset, offset + 64 * 1024));
+        return Readable.from(chunks);
+      };
+      return { bytes: file, stream };
+    }
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+    beforeEach(() => {
+      traffic.mostPartsInFlight = 0;
+      traffic.failPart = 0;
+    });
+
+    it.each([
+      ['many parts and a tail', PART_SIZE_BYTES * 9 + 12_345],
+      ['an exact multiple of the part size', PART_SIZE_BYTES * 5],
+      ['less than one part (one PUT)', PART_SIZE_BYTES - 1],
+    ])('%s: the object is byte-identical, with at most the queue of parts in flight', async (_name, size) => {
+      const file = await videoFile(size);
+      const key = `videos/${Date.now()}/reused-${size}`;
+      const stored = await storage.uploadVideo(key, file.stream(), { maxBytes: PART_SIZE_BYTES * 16 });
+      expect(stored).toMatchObject({ sizeBytes: size, sha256: sha256(file.bytes) });
+      expect(sha256(await readObject(storage, key))).toBe(sha256(file.bytes));
+      expect(traffic.mostPartsInFlight).toBeLessThanOrEqual(PART_QUEUE_SIZE);
+      if (size > PART_SIZE_BYTES * 4) expect(traffic.mostPartsInFlight).toBe(PART_QUEUE_SIZE);
+      expect(await storage.listOpenMultipartUploads()).toEqual([]);
+      await storage.deleteObject(key);
+    });
+
+    it('reads no further than its buffers allow while storage is slow (backpressure)', async () => {
+      const file = await videoFile(PART_SIZE_BYTES * 12);
+      let read = 0;
+      let mostAhead = 0;
+      const source = file.stream();
+      source.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        // Bytes taken from the source beyond what storage has acknowledged.
+        mostAhead = Math.max(mostAhead, read - acknowledged * PART_SIZE_BYTES);
+      });
+      let acknowledged = 0;
+      const counting = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const answer = await next(args);
+        if (context.commandName === 'UploadPartCommand') acknowledged += 1;
+        return answer;
+      };
+      client.middlewareStack.add(counting as never, { step: 'initialize', name: 'countParts' });
+      try {
+        const key = `videos/${Date.now()}/backpressure`;
+        await storage.uploadVideo(key, source, { maxBytes: PART_SIZE_BYTES * 16 });
+        await storage.deleteObject(key);
+      } finally {
+        client.middlewareStack.remove('countParts');
+      }
+      // (queue + 1) part buffers, plus what the streams between hold (a few 64 KiB chunks each).
+      expect(mostAhead).toBeLessThanOrEqual((PART_QUEUE_SIZE + 1) * PART_SIZE_BYTES + 1024 * 1024);
+    });
+
+    it('a part storage refuses: storage_unavailable, answered only after the cleanup', async () => {
+      traffic.failPart = 3;
+      const file = await videoFile(PART_SIZE_BYTES * 8);
+      await expect(storage.uploadVideo(`videos/${Date.now()}/refused-part`, file.stream(), { maxBytes: PART_SIZE_BYTES * 16 })).rejects.toMatchObject({
+        code: 'storage_unavailable',
+      });
+      await expectSettledAndNothingLeft();
+    });
   });
 });
