@@ -31,4 +31,5 @@ RUN if [ -f libs/db/scripts/generate.mjs ]; then node libs/db/scripts/generate.m
 RUN npm run build:web
 
 USER node
-CMD ["node", "--import", "tsx", "services/upload-api/src/main.ts"]
+# The upload API's Node flags, as in services/upload-api/package.json ("nodeFlags").
+CMD ["node", "--max-semi-space-size=2", "--import", "tsx", "services/upload-api/src/main.ts"]

@@ -81,7 +81,7 @@ export const uploadMemory: Benchmark = {
       const findings = [
         `${sampler.samples.length} samples over ${(video.elapsedMs / 1000).toFixed(1)} s (${(toMB(sizeBytes) / (video.elapsedMs / 1000)).toFixed(0)} MB/s); peak at ${(peakAtMs / 1000).toFixed(1)} s`,
         `RSS at rest: freshly started ${toMB(cold.meanBytes).toFixed(0)} MB, after a ${WARMUP_BYTES / MiB} MiB warm-up upload ${toMB(baselineBytes).toFixed(0)} MB (the baseline), 1 s after the big upload ${toMB(after.meanBytes).toFixed(0)} MB`,
-        `lib-storage keeps up to (queue ${PART_QUEUE_SIZE} + 1) × part ${PART_SIZE_BYTES / MiB} MiB = ${toMB((PART_QUEUE_SIZE + 1) * PART_SIZE_BYTES).toFixed(0)} MB of part buffers alive; freed ones stay in RSS until V8 collects them`,
+        `the API holds (queue ${PART_QUEUE_SIZE} + 1) × part ${PART_SIZE_BYTES / MiB} MiB = ${toMB((PART_QUEUE_SIZE + 1) * PART_SIZE_BYTES).toFixed(0)} MB of part buffers, reused; the rest is request-body chunks until V8 collects them`,
         `peak over the freshly started process: ${toMB(sampler.peakBytes - cold.meanBytes).toFixed(0)} MB, of which ${toMB(baselineBytes - cold.meanBytes).toFixed(0)} MB is the first request's one-off loading (the warm-up), independent of upload size`,
         ...(comparison ? [comparison.rest] : []),
       ];

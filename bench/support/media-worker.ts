@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { serviceNodeArgs } from '../../infra/pipeline/service-command';
 import { REPO_ROOT } from '../../infra/stack/paths';
 import { tailFile } from '../../infra/stack/process';
 import type { BenchEnv } from './environment';
@@ -24,7 +25,7 @@ export async function spawnMediaWorker(env: BenchEnv, options: { group: 'transco
   const metricsPort = await freePort();
   const logFile = path.join(env.logDir, `${options.group}.log`);
   const log = fs.openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join('services', options.group, 'src', 'main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, serviceNodeArgs(options.group), {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { serviceNodeArgs } from '../../infra/pipeline/service-command';
 import { REPO_ROOT } from '../../infra/stack/paths';
 import { tailFile } from '../../infra/stack/process';
 import type { BenchEnv } from './environment';
@@ -33,7 +34,7 @@ export async function spawnUploadApi(env: BenchEnv, options: { name: string; buc
   const port = await freePort();
   const logFile = path.join(env.logDir, `upload-api-${options.name}.log`);
   const log = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'upload-api', 'src', 'main.ts')], {
+  const child = spawn(process.execPath, serviceNodeArgs('upload-api', options.root), {
     cwd: options.root ?? REPO_ROOT,
     env: {
       PATH: process.env.PATH,

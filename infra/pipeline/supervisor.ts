@@ -5,6 +5,7 @@ import path from 'node:path';
 import { backoffDelayMs, type BackoffPolicy } from '@video-pipeline/retry';
 import { REPO_ROOT } from '../stack/paths';
 import { writePidFile } from '../stack/pid-file';
+import { serviceNodeArgs } from './service-command';
 
 export interface ServiceSpec {
   /** Display name, e.g. `transcoder#2`. */
@@ -76,8 +77,7 @@ export class Supervisor {
   }
 
   start(spec: ServiceSpec, restarts = 0): void {
-    const entry = path.join(REPO_ROOT, 'services', spec.service, 'src', 'main.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const child = spawn(process.execPath, serviceNodeArgs(spec.service), {
       cwd: REPO_ROOT,
       env: spec.env,
       // Own process group: a terminal Ctrl-C reaches only us, and we stop services in order.
