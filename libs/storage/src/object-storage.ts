@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
@@ -21,8 +22,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
-import { ContainerSniffer } from './container-sniffer';
+import { ContainerSniffer, NOT_A_VIDEO_MESSAGE, SNIFF_BYTES, sniffVideoContainer } from './container-sniffer';
 import { DigestStream } from './digest-stream';
+import { readRangesInOrder, type ByteRange } from './ranged-read';
 
 export interface StoredVideo {
   bucket: string;
@@ -46,6 +48,13 @@ export interface UploadOptions {
  */
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 export const PART_QUEUE_SIZE = 3;
+/**
+ * Reading an object back (inspectVideo): ranged GETs in flight and their
+ * size. Several at once keep storage busy while the hash runs; memory stays
+ * near their product (32 MiB).
+ */
+export const INSPECT_RANGE_BYTES = 8 * 1024 * 1024;
+export const INSPECT_PARALLEL_RANGES = 4;
 /** S3 allows at most this many parts in one upload. */
 export const MAX_PARTS = 10_000;
 
@@ -119,16 +128,32 @@ export class ObjectStorage {
   }
 
   /**
-   * Reads a stored object through the sniffer and a digest: its size,
-   * SHA-256 and media type, as uploadVideo returns them for what it stored.
-   * Fails with `unsupported_media_type` when it is not a video container.
+   * Reads a stored object back for its size, SHA-256 and media type, as
+   * uploadVideo returns them for what it stored. The object is read in
+   * ranges, INSPECT_PARALLEL_RANGES at a time (memory: that many ranges), and
+   * hashed in order; the first range is read alone and sniffed, so a file
+   * that is not a video fails with `unsupported_media_type` (an empty one
+   * with `empty_file`) before the rest is read.
    */
   async inspectVideo(key: string, signal?: AbortSignal): Promise<StoredVideo> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-    const sniffer = new ContainerSniffer();
-    const digest = new DigestStream();
-    await pipeline(answer.Body as Readable, sniffer, digest, new Writable({ write: (_chunk, _encoding, done) => done() }), { signal });
-    return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    const sizeBytes = head.ContentLength ?? 0;
+    if (sizeBytes === 0) throw new PipelineError('empty_file', 'the uploaded file is empty');
+    const hash = createHash('sha256');
+    let contentType: string | undefined;
+    await readRangesInOrder(
+      { sizeBytes, rangeBytes: INSPECT_RANGE_BYTES, concurrency: INSPECT_PARALLEL_RANGES, signal },
+      // IfMatch: an object replaced between two ranges fails the read instead of mixing two files' bytes.
+      (range, rangeSignal) => this.readRange(key, range, head.ETag, rangeSignal),
+      (chunks, range) => {
+        if (range.start === 0) {
+          contentType = sniffVideoContainer(Buffer.concat(chunks, Math.min(SNIFF_BYTES, range.end)));
+          if (!contentType) throw new PipelineError('unsupported_media_type', NOT_A_VIDEO_MESSAGE);
+        }
+        for (const chunk of chunks) hash.update(chunk);
+      },
+    );
+    return { bucket: this.bucket, key, sizeBytes, sha256: hash.digest('hex'), contentType: contentType! };
   }
 
   /** A URL that reads the object without credentials until it expires (SigV4, at most 7 days). */
@@ -257,6 +282,24 @@ export class ObjectStorage {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     }
     await this.deleteObject(key).catch(() => undefined);
+  }
+
+  /** One range of an object, as the chunks the connection delivered (no copy into one buffer). */
+  private async readRange(key: string, range: ByteRange, etag: string | undefined, signal: AbortSignal): Promise<Buffer[]> {
+    const answer = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${range.start}-${range.end - 1}`, IfMatch: etag }),
+      { abortSignal: signal },
+    );
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of answer.Body as Readable) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+    }
+    if (length !== range.end - range.start) {
+      throw new PipelineError('storage_unavailable', `storage answered ${length} bytes for bytes ${range.start}-${range.end - 1} of ${key}`);
+    }
+    return chunks;
   }
 
   private asUploadError(error: unknown, signal: AbortSignal | undefined, sourceFailed: boolean): PipelineError {
