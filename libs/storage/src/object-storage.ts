@@ -133,9 +133,18 @@ export class ObjectStorage {
    * ranges, INSPECT_PARALLEL_RANGES at a time (memory: that many ranges), and
    * hashed in order; the first range is read alone and sniffed, so a file
    * that is not a video fails with `unsupported_media_type` (an empty one
-   * with `empty_file`) before the rest is read.
+   * with `empty_file`) before the rest is read. Storage out of reach fails
+   * with `storage_unavailable`.
    */
   async inspectVideo(key: string, signal?: AbortSignal): Promise<StoredVideo> {
+    try {
+      return await this.readBack(key, signal);
+    } catch (error) {
+      throw asReadError(error, signal);
+    }
+  }
+
+  private async readBack(key: string, signal: AbortSignal | undefined): Promise<StoredVideo> {
     const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     const sizeBytes = head.ContentLength ?? 0;
     if (sizeBytes === 0) throw new PipelineError('empty_file', 'the uploaded file is empty');
@@ -161,10 +170,14 @@ export class ObjectStorage {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: Math.min(Math.ceil(expiresInSeconds), 7 * 24 * 60 * 60) });
   }
 
-  /** The object's first `bytes` bytes (fewer if it is shorter). */
+  /** The object's first `bytes` bytes (fewer if it is shorter). Storage out of reach fails with `storage_unavailable`. */
   async readHead(key: string, bytes: number, signal?: AbortSignal): Promise<Buffer> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), { abortSignal: signal });
-    return Buffer.from(await answer.Body!.transformToByteArray());
+    try {
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), { abortSignal: signal });
+      return Buffer.from(await answer.Body!.transformToByteArray());
+    } catch (error) {
+      throw asReadError(error, signal);
+    }
   }
 
   /** Stores a local file (whole: for files of a few MB, such as segments and images). Writing the same key again replaces it. */
@@ -312,4 +325,33 @@ export class ObjectStorage {
     }
     return new PipelineError('storage_unavailable', 'could not store the file', { cause: error });
   }
+}
+
+/** Node's socket errors for a server that cannot be reached or dropped the connection. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Whether a failed storage call means storage is out of reach, worth trying
+ * again later: a socket that could not connect or broke (a name resolving to
+ * several addresses fails as an AggregateError of them), the SDK's time-out,
+ * a call the SDK gave up on without any answer, or a 5xx answer. A 404 or
+ * 403 is not an outage. Duck-typed: under jest the SDK wraps Node's socket
+ * errors (from another realm) in a plain Error without their `code`, but its
+ * `$metadata` still says no answer came.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, errors, $metadata } = error as { code?: unknown; name?: unknown; errors?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  if (Array.isArray(errors) && errors.some(isStorageUnavailable)) return true;
+  if (name === 'TimeoutError') return true;
+  if ($metadata) return $metadata.httpStatusCode === undefined || $metadata.httpStatusCode >= 500;
+  return false;
+}
+
+/** A read's failure as the pipeline says it: storage out of reach is `storage_unavailable` (retried as an outage); the rest as it came. */
+function asReadError(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (isPipelineError(error) || signal?.aborted || !isStorageUnavailable(error)) return error;
+  const { code, message, name } = error as { code?: string; message?: string; name?: string };
+  return new PipelineError('storage_unavailable', `could not read from storage: ${message || code || name}`, { cause: error });
 }
