@@ -118,15 +118,11 @@ const create = ownersOperation({
   },
   requestBody: { required: false, description: 'optionally the file\'s first bytes (creation-with-upload)', content: fileBytes('the file\'s first bytes') },
   responses: {
-    201: answer('created; `Location` is the upload\'s URL', {
+    201: answer('created; `Location` is the upload\'s URL. When the body held the whole file, the upload is finished and its video recorded (`Video-Id`, `Video-Url`)', {
       Location: z.string().meta({ description: 'the upload\'s URL', example: `${TUS_PATH}/de280d98-e060-4728-81fc-41356c7de1ef` }),
-      'Upload-Expires': uploadExpires.optional(),
+      'Upload-Expires': uploadExpires.optional().meta({ description: 'when the unfinished upload expires (HTTP date); absent once it is finished' }),
       'Upload-Offset': uploadOffset.optional().meta({ description: 'the bytes stored, when the body carried some' }),
-    }),
-    204: answer('the body held the whole file: the upload is finished and its video recorded', {
-      Location: z.string().meta({ description: 'the upload\'s URL' }),
-      'Upload-Offset': uploadOffset,
-      ...videoHeaders,
+      ...optionalVideoHeaders,
     }),
     ...tusErrors(['invalid_request', ...ownerErrors, ...finishErrors, 'internal'], [400, 412, 500]),
   },
