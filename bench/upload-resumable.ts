@@ -129,7 +129,7 @@ export const uploadDirectParts: Benchmark = {
         target: { description: `direct/lib-storage ≥ ${DIRECT_TARGET_RATIO}`, met: ratio >= DIRECT_TARGET_RATIO },
         findings: [
           `runs in order: ${runs.map((run) => `${run.path} ${rate(run.ms).toFixed(0)}`).join(', ')} MB/s`,
-          `the completion call (ListParts, CompleteMultipartUpload, the whole object read back for the sniff and SHA-256, the transaction) took ${runs
+          `the completion call (ListParts, CompleteMultipartUpload, the whole object read back in ranged GETs for the sniff and SHA-256, the transaction) took ${runs
             .filter((run) => run.completionMs !== undefined)
             .map((run) => `${(run.completionMs! / 1000).toFixed(1)} s of ${(run.ms / 1000).toFixed(1)} s`)
             .join(', ')}`,

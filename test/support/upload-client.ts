@@ -11,7 +11,7 @@ export interface UploadResponse {
 export async function uploadFile(
   baseUrl: string,
   apiKey: string | undefined,
-  parts: { file?: { path: string; name?: string; type?: string } | { bytes: Buffer; name?: string; type?: string }; fields?: Record<string, string>; extraFiles?: Record<string, Buffer> },
+  parts: { file?: { path: string; name?: string; type?: string } | { bytes: Buffer; name?: string; type?: string }; fields?: Record<string, string>; extraFiles?: Record<string, Buffer>; headers?: Record<string, string> },
 ): Promise<UploadResponse> {
   const form = new FormData();
   for (const [name, value] of Object.entries(parts.fields ?? {})) form.append(name, value);
@@ -25,7 +25,7 @@ export async function uploadFile(
   for (const [name, bytes] of Object.entries(parts.extraFiles ?? {})) form.append(name, new Blob([bytes]), `${name}.bin`);
   const response = await fetch(`${baseUrl}/v1/videos`, {
     method: 'POST',
-    headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+    headers: { ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...parts.headers },
     body: form,
   });
   return { status: response.status, headers: response.headers, body: await response.json().catch(() => undefined) };

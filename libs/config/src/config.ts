@@ -10,6 +10,8 @@ export interface KafkaConfig {
   brokers: string[];
   clientId: string;
   topicPrefix: string;
+  /** How long opening a connection to a broker may take (KAFKA_CONNECTION_TIMEOUT_MS). */
+  connectionTimeoutMs: number;
 }
 
 export interface StorageConfig {
@@ -120,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
   const e = parsed.data;
   return {
     database: { url: e.DATABASE_URL },
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID ?? serviceName, topicPrefix: e.KAFKA_TOPIC_PREFIX },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID ?? serviceName, topicPrefix: e.KAFKA_TOPIC_PREFIX, connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS },
     storage: {
       endpoint: e.S3_ENDPOINT,
       region: e.S3_REGION,

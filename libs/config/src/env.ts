@@ -33,6 +33,8 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   /** Prefixes every topic name; lets tests and shared clusters keep topics apart. */
   KAFKA_TOPIC_PREFIX: z.string().default(''),
+  /** How long a connection to a broker may take to open (kafkajs' 1 s default times out at start on a busy machine). */
+  KAFKA_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   S3_ENDPOINT: z.string().url().default('http://127.0.0.1:9000'),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: z.string().min(3).default('videos'),

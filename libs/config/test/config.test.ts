@@ -9,6 +9,13 @@ describe('loadConfig', () => {
     expect(config.api.apiKeys.size).toBe(0);
   });
 
+  it('gives Kafka connections 5 s to open unless told otherwise, refusing what is not a positive number of ms', () => {
+    expect(loadConfig({}).kafka.connectionTimeoutMs).toBe(5_000);
+    expect(loadConfig({ KAFKA_CONNECTION_TIMEOUT_MS: '10000' }).kafka.connectionTimeoutMs).toBe(10_000);
+    expect(() => loadConfig({ KAFKA_CONNECTION_TIMEOUT_MS: '0' })).toThrow(/KAFKA_CONNECTION_TIMEOUT_MS/);
+    expect(() => loadConfig({ KAFKA_CONNECTION_TIMEOUT_MS: '5s' })).toThrow(/KAFKA_CONNECTION_TIMEOUT_MS/);
+  });
+
   it('parses lists and key:owner pairs, treating empty values as unset', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', API_KEYS: 'k1:alice,k2:bob', PORT: '', MAX_UPLOAD_BYTES: '1024' });
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);

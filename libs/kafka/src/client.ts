@@ -24,6 +24,8 @@ export function createKafka(config: KafkaConfig, logger: Logger, overrides: Part
         const { message, ...extra } = log;
         kafkaLogger[isThrownResponseError(namespace, message) ? 'debug' : (levels[level] ?? 'info')]({ namespace, ...extra }, message);
       },
+    // kafkajs' 1 s is too short on a busy machine: the API logged connection time-outs at start before it got through.
+    connectionTimeout: config.connectionTimeoutMs,
     retry: { initialRetryTime: 300, retries: 8 },
     ...overrides,
   });

@@ -39,3 +39,20 @@ describe('a kafkajs client on Node 24', () => {
     }
   });
 });
+
+describe('a kafkajs client from our config', () => {
+  it('gives a broker connection the configured time to open, not kafkajs\' 1 s', async () => {
+    const setTimeoutSpy = jest.spyOn(global, 'setTimeout');
+    const config = { ...testConfig(uniquePrefix('client-connect')).kafka, connectionTimeoutMs: 4_321 };
+    const admin = createKafka(config, createLogger('test', { level: 'silent' })).admin();
+    try {
+      await admin.connect();
+      const delays = setTimeoutSpy.mock.calls.map(([, delay]) => delay);
+      expect(delays).toContain(4_321);
+      expect(delays).not.toContain(1_000);
+    } finally {
+      setTimeoutSpy.mockRestore();
+      await admin.disconnect();
+    }
+  });
+});

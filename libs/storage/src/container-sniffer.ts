@@ -4,6 +4,8 @@ import { PipelineError } from '@video-pipeline/errors';
 /** Enough bytes to see every signature below, including three MPEG-TS sync bytes. */
 export const SNIFF_BYTES = 4096;
 
+export const NOT_A_VIDEO_MESSAGE = 'the file is not a recognised video container (MP4, QuickTime, Matroska/WebM, AVI, MPEG-TS/PS, FLV, ASF, Ogg Theora)';
+
 const ascii = (bytes: Buffer, start: number, end: number) => bytes.subarray(start, end).toString('latin1');
 
 /** ISO-BMFF brands that are stills or audio, not video. */
@@ -81,7 +83,7 @@ export class ContainerSniffer extends Transform {
     this.head = [];
     this.contentType = sniffVideoContainer(head);
     if (!this.contentType) {
-      callback(new PipelineError('unsupported_media_type', 'the file is not a recognised video container (MP4, QuickTime, Matroska/WebM, AVI, MPEG-TS/PS, FLV, ASF, Ogg Theora)'));
+      callback(new PipelineError('unsupported_media_type', NOT_A_VIDEO_MESSAGE));
       return;
     }
     this.decided = true;

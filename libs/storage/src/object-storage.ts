@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
@@ -20,9 +21,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
-import { ContainerSniffer } from './container-sniffer';
+import { ContainerSniffer, NOT_A_VIDEO_MESSAGE, SNIFF_BYTES, sniffVideoContainer } from './container-sniffer';
 import { DigestStream } from './digest-stream';
 import { MultipartWriter } from './multipart-writer';
+import { readRangesInOrder, type ByteRange } from './ranged-read';
 
 export interface StoredVideo {
   bucket: string;
@@ -46,6 +48,13 @@ export interface UploadOptions {
  */
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 export const PART_QUEUE_SIZE = 3;
+/**
+ * Reading an object back (inspectVideo): ranged GETs in flight and their
+ * size. Several at once keep storage busy while the hash runs; memory stays
+ * near their product (32 MiB).
+ */
+export const INSPECT_RANGE_BYTES = 8 * 1024 * 1024;
+export const INSPECT_PARALLEL_RANGES = 4;
 /** S3 allows at most this many parts in one upload. */
 export const MAX_PARTS = 10_000;
 
@@ -111,16 +120,41 @@ export class ObjectStorage {
   }
 
   /**
-   * Reads a stored object through the sniffer and a digest: its size,
-   * SHA-256 and media type, as uploadVideo returns them for what it stored.
-   * Fails with `unsupported_media_type` when it is not a video container.
+   * Reads a stored object back for its size, SHA-256 and media type, as
+   * uploadVideo returns them for what it stored. The object is read in
+   * ranges, INSPECT_PARALLEL_RANGES at a time (memory: that many ranges), and
+   * hashed in order; the first range is read alone and sniffed, so a file
+   * that is not a video fails with `unsupported_media_type` (an empty one
+   * with `empty_file`) before the rest is read. Storage out of reach fails
+   * with `storage_unavailable`.
    */
   async inspectVideo(key: string, signal?: AbortSignal): Promise<StoredVideo> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-    const sniffer = new ContainerSniffer();
-    const digest = new DigestStream();
-    await pipeline(answer.Body as Readable, sniffer, digest, new Writable({ write: (_chunk, _encoding, done) => done() }), { signal });
-    return { bucket: this.bucket, key, sizeBytes: digest.sizeBytes, sha256: digest.digest(), contentType: sniffer.contentType! };
+    try {
+      return await this.readBack(key, signal);
+    } catch (error) {
+      throw asReadError(error, signal);
+    }
+  }
+
+  private async readBack(key: string, signal: AbortSignal | undefined): Promise<StoredVideo> {
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    const sizeBytes = head.ContentLength ?? 0;
+    if (sizeBytes === 0) throw new PipelineError('empty_file', 'the uploaded file is empty');
+    const hash = createHash('sha256');
+    let contentType: string | undefined;
+    await readRangesInOrder(
+      { sizeBytes, rangeBytes: INSPECT_RANGE_BYTES, concurrency: INSPECT_PARALLEL_RANGES, signal },
+      // IfMatch: an object replaced between two ranges fails the read instead of mixing two files' bytes.
+      (range, rangeSignal) => this.readRange(key, range, head.ETag, rangeSignal),
+      (chunks, range) => {
+        if (range.start === 0) {
+          contentType = sniffVideoContainer(Buffer.concat(chunks, Math.min(SNIFF_BYTES, range.end)));
+          if (!contentType) throw new PipelineError('unsupported_media_type', NOT_A_VIDEO_MESSAGE);
+        }
+        for (const chunk of chunks) hash.update(chunk);
+      },
+    );
+    return { bucket: this.bucket, key, sizeBytes, sha256: hash.digest('hex'), contentType: contentType! };
   }
 
   /** A URL that reads the object without credentials until it expires (SigV4, at most 7 days). */
@@ -128,10 +162,14 @@ export class ObjectStorage {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: Math.min(Math.ceil(expiresInSeconds), 7 * 24 * 60 * 60) });
   }
 
-  /** The object's first `bytes` bytes (fewer if it is shorter). */
+  /** The object's first `bytes` bytes (fewer if it is shorter). Storage out of reach fails with `storage_unavailable`. */
   async readHead(key: string, bytes: number, signal?: AbortSignal): Promise<Buffer> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), { abortSignal: signal });
-    return Buffer.from(await answer.Body!.transformToByteArray());
+    try {
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), { abortSignal: signal });
+      return Buffer.from(await answer.Body!.transformToByteArray());
+    } catch (error) {
+      throw asReadError(error, signal);
+    }
   }
 
   /** Stores a local file (whole: for files of a few MB, such as segments and images). Writing the same key again replaces it. */
@@ -238,6 +276,24 @@ export class ObjectStorage {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
 
+  /** One range of an object, as the chunks the connection delivered (no copy into one buffer). */
+  private async readRange(key: string, range: ByteRange, etag: string | undefined, signal: AbortSignal): Promise<Buffer[]> {
+    const answer = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${range.start}-${range.end - 1}`, IfMatch: etag }),
+      { abortSignal: signal },
+    );
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of answer.Body as Readable) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+    }
+    if (length !== range.end - range.start) {
+      throw new PipelineError('storage_unavailable', `storage answered ${length} bytes for bytes ${range.start}-${range.end - 1} of ${key}`);
+    }
+    return chunks;
+  }
+
   private asUploadError(error: unknown, signal: AbortSignal | undefined, sourceFailed: boolean, storageFailed: boolean): PipelineError {
     if (isPipelineError(error)) return error;
     if (signal?.aborted) return new PipelineError('upload_aborted', 'the upload was cancelled', { cause: error });
@@ -250,4 +306,33 @@ export class ObjectStorage {
     }
     return new PipelineError('storage_unavailable', 'could not store the file', { cause: error });
   }
+}
+
+/** Node's socket errors for a server that cannot be reached or dropped the connection. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Whether a failed storage call means storage is out of reach, worth trying
+ * again later: a socket that could not connect or broke (a name resolving to
+ * several addresses fails as an AggregateError of them), the SDK's time-out,
+ * a call the SDK gave up on without any answer, or a 5xx answer. A 404 or
+ * 403 is not an outage. Duck-typed: under jest the SDK wraps Node's socket
+ * errors (from another realm) in a plain Error without their `code`, but its
+ * `$metadata` still says no answer came.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, errors, $metadata } = error as { code?: unknown; name?: unknown; errors?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  if (Array.isArray(errors) && errors.some(isStorageUnavailable)) return true;
+  if (name === 'TimeoutError') return true;
+  if ($metadata) return $metadata.httpStatusCode === undefined || $metadata.httpStatusCode >= 500;
+  return false;
+}
+
+/** A read's failure as the pipeline says it: storage out of reach is `storage_unavailable` (retried as an outage); the rest as it came. */
+function asReadError(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (isPipelineError(error) || signal?.aborted || !isStorageUnavailable(error)) return error;
+  const { code, message, name } = error as { code?: string; message?: string; name?: string };
+  return new PipelineError('storage_unavailable', `could not read from storage: ${message || code || name}`, { cause: error });
 }

@@ -1,16 +1,16 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
-import { createHash, randomBytes as randomBuffer } from 'node:crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { ObjectStorage, PART_QUEUE_SIZE, PART_SIZE_BYTES, createS3Client } from '@video-pipeline/storage';
+import { INSPECT_RANGE_BYTES, ObjectStorage, PART_QUEUE_SIZE, PART_SIZE_BYTES, createS3Client } from '@video-pipeline/storage';
 import { makeVideo } from '../../../test/support/fixtures';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 
 /** A real MP4 head followed by noise, fed in 1 MiB chunks. */
 async function videoLikeStream(totalBytes: number): Promise<Readable> {
   const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
-  const bytes = Buffer.concat([head, randomBuffer(totalBytes - head.length)]);
+  const bytes = Buffer.concat([head, randomBytes(totalBytes - head.length)]);
   const chunks: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset += 1024 * 1024) chunks.push(bytes.subarray(offset, offset + 1024 * 1024));
   return Readable.from(chunks);
@@ -113,7 +113,7 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
     /** A video-like file of `bytes`, as one buffer and as a stream of 64 KiB chunks (an HTTP body's size). */
     async function videoFile(bytes: number): Promise<{ bytes: Buffer; stream: () => Readable }> {
       const head = (await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8 * 1024);
-      const file = Buffer.concat([head, randomBuffer(bytes - head.length)]);
+      const file = Buffer.concat([head, randomBytes(bytes - head.length)]);
       const stream = () => {
         const chunks: Buffer[] = [];
         for (let offset = 0; offset < file.length; offset += 64 * 1024) chunks.push(file.subarray(offset, offset + 64 * 1024));
@@ -180,5 +180,78 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
       });
       await expectSettledAndNothingLeft();
     });
+  });
+});
+
+describe('ObjectStorage.inspectVideo on a real S3 server', () => {
+  const config = testConfig(uniquePrefix('inspect'), { S3_BUCKET: `inspect-${Date.now().toString(36)}` });
+  const client = createS3Client(config.storage);
+  const storage = new ObjectStorage(client, config.storage.bucket);
+  /** The Range of every GetObject sent. */
+  const ranges: string[] = [];
+
+  beforeAll(async () => {
+    await storage.ensureBucket();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand') ranges.push((args.input as { Range?: string }).Range ?? 'whole');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordRanges' },
+    );
+  });
+  beforeEach(() => {
+    ranges.length = 0;
+  });
+  afterAll(async () => {
+    await storage.deletePrefix('');
+    client.destroy();
+  });
+
+  it('an object of several ranges: the size, SHA-256 and type of the file, read in ranges', async () => {
+    const key = `videos/${Date.now()}/several-ranges`;
+    const sizeBytes = INSPECT_RANGE_BYTES * 2 + 12_345;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await videoLikeStream(sizeBytes)) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    await storage.putBytes(key, bytes, 'application/octet-stream');
+
+    expect(await storage.inspectVideo(key)).toEqual({
+      bucket: config.storage.bucket,
+      key,
+      sizeBytes,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      contentType: 'video/mp4',
+    });
+    expect(ranges.sort()).toEqual(
+      [`bytes=0-${INSPECT_RANGE_BYTES - 1}`, `bytes=${INSPECT_RANGE_BYTES}-${2 * INSPECT_RANGE_BYTES - 1}`, `bytes=${2 * INSPECT_RANGE_BYTES}-${sizeBytes - 1}`].sort(),
+    );
+  });
+
+  it('a file that is not a video: unsupported_media_type, having read only the first range', async () => {
+    const key = `videos/${Date.now()}/text`;
+    await storage.putBytes(key, Buffer.alloc(INSPECT_RANGE_BYTES * 4, 'not a video, only text\n'), 'text/plain');
+    await expect(storage.inspectVideo(key)).rejects.toMatchObject({ code: 'unsupported_media_type' });
+    expect(ranges).toEqual([`bytes=0-${INSPECT_RANGE_BYTES - 1}`]);
+  });
+
+  it('an empty object: empty_file, reading nothing', async () => {
+    const key = `videos/${Date.now()}/empty`;
+    await storage.putBytes(key, Buffer.alloc(0), 'application/octet-stream');
+    await expect(storage.inspectVideo(key)).rejects.toMatchObject({ code: 'empty_file' });
+    expect(ranges).toEqual([]);
+  });
+
+  it('a cancelled read rejects and sends no request after it', async () => {
+    const key = `videos/${Date.now()}/cancelled`;
+    await storage.putBytes(key, Buffer.concat([(await fs.readFile(await makeVideo({ seconds: 1 }))).subarray(0, 8192), randomBytes(INSPECT_RANGE_BYTES * 6)]), 'application/octet-stream');
+    const controller = new AbortController();
+    const inspecting = storage.inspectVideo(key, controller.signal);
+    setTimeout(() => controller.abort(), 30);
+    await expect(inspecting).rejects.toThrow();
+    const sent = ranges.length;
+    await sleep(500);
+    expect(ranges.length).toBe(sent);
+    expect(sent).toBeLessThan(7);
   });
 });

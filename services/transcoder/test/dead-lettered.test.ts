@@ -60,12 +60,12 @@ describe('a transcode whose retries run out', () => {
 
     await eventually(async () => (await bed.stage(videoId, 'transcode'))?.status === 'failed', 60_000, 'the stage to end as failed');
     // One attempt on the event's own topic, one in each of the two retry tiers, then parked. The S3 client's
-    // refused connection reaches the runtime unmapped: `internal`, retriable (the reason the dead letter carries too).
-    expect(await bed.stage(videoId, 'transcode')).toMatchObject({ status: 'failed', attempts: 3, errorCode: 'internal' });
+    // refused connection is a storage outage: `storage_unavailable`, retriable (the reason the dead letter carries too).
+    expect(await bed.stage(videoId, 'transcode')).toMatchObject({ status: 'failed', attempts: 3, errorCode: 'storage_unavailable' });
     expect((await bed.stage(videoId, 'transcode'))!.errorMessage).toContain('ECONNREFUSED');
     const failures = await bed.published('video.transcode.failed', videoId);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ videoId, ownerId: 'alice', stage: 'transcode', reason: { code: 'internal' } });
+    expect(failures[0]).toMatchObject({ videoId, ownerId: 'alice', stage: 'transcode', reason: { code: 'storage_unavailable' } });
     expect(failures[0]!.startedAt).toBeDefined();
     // A required stage failed for good: the video's lifecycle ends with it, announced once.
     expect(await bed.prisma.video.findUnique({ where: { id: videoId }, select: { status: true } })).toEqual({ status: 'failed' });

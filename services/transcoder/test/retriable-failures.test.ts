@@ -1,5 +1,8 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
+import { classifyFailure } from '@video-pipeline/consumer';
 import { PipelineError } from '@video-pipeline/errors';
+import { ObjectStorage, createS3Client } from '@video-pipeline/storage';
 import type { MediaJobDeps } from '@video-pipeline/media-jobs';
 import { MediaFixtures, h264, testPattern } from '../../../test/support/media-fixtures';
 import { MediaTestbed } from '../../../test/support/media-testbed';
@@ -40,6 +43,26 @@ describe('a transcode that fails for a reason that may not repeat', () => {
     // The retry does the whole ladder.
     expect(await bed.handle(handleVideoUploaded(bed.deps('transcoder')), event, { attempt: 2 })).toBe(true);
     expect(await bed.stage(event.data.videoId, 'transcode')).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
+  });
+
+  it('a storage that refuses connections is storage_unavailable, retried as an outage, not internal', async () => {
+    const event = await bed.storeUpload(await fixtures.make('refused.mp4', [...testPattern('320x240', 1), ...h264]));
+    // A port nothing listens on: the S3 server is down.
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const deps: MediaJobDeps = bed.deps('transcoder');
+    deps.storage = new ObjectStorage(createS3Client({ ...bed.config.storage, endpoint: `http://127.0.0.1:${closedPort}` }), bed.config.storage.bucket);
+    const failure = await bed.handle(handleVideoUploaded(deps), event).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(classifyFailure(failure)).toMatchObject({ retriable: true, code: 'storage_unavailable' });
+    expect(await bed.stage(event.data.videoId, 'transcode')).toMatchObject({ status: 'pending', attempts: 1, errorCode: 'storage_unavailable' });
+    expect(await bed.published('video.transcode.failed', event.data.videoId)).toEqual([]);
   });
 
   it('kills ffmpeg when the attempt is aborted (its time limit, or shutdown), and leaves the event to its retry', async () => {

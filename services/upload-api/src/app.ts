@@ -34,6 +34,7 @@ import { DirectUploads } from './uploads/direct-uploads';
 import type { IdempotencyKeys } from './uploads/idempotency';
 import type { PendingUploads } from './uploads/pending-uploads';
 import { TUS_PATH, tusEndpoint } from './uploads/tus';
+import { tusOperations } from './uploads/tus-document';
 import type { VideoRepository } from './video-repository';
 import { createWebhookRoute } from './handlers/webhooks/create-webhook';
 import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
@@ -140,7 +141,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
     authenticate: authenticate('owner'),
     logger: deps.logger,
   });
-  const document = openApiDocument(routes, API_INFO) as unknown as Record<string, unknown>;
+  const document = openApiDocument(routes, API_INFO, tusOperations) as unknown as Record<string, unknown>;
 
   const app = express();
   const http = createHttpServer(app);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { INSPECT_RANGE_BYTES } from '@video-pipeline/storage';
 import { startUploadApi, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { expectNothingLeft, sha256, storedSha256, videoLike } from '../../../test/support/upload-fixtures';
@@ -44,6 +45,8 @@ describe('direct uploads to storage', () => {
 
   it('parts sent in parallel and out of order complete into the file, once', async () => {
     const bytes = await videoLike(12 * MiB + 777);
+    // More than one range of the completion's read-back, so its hash is over ranges read in parallel.
+    expect(bytes.length).toBeGreaterThan(INSPECT_RANGE_BYTES);
     const start = await call('POST', '/v1/uploads/direct', { sizeBytes: bytes.length, partSizeBytes: 5 * MiB, title: 'Direct' });
     expect(start.status).toBe(201);
     expect(start.body.parts.map((part: any) => part.sizeBytes)).toEqual([5 * MiB, 5 * MiB, 2 * MiB + 777]);

@@ -52,15 +52,71 @@ describe('the OpenAPI document', () => {
     expect(result).toMatchObject({ valid: true });
   });
 
+  /** Served by @tus/server, not by express routes: checked by asking the endpoint below. */
+  const tusOperations = ['OPTIONS /v1/uploads', 'POST /v1/uploads', 'HEAD /v1/uploads/{id}', 'PATCH /v1/uploads/{id}', 'DELETE /v1/uploads/{id}'];
+
   it('lists every route the API serves, and no other', () => {
     const served = servedOperations((api.app.app as unknown as { router: { stack: Parameters<typeof servedOperations>[0] } }).router.stack);
     expect(served.length).toBeGreaterThanOrEqual(6);
-    expect(documentedOperations(document).sort()).toEqual([...new Set(served)].sort());
+    expect(documentedOperations(document).sort()).toEqual([...new Set([...served, ...tusOperations])].sort());
     expect(documentedOperations(document)).toEqual(expect.arrayContaining(['POST /v1/videos', 'GET /v1/videos', 'GET /v1/videos/{id}', 'GET /healthz', 'GET /readyz', 'GET /openapi.json']));
   });
 
+  it('lists the tus operations the endpoint serves, and no other', async () => {
+    const upload = `${api.baseUrl}/v1/uploads/00000000-0000-4000-8000-000000000000`;
+    const options = await fetch(`${api.baseUrl}/v1/uploads`, { method: 'OPTIONS' });
+    expect([options.status, options.headers.get('tus-version'), options.headers.get('x-request-id')]).toEqual([204, '1.0.0', expect.any(String)]);
+    // Without a key, a served operation asks for one; one that is not served is not found.
+    const withoutKey = async (method: string, url: string) => (await fetch(url, { method, headers: { 'tus-resumable': '1.0.0' } })).status;
+    expect(await withoutKey('POST', `${api.baseUrl}/v1/uploads`)).toBe(401);
+    for (const method of ['HEAD', 'PATCH', 'DELETE']) expect({ method, status: await withoutKey(method, upload) }).toEqual({ method, status: 401 });
+    const withKey = async (method: string, url: string) => (await fetch(url, { method, headers: { authorization: `Bearer ${API_KEY}`, 'tus-resumable': '1.0.0' } })).status;
+    expect(await withKey('GET', upload)).toBe(404);
+    expect(await withKey('GET', `${api.baseUrl}/v1/uploads`)).toBe(404);
+    expect(await withKey('HEAD', upload)).toBe(404);
+
+    const create = resolved.paths!['/v1/uploads']!.post!;
+    expect(create.security).toEqual([{ apiKey: [] }]);
+    expect((create.parameters as OpenAPIV3_1.ParameterObject[]).map((parameter) => [parameter.in, parameter.name, parameter.required ?? false])).toEqual([
+      ['header', 'Tus-Resumable', true],
+      ['header', 'Upload-Length', false],
+      ['header', 'Upload-Defer-Length', false],
+      ['header', 'Upload-Metadata', false],
+    ]);
+    expect(Object.keys((create.responses!['201'] as OpenAPIV3_1.ResponseObject).headers!)).toEqual(expect.arrayContaining(['Location', 'Tus-Resumable', 'Upload-Expires']));
+    const patch = resolved.paths!['/v1/uploads/{id}']!.patch!;
+    expect((patch.parameters as OpenAPIV3_1.ParameterObject[]).map((parameter) => parameter.name)).toEqual(['id', 'Tus-Resumable', 'Upload-Offset', 'Upload-Length']);
+    expect(Object.keys((patch.responses!['204'] as OpenAPIV3_1.ResponseObject).headers!)).toEqual(expect.arrayContaining(['Upload-Offset', 'Video-Id', 'Video-Url']));
+    expect(Object.keys((resolved.paths!['/v1/uploads/{id}']!.head!.responses!['200'] as OpenAPIV3_1.ResponseObject).headers!)).toEqual(
+      expect.arrayContaining(['Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Expires', 'Video-Id', 'Video-Url']),
+    );
+    // Our refusals in our error body, tus' own in its plain text, under one status.
+    expect(documentedErrors('/v1/uploads/{id}', 'patch')).toMatchObject({ '404': ['not_found'], '413': ['file_too_large', 'storage_quota_exceeded'], '415': ['unsupported_media_type'] });
+    expect(Object.keys((patch.responses!['409'] as OpenAPIV3_1.ResponseObject).content!)).toEqual(['text/plain']);
+    expect(Object.keys((patch.responses!['400'] as OpenAPIV3_1.ResponseObject).content!)).toEqual(['application/json', 'text/plain']);
+  });
+
+  it('declares Idempotency-Key where it is taken, with the limits the API enforces', async () => {
+    for (const [path, method] of [['/v1/videos', 'post'], ['/v1/uploads/direct/{id}/complete', 'post']] as const) {
+      const parameters = resolved.paths![path]![method]!.parameters as OpenAPIV3_1.ParameterObject[];
+      const key = parameters.find((parameter) => parameter.name === 'Idempotency-Key');
+      expect(key).toMatchObject({ in: 'header', schema: { type: 'string', minLength: 1, maxLength: 255, pattern: expect.any(String) } });
+      expect(key!.required ?? false).toBe(false);
+    }
+    const withKey = (key: string) => uploadFile(api.baseUrl, API_KEY, { file: { bytes: Buffer.from('x') }, headers: { 'idempotency-key': key } });
+    for (const key of ['k'.repeat(256), 'with space']) {
+      const refused = await withKey(key);
+      expect([refused.status, (refused.body as { error: { code: string; details: unknown } }).error]).toEqual([
+        400,
+        expect.objectContaining({ code: 'invalid_request', details: { in: 'header', parameter: 'Idempotency-Key' } }),
+      ]);
+    }
+    // The longest key allowed passes the header check (the file is then refused for what it is).
+    expect((await withKey('k'.repeat(255))).status).toBe(415);
+  });
+
   /** The codes each error answer of an operation lists, by status. */
-  function documentedErrors(path: string, method: 'get' | 'put' | 'post' | 'delete' | 'patch'): Record<string, string[]> {
+  function documentedErrors(path: string, method: 'get' | 'put' | 'post' | 'delete' | 'patch' | 'head'): Record<string, string[]> {
     const responses = resolved.paths![path]![method]!.responses!;
     const errors: Record<string, string[]> = {};
     for (const [status, answer] of Object.entries(responses)) {

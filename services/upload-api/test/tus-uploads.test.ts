@@ -128,6 +128,24 @@ describe('resumable uploads (tus)', () => {
     await cutApi.storage.deletePrefix(`videos/${videoId}/`);
   });
 
+  it('a creation that carries the whole file answers 201 Created, with the upload and its video', async () => {
+    const bytes = await videoLike(256 * 1024);
+    const created = await tusRequest(`${api.baseUrl}/v1/uploads`, 'POST', API_KEY, { 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, bytes);
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toMatch(/^\/v1\/uploads\/[0-9a-f-]{36}$/);
+    expect(created.headers.get('upload-offset')).toBe(String(bytes.length));
+    const videoId = created.headers.get('video-id')!;
+    expect(created.headers.get('video-url')).toBe(`/v1/videos/${videoId}`);
+    const video = await fetch(`${api.baseUrl}/v1/videos/${videoId}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(((await video.json()) as { object: { sha256: string } }).object.sha256).toBe(sha256(bytes));
+    // The store's notes (.info) go once the answer is out: only the video's original stays.
+    await eventually(async () => {
+      const keys = await api.storage.listKeys(`videos/${videoId}/`);
+      return keys.length === 1 && keys[0] === `videos/${videoId}/original` ? keys : undefined;
+    }, 10_000, 'the upload’s notes to be removed');
+    await api.removeVideo({ id: videoId, object: { key: `videos/${videoId}/original` } });
+  });
+
   it("another owner's HEAD, PATCH and DELETE get 404, and the upload stays intact", async () => {
     const bytes = await videoLike(64 * 1024);
     const created = await tusRequest(`${api.baseUrl}/v1/uploads`, 'POST', API_KEY, { 'upload-length': String(bytes.length) });

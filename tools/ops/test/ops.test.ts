@@ -29,7 +29,7 @@ async function ops(prefix: string, ...argv: string[]): Promise<{ code: number; s
 
 describe('the ops CLI', () => {
   const prefix = uniquePrefix('ops');
-  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-test', topicPrefix: prefix }, testLogger());
+  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-test', topicPrefix: prefix, connectionTimeoutMs: 5_000 }, testLogger());
   const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL! });
   const producer = createProducer(kafka);
   const poison = sampleVideoUploaded();
@@ -193,7 +193,7 @@ describe('the ops CLI', () => {
 
 describe('the ops CLI counts lag on the topics a group reads', () => {
   const prefix = uniquePrefix('ops-lag');
-  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-lag-test', topicPrefix: prefix }, testLogger());
+  const kafka = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'ops-lag-test', topicPrefix: prefix, connectionTimeoutMs: 5_000 }, testLogger());
   const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL! });
   const producer = createProducer(kafka);
   const upload = sampleVideoUploaded();

@@ -1,7 +1,7 @@
 import { defineRoute } from '../http/route';
 import { completeDirectUploadBody, locationHeader, uploadIdParams, videoSchema } from '../schemas';
 import type { DirectUploads } from '../uploads/direct-uploads';
-import { IDEMPOTENCY_HEADER, fingerprintOf, withIdempotency, type IdempotencyKeys } from '../uploads/idempotency';
+import { IDEMPOTENCY_HEADER, fingerprintOf, idempotencyKeyHeader, withIdempotency, type IdempotencyKeys } from '../uploads/idempotency';
 import { videoView } from '../video-view';
 
 /** POST /v1/uploads/direct/:id/complete: checks the parts with storage and makes the video. */
@@ -19,6 +19,7 @@ export function completeDirectUploadRoute(uploads: DirectUploads, idempotency: I
       `Takes an \`${IDEMPOTENCY_HEADER}\`.`,
     auth: 'owner',
     params: uploadIdParams,
+    headers: idempotencyKeyHeader,
     body: { contentType: 'application/json', schema: completeDirectUploadBody },
     responses: { 201: { description: 'the video', schema: videoSchema, headers: locationHeader } },
     errors: [

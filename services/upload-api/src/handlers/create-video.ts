@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { askForBody } from '../http/early-answers';
 import { defineRoute } from '../http/route';
 import { formParts } from '../multipart';
-import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, fingerprintOf, idempotencyKeyOf, reused, type IdempotencyKeys } from '../uploads/idempotency';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, fingerprintOf, idempotencyKeyHeader, idempotencyKeyOf, reused, type IdempotencyKeys } from '../uploads/idempotency';
 import type { PendingUploads } from '../uploads/pending-uploads';
 import type { QuotaLimits } from '../uploads/quotas';
 import { locationHeader, uploadForm, videoSchema } from '../schemas';
@@ -60,6 +60,7 @@ export function createVideoRoute(deps: CreateVideoDeps) {
       `With an \`${IDEMPOTENCY_HEADER}\` header, a retry of the same upload (same file, same title) within a day gets the first answer again ` +
       `(with \`${REPLAYED_HEADER}: true\`) and creates nothing; the same key with another upload is refused.`,
     auth: 'owner',
+    headers: idempotencyKeyHeader,
     body: { contentType: 'multipart/form-data', schema: uploadForm, description: 'the file in the field `file`, optionally a `title`; no other fields' },
     responses: { 201: { description: 'stored, recorded and announced', schema: videoSchema, headers: locationHeader } },
     errors: [

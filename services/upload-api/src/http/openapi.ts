@@ -12,7 +12,7 @@ export const jsonBodyErrors: readonly ErrorCode[] = ['not_json', 'body_too_large
 
 export const API_KEY_SCHEME = 'apiKey';
 
-const requestIdHeader = z.object({
+export const requestIdHeader = z.object({
   'X-Request-Id': z.string().meta({ description: 'the request\'s id: the client\'s own `X-Request-Id` when it sent a usable one, else a new UUID; also in the logs' }),
 });
 
@@ -34,6 +34,21 @@ function errorBody(codes: readonly ErrorCode[]) {
   });
 }
 
+/** One error answer per status, listing the codes that share it, in the order given. */
+export function errorResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObject {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(errorCodes[code].status, [...(byStatus.get(errorCodes[code].status) ?? []), code]);
+  const responses: ZodOpenApiResponsesObject = {};
+  for (const [status, sharing] of byStatus) {
+    responses[`${status}` as `${4 | 5}${string}`] = {
+      description: sharing.map((code) => `\`${code}\``).join(', '),
+      headers: requestIdHeader,
+      content: { 'application/json': { schema: errorBody(sharing) } },
+    };
+  }
+  return responses;
+}
+
 function operation(route: Route): ZodOpenApiOperationObject {
   const responses: ZodOpenApiResponsesObject = {};
   for (const [status, answer] of Object.entries(route.responses)) {
@@ -43,15 +58,7 @@ function operation(route: Route): ZodOpenApiOperationObject {
       ...(answer.schema && { content: { 'application/json': { schema: answer.schema } } }),
     };
   }
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of errorCodesOf(route)) byStatus.set(errorCodes[code].status, [...(byStatus.get(errorCodes[code].status) ?? []), code]);
-  for (const [status, codes] of byStatus) {
-    responses[`${status}` as `${4 | 5}${string}`] = {
-      description: codes.map((code) => `\`${code}\``).join(', '),
-      headers: requestIdHeader,
-      content: { 'application/json': { schema: errorBody(codes) } },
-    };
-  }
+  Object.assign(responses, errorResponses(errorCodesOf(route)));
   return {
     operationId: route.operationId,
     tags: route.tags,
@@ -59,7 +66,7 @@ function operation(route: Route): ZodOpenApiOperationObject {
     ...(route.description && { description: route.description }),
     security: route.auth === 'public' ? [] : [{ [API_KEY_SCHEME]: [] }],
     ...(route.auth !== 'public' && { 'x-api-key-kind': route.auth }),
-    requestParams: { ...(route.params && { path: route.params }), ...(route.query && { query: route.query }) },
+    requestParams: { ...(route.params && { path: route.params }), ...(route.query && { query: route.query }), ...(route.headers && { header: route.headers }) },
     ...(route.body && {
       requestBody: { required: true, ...(route.body.description && { description: route.body.description }), content: { [route.body.contentType]: { schema: route.body.schema } } },
     }),
@@ -67,14 +74,18 @@ function operation(route: Route): ZodOpenApiOperationObject {
   };
 }
 
-/** The OpenAPI 3.1 document of `routes`, generated from the zod schemas they are served with. */
-export function openApiDocument(routes: readonly Route[], info: { title: string; version: string; description: string }) {
-  const paths: ZodOpenApiPathsObject = {};
+/**
+ * The OpenAPI 3.1 document of `routes`, generated from the zod schemas they
+ * are served with, and of `servedElsewhere`: operations served outside the
+ * route layer (tus), described by hand beside the code that serves them.
+ */
+export function openApiDocument(routes: readonly Route[], info: { title: string; version: string; description: string }, servedElsewhere: ZodOpenApiPathsObject = {}) {
+  const paths: ZodOpenApiPathsObject = { ...servedElsewhere };
   for (const route of routes) paths[route.path] = { ...paths[route.path], [route.method]: operation(route) };
   return createDocument({
     openapi: '3.1.0',
     info,
-    tags: [...new Set(routes.flatMap((route) => route.tags))].map((name) => ({ name })),
+    tags: [...new Set([...routes.flatMap((route) => route.tags), ...tagsOf(servedElsewhere)])].map((name) => ({ name })),
     components: {
       securitySchemes: {
         [API_KEY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'an API key: `Authorization: Bearer <key>`; keys map to owners through `API_KEYS`, and to admins (reviewers) through `ADMIN_API_KEYS`. `x-api-key-kind` says which a route takes: `owner`, `admin` or `owner-or-admin`' },
@@ -82,4 +93,8 @@ export function openApiDocument(routes: readonly Route[], info: { title: string;
     },
     paths,
   });
+}
+
+function tagsOf(paths: ZodOpenApiPathsObject): string[] {
+  return Object.values(paths).flatMap((item) => Object.values(item ?? {}).flatMap((operation) => (operation as { tags?: string[] } | undefined)?.tags ?? []));
 }

@@ -77,6 +77,13 @@ export interface RouteSpec<P extends Shape, Q extends Shape, R extends Responses
   params?: P;
   query?: Q;
   /**
+   * Request headers the route reads, by their canonical names (e.g.
+   * `Idempotency-Key`): checked before the handler runs, like `params` and
+   * `query`, and documented as header parameters. The handler reads them
+   * from `req` itself.
+   */
+  headers?: z.ZodObject;
+  /**
    * The request body. An `application/json` body is parsed (up to
    * JSON_BODY_LIMIT_BYTES) and validated against `schema` before the handler
    * runs; any other (an upload) the handler streams itself.
@@ -114,6 +121,7 @@ export function routerFor(routes: readonly Route[], authenticate: (access: Exclu
   for (const route of routes) {
     const serve: RequestHandler = async (req, res) => {
       if (route.logLevel) res.locals.logLevel = route.logLevel;
+      if (route.headers) parseInput(route.headers, headersNamed(route.headers, req), 'header');
       const answer = await route.handle({
         req,
         res,
@@ -146,7 +154,12 @@ const jsonBody: RequestHandler[] = [
   express.json({ limit: JSON_BODY_LIMIT_BYTES, strict: false }),
 ];
 
-function parseInput(schema: Shape, input: unknown, where: 'path' | 'query'): Record<string, never> {
+/** The request's values of the headers a schema names (Node lower-cases the names it received). */
+function headersNamed(schema: z.ZodObject, req: Request): Record<string, string | string[] | undefined> {
+  return Object.fromEntries(Object.keys(schema.shape).map((name) => [name, req.headers[name.toLowerCase()]]));
+}
+
+function parseInput(schema: Shape, input: unknown, where: 'path' | 'query' | 'header'): Record<string, never> {
   if (!schema) return {};
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data as Record<string, never>;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { isDatabaseUnavailable, Prisma, type PrismaClient } from '@video-pipeline/db';
+import { z } from 'zod';
 import { PipelineError } from '@video-pipeline/errors';
 
 /** How long a key and its answer are kept: a retry within a day gets the original answer. */
@@ -29,14 +30,35 @@ export function fingerprintOf(...parts: (string | null | undefined)[]): string {
   return hash.digest('hex');
 }
 
+const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+const idempotencyKeyRefusal = `${IDEMPOTENCY_HEADER} must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters`;
+
+/** The header as routes that take it declare it (`headers` of a route): checked by the router and documented. */
+export const idempotencyKeyHeader = z.object({
+  [IDEMPOTENCY_HEADER]: z
+    .string()
+    .min(1, { error: idempotencyKeyRefusal })
+    .max(IDEMPOTENCY_KEY_MAX_LENGTH, { error: idempotencyKeyRefusal })
+    .regex(/^[\x21-\x7e]+$/, { error: idempotencyKeyRefusal })
+    .optional()
+    .meta({
+      description:
+        `optional; 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters (\`!\` to \`~\`, no spaces), chosen by the client, unique per operation. ` +
+        'A retry with the same key and the same request within a day gets the first answer again and does nothing more; ' +
+        'the same key with another request is refused (`idempotency_key_reused`), and one while the first still runs is told to retry (`idempotency_in_progress`)',
+      example: '4f1c2a9e-upload-holidays',
+    }),
+});
+
 /** The request's `Idempotency-Key`, if it sent one (1–255 visible ASCII characters). */
 export function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new PipelineError('invalid_request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { details: { in: 'header', parameter: 'Idempotency-Key' } });
+  const parsed = idempotencyKeyHeader.shape[IDEMPOTENCY_HEADER].safeParse(key);
+  if (!parsed.success || parsed.data === undefined) {
+    throw new PipelineError('invalid_request', idempotencyKeyRefusal, { details: { in: 'header', parameter: IDEMPOTENCY_HEADER } });
   }
-  return key;
+  return parsed.data;
 }
 
 /**

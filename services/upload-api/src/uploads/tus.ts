@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import { S3Store } from '@tus/s3-store';
-import { MemoryLocker, Server, type ServerOptions } from '@tus/server';
+import { EVENTS, MemoryLocker, Server, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -164,7 +164,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
    * The completion of a fully received upload: its object is read back for
    * its size, SHA-256 and type, then the video and its event are recorded, once.
    */
-  const finish = async (ownerId: string, upload: { id: string; metadata?: Record<string, string | null> }): Promise<string> => {
+  const finish = async (ownerId: string, upload: { id: string; metadata?: Record<string, string | null> }, options: { keepNotes?: boolean } = {}): Promise<string> => {
     const uploadId = uploadIdOfKey(upload.id);
     const row = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
     const stored = await deps.storage.inspectVideo(upload.id);
@@ -175,7 +175,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         { quotas: deps.quotas, pending: true },
       );
       // The store's notes on the upload are not needed once it is a video: HEAD and PATCH on it are answered from the database.
-      await store.forget(upload.id).catch((error: unknown) => deps.logger.warn({ err: error, key: upload.id }, 'could not remove a finished upload’s .info'));
+      if (!options.keepNotes) await forget(upload.id);
       return video.id;
     } catch (error) {
       // Over quota once its size is known (a deferred length): refused, and nothing is kept.
@@ -186,6 +186,8 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       throw error;
     }
   };
+
+  const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
   const locker = new MemoryLocker();
   const options: ServerOptions = {
@@ -216,10 +218,19 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       });
       return {};
     },
-    onUploadFinish: async (req, upload) => ({ status_code: 204, headers: videoHeaders(await finish(nodeOf(req).res.locals.ownerId!, upload)) }),
+    // A creation that carried the whole file is still a creation (201, with its Location); and tus reads the
+    // upload's notes again after this hook to answer it, so they are removed once it has answered (POST_FINISH).
+    onUploadFinish: async (req, upload) => {
+      const creating = req.method === 'POST';
+      const videoId = await finish(nodeOf(req).res.locals.ownerId!, upload, { keepNotes: creating });
+      return { status_code: creating ? 201 : 204, headers: videoHeaders(videoId) };
+    },
     onResponseError: (req, error) => asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error),
   };
   const server = new Server({ ...options, datastore: store });
+  server.on(EVENTS.POST_FINISH, (req, _res, upload) => {
+    if (req.method === 'POST') void forget(upload.id);
+  });
 
   const handler: RequestHandler = async (req, res, next) => {
     if (req.path === '/direct' || req.path.startsWith('/direct/')) return next();
