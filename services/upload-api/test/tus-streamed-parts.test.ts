@@ -1,0 +1,151 @@
+import http from 'node:http';
+import { HeadObjectCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { TcpProxy } from '../../../test/support/network';
+import { API_KEY, eventually, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
+import { testConfig, uniquePrefix } from '../../../test/support/test-env';
+import { sha256, storedSha256, videoLike } from '../../../test/support/upload-fixtures';
+
+const MiB = 1024 * 1024;
+/** The store's part size for these uploads (s3-store's preferred 8 MiB: each is over 8 MiB and under 78 GiB). */
+const PART = 8 * MiB;
+
+/**
+ * The tus store streams a request's whole parts straight to storage and keeps
+ * only a request's tail shorter than a part aside (`<key>.part`). These
+ * requests are cut where the parts are, and the stored parts are read back
+ * between them: what is stored, in order, is what the offset says.
+ */
+describe('tus parts streamed from the request', () => {
+  // Storage is reached through a proxy the last test takes down mid-part.
+  const base = testConfig(uniquePrefix('tus-parts'), { S3_BUCKET: `tus-parts-${Date.now().toString(36)}` });
+  const s3 = new URL(base.storage.endpoint);
+  const proxy = new TcpProxy({ host: s3.hostname, port: Number(s3.port) });
+  let api: RunningApi;
+
+  beforeAll(async () => {
+    await proxy.up();
+    const config = { ...base, storage: { ...base.storage, endpoint: `http://127.0.0.1:${proxy.port}` } };
+    api = await startUploadApi(config, { maxUploadBytes: 64 * MiB });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await proxy.down();
+  });
+
+  const create = async (size: number) => {
+    const response = await fetch(`${api.baseUrl}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-length': String(size) },
+    });
+    expect(response.status).toBe(201);
+    const url = new URL(response.headers.get('location')!, api.baseUrl).toString();
+    return { url, key: `videos/${url.split('/').pop()}/original` };
+  };
+  const patch = (url: string, offset: number, body: Buffer) =>
+    fetch(url, {
+      method: 'PATCH',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+      body,
+    });
+  const offsetOf = async (url: string) => {
+    const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}` } });
+    expect(head.status).toBe(200);
+    return Number(head.headers.get('upload-offset'));
+  };
+  /** The sizes of the multipart upload's parts, in order, and the size of the tail kept aside (0: none). */
+  const stored = async (key: string) => {
+    const info = await api.storage.client.send(new HeadObjectCommand({ Bucket: api.storage.bucket, Key: `${key}.info` }));
+    const listed = await api.storage.client.send(new ListPartsCommand({ Bucket: api.storage.bucket, Key: key, UploadId: info.Metadata!['upload-id'] }));
+    const tail = await api.storage.client.send(new HeadObjectCommand({ Bucket: api.storage.bucket, Key: `${key}.part` })).then(
+      (head) => head.ContentLength!,
+      () => 0,
+    );
+    return { parts: (listed.Parts ?? []).map((part) => part.Size), tail };
+  };
+  const expectVideoOf = async (response: Response, bytes: Buffer) => {
+    expect(response.status).toBe(204);
+    const videoId = response.headers.get('video-id')!;
+    const video = await api.prisma.video.findUniqueOrThrow({ where: { id: videoId } });
+    expect({ size: video.sizeBytes, sha256: video.sha256 }).toEqual({ size: BigInt(bytes.length), sha256: sha256(bytes) });
+    expect(await storedSha256(api, video.objectKey)).toBe(sha256(bytes));
+    await api.removeVideo({ id: videoId, object: { key: video.objectKey } });
+  };
+
+  it('requests of whole parts store parts and nothing aside, up to the short last part', async () => {
+    const bytes = await videoLike(3 * PART + 4321);
+    const { url, key } = await create(bytes.length);
+
+    const first = await patch(url, 0, bytes.subarray(0, 2 * PART));
+    expect(first.status).toBe(204);
+    expect(first.headers.get('upload-offset')).toBe(String(2 * PART));
+    expect(await stored(key)).toEqual({ parts: [PART, PART], tail: 0 });
+
+    await expectVideoOf(await patch(url, 2 * PART, bytes.subarray(2 * PART)), bytes);
+  });
+
+  it('a request ending in a tail keeps it aside, and the next request completes that part first', async () => {
+    const bytes = await videoLike(3 * PART + 2 * MiB + 99);
+    const { url, key } = await create(bytes.length);
+    const cuts = [0, PART + 2 * MiB, 2 * PART + 3 * MiB, bytes.length];
+
+    // One whole part, then 2 MiB aside.
+    expect((await patch(url, cuts[0]!, bytes.subarray(cuts[0], cuts[1]))).status).toBe(204);
+    expect(await stored(key)).toEqual({ parts: [PART], tail: 2 * MiB });
+    expect(await offsetOf(url)).toBe(cuts[1]);
+    // 9 MiB: 6 complete the part with the 2 aside, 3 are aside.
+    expect((await patch(url, cuts[1]!, bytes.subarray(cuts[1], cuts[2]))).status).toBe(204);
+    expect(await stored(key)).toEqual({ parts: [PART, PART], tail: 3 * MiB });
+    expect(await offsetOf(url)).toBe(cuts[2]);
+    // The rest: 5 MiB complete a part, 2 MiB + 99 bytes are the last.
+    await expectVideoOf(await patch(url, cuts[2]!, bytes.subarray(cuts[2])), bytes);
+  });
+
+  it('a request the client cuts within a part drops that part; resumed from the offset, the object is identical', async () => {
+    const bytes = await videoLike(3 * PART + 777);
+    const { url, key } = await create(bytes.length);
+
+    // Declares the whole file, sends a part and a half, and goes away.
+    const sent = PART + PART / 2;
+    await new Promise<void>((resolve) => {
+      const request = http.request(url, {
+        method: 'PATCH',
+        headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': bytes.length },
+      });
+      request.on('error', () => resolve());
+      request.write(bytes.subarray(0, sent), () => setTimeout(() => request.destroy(), 200));
+    });
+    // HEAD waits for the cut request to store what it will: the whole first part, nothing of the second.
+    await eventually(async () => (await offsetOf(url)) === PART, 10_000, 'the cut request to store its first part');
+    expect(await stored(key)).toEqual({ parts: [PART], tail: 0 });
+
+    await expectVideoOf(await patch(url, PART, bytes.subarray(PART)), bytes);
+  });
+
+  it('storage failing within a part fails the request; the offset is the parts stored before it, and the upload resumes', async () => {
+    const bytes = await videoLike(3 * PART + 555);
+    const { url, key } = await create(bytes.length);
+
+    const request = http.request(url, {
+      method: 'PATCH',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': 2 * PART },
+    });
+    const answered = new Promise<number>((resolve) => {
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      });
+      request.on('error', () => resolve(0));
+    });
+    // The first part stored, the second on its way: storage goes away.
+    request.write(bytes.subarray(0, PART + 2 * MiB));
+    await eventually(async () => (await stored(key)).parts.length === 1, 10_000, 'the first part to be stored');
+    await proxy.down();
+    await proxy.up();
+    request.end(bytes.subarray(PART + 2 * MiB, 2 * PART));
+    expect(await answered).toBe(500);
+
+    expect(await offsetOf(url)).toBe(PART);
+    expect(await stored(key)).toEqual({ parts: [PART], tail: 0 });
+    await expectVideoOf(await patch(url, PART, bytes.subarray(PART)), bytes);
+  });
+});
