@@ -100,25 +100,42 @@ describe('tus parts streamed from the request', () => {
     await expectVideoOf(await patch(url, cuts[2]!, bytes.subarray(cuts[2])), bytes);
   });
 
-  it('a request the client cuts within a part drops that part; resumed from the offset, the object is identical', async () => {
-    const bytes = await videoLike(3 * PART + 777);
+  it('a request the client cuts stores the parts it completed; the tail it began with stays; resumed, the object is identical', async () => {
+    const bytes = await videoLike(4 * PART + 777);
+    const { url, key } = await create(bytes.length);
+    /** A PATCH that declares the rest of the file, sends `sent` bytes of it and goes away; resolves once the API took them. */
+    const cutPatch = (offset: number, sent: number) =>
+      new Promise<void>((resolve) => {
+        const request = http.request(url, {
+          method: 'PATCH',
+          headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', 'content-length': bytes.length - offset },
+        });
+        request.on('error', () => resolve());
+        request.write(bytes.subarray(offset, offset + sent), () => setTimeout(() => request.destroy(), 200));
+      });
+    // HEAD waits for a cut request to store what it will.
+    const settledAt = (offset: number) => eventually(async () => (await offsetOf(url)) === offset, 10_000, `the offset to be ${offset}`);
+
+    expect((await patch(url, 0, bytes.subarray(0, PART + 2 * MiB))).status).toBe(204);
+    // Cut within the part that begins with the 2 MiB tail: nothing more is stored, and the tail is still there.
+    await cutPatch(PART + 2 * MiB, 4 * MiB);
+    await settledAt(PART + 2 * MiB);
+    expect(await stored(key)).toEqual({ parts: [PART], tail: 2 * MiB });
+    // Cut a part and a half in: that part (tail and all) is stored, nothing of the next.
+    await cutPatch(PART + 2 * MiB, 6 * MiB + PART / 2);
+    await settledAt(2 * PART);
+    expect(await stored(key)).toEqual({ parts: [PART, PART], tail: 0 });
+
+    await expectVideoOf(await patch(url, 2 * PART, bytes.subarray(2 * PART)), bytes);
+  });
+
+  it('a tail of at least S3\'s 5 MiB part minimum is stored as a short part, and the next request goes on from it', async () => {
+    const bytes = await videoLike(3 * PART + 6 * MiB + 11);
     const { url, key } = await create(bytes.length);
 
-    // Declares the whole file, sends a part and a half, and goes away.
-    const sent = PART + PART / 2;
-    await new Promise<void>((resolve) => {
-      const request = http.request(url, {
-        method: 'PATCH',
-        headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': bytes.length },
-      });
-      request.on('error', () => resolve());
-      request.write(bytes.subarray(0, sent), () => setTimeout(() => request.destroy(), 200));
-    });
-    // HEAD waits for the cut request to store what it will: the whole first part, nothing of the second.
-    await eventually(async () => (await offsetOf(url)) === PART, 10_000, 'the cut request to store its first part');
-    expect(await stored(key)).toEqual({ parts: [PART], tail: 0 });
-
-    await expectVideoOf(await patch(url, PART, bytes.subarray(PART)), bytes);
+    expect((await patch(url, 0, bytes.subarray(0, PART + 6 * MiB))).status).toBe(204);
+    expect(await stored(key)).toEqual({ parts: [PART, 6 * MiB], tail: 0 });
+    await expectVideoOf(await patch(url, PART + 6 * MiB, bytes.subarray(PART + 6 * MiB)), bytes);
   });
 
   it('storage failing within a part fails the request; the offset is the parts stored before it, and the upload resumes', async () => {

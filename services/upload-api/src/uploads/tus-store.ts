@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
+import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import { ContainerSniffer } from '@video-pipeline/storage';
 
@@ -27,12 +27,12 @@ export interface TusStoreOptions extends S3StoreOptions {
 }
 
 /**
- * `@tus/s3-store` with the request's whole parts streamed straight to
- * `UploadPart`, one at a time, with their length known: no temporary files.
- * s3-store cuts every request into temporary part files and reads them back,
- * so every byte crossed the disk twice. Only what does not fill a part goes
- * s3-store's way: a request's tail shorter than a part (kept as `<id>.part`)
- * and the part that completes such a tail at the next request.
+ * `@tus/s3-store` with a request's bytes streamed straight to storage, part
+ * by part, each with its length known: no temporary files. s3-store cut every
+ * request into temporary part files and read them back, so every byte crossed
+ * the disk twice (issue 22). A request's tail shorter than a part is kept as
+ * `<id>.part`, as s3-store does, and begins the next request's first part.
+ * One part at a time: a failed part leaves no later part stored after a gap.
  *
  * Also: the first bytes of an upload pass through the container sniffer (a
  * non-video is refused after its first 4 KiB, and removed); a finished
@@ -69,65 +69,73 @@ export class TusVideoStore extends S3Store {
   /**
    * Stores a request's bytes from `offset` and returns the new offset: the
    * bytes stored, in order. A request that ends before its declared length
-   * (the client cut it) keeps what s3-store kept of a tail; a part it was
-   * streaming is dropped, and the client resumes from the offset before it.
+   * (the client cut it) loses the part it was in; the client resumes from the
+   * offset before that part.
    */
   private async writeParts(src: Readable, id: string, offset: number): Promise<number> {
     const length = declaredBodyLength.getStore();
-    // A chunked request (no length) or an empty one: s3-store's way, all of it.
+    // A chunked request (no length) or an empty one (creation, a zero-byte upload's completion): s3-store's way.
     if (!length) return super.write(src, id, offset);
     const metadata = await this.getMetadata(id);
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
     const end = offset + length;
     const body = new ByteReader(src);
+    let partNumber = (await this.retrieveParts(id)).at(-1)?.PartNumber ?? 0;
+    // The previous request's tail begins this one's first part. It is removed before that part is sent (s3-store's
+    // order), so a part that fails leaves the stored parts as they were, and the tail is put back.
+    let tail = await this.takeIncompletePart(id);
 
-    // A tail kept by the previous request: the next part begins with it, s3-store downloads and prepends it.
-    const tail = await this.getIncompletePartSize(id);
-    if (tail) {
-      offset = await super.write(body.stream(Math.min(length, partSize - tail)), id, offset);
-      if (body.endedEarly) return offset;
-    }
-    const parts = await this.retrieveParts(id);
-    let partNumber = parts.at(-1)?.PartNumber ?? 0;
-    while (end - offset >= partSize || (end === size && offset < end)) {
-      const partLength = Math.min(partSize, end - offset);
-      partNumber += 1;
-      if (!(await this.uploadPartFrom(body, metadata, partNumber, partLength))) return offset;
-      offset += partLength;
-      if (offset === size) {
-        await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
-        await this.completeMetadata(metadata.file);
-        await this.clearCache(id);
+    while (offset < end) {
+      const fromRequest = Math.min(end - offset, partSize - tail.length);
+      const segment = tail.length + fromRequest;
+      const bytes = body.stream(fromRequest, tail);
+      // A short part is fine as the last one, or at S3's minimum; below that it waits as the tail for the next request.
+      const asPart = segment === partSize || offset + fromRequest === size || segment >= this.minPartSize;
+      const request = (abortSignal: AbortSignal) =>
+        asPart
+          ? this.client.uploadPart({ Bucket: this.bucket, Key: id, UploadId: metadata['upload-id'], PartNumber: partNumber + 1, Body: bytes, ContentLength: segment }, { abortSignal })
+          : this.client.putObject({ Bucket: this.bucket, Key: this.partKey(id, true), Body: bytes, ContentLength: segment }, { abortSignal });
+      let stored: boolean;
+      try {
+        stored = await this.send(body, bytes, request);
+      } catch (error) {
+        await this.putBackIncompletePart(id, tail);
+        throw error;
       }
+      // The client went away within this segment: none of it is stored, its tail is again (unless storage refuses that too).
+      if (!stored) return (await this.putBackIncompletePart(id, tail)) ? offset : offset - tail.length;
+      if (asPart) partNumber += 1;
+      offset += fromRequest;
+      tail = Buffer.alloc(0);
     }
-    // Less than a part left, and not the upload's last: s3-store keeps it as the tail.
-    if (offset < end) offset = await super.write(body.stream(end - offset), id, offset);
+    if (offset === size) {
+      await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+      await this.completeMetadata(metadata.file);
+      await this.clearCache(id);
+    }
     // tus waits for the body's end, which follows its declared length.
-    if (!body.endedEarly) await body.expectEnd();
+    await body.expectEnd();
     return offset;
   }
 
   /**
-   * The request's next `length` bytes as one part, streamed with its length.
-   * False when the request ended before them: the part is cut off (storage
-   * keeps nothing of it) rather than left waiting for bytes that never come.
+   * Sends one streamed request to storage. False when the client's request
+   * ended before the bytes it declared: the storage request is cut off
+   * (storage keeps nothing of it) rather than left waiting for bytes that never come.
    */
-  private async uploadPartFrom(body: ByteReader, metadata: MetadataValue, partNumber: number, length: number): Promise<boolean> {
+  private async send(body: ByteReader, bytes: Readable, request: (signal: AbortSignal) => Promise<unknown>): Promise<boolean> {
     const cut = new AbortController();
-    const bytes = body.stream(length);
     let bodyError: unknown;
     bytes.once('error', (error) => {
       bodyError = error;
       cut.abort(error);
     });
-    const ended = () => body.endedEarly && !cut.signal.aborted && cut.abort(new Error('the request ended within the part'));
-    bytes.once('end', ended);
+    bytes.once('end', () => {
+      if (body.endedEarly) cut.abort(new Error('the request ended before its declared length'));
+    });
     try {
-      await this.client.uploadPart(
-        { Bucket: this.bucket, Key: metadata.file.id, UploadId: metadata['upload-id'], PartNumber: partNumber, Body: bytes, ContentLength: length },
-        { abortSignal: cut.signal },
-      );
+      await request(cut.signal);
       return true;
     } catch (error) {
       if (body.endedEarly && !bodyError) return false;
@@ -135,6 +143,24 @@ export class TusVideoStore extends S3Store {
     } finally {
       bytes.destroy();
     }
+  }
+
+  /** The previous request's tail (under S3's 5 MiB part minimum, so held in memory), removed from storage; empty if none. */
+  private async takeIncompletePart(id: string): Promise<Buffer> {
+    const stored = await this.getIncompletePart(id);
+    if (!stored) return Buffer.alloc(0);
+    const bytes = Buffer.concat(await stored.toArray());
+    await this.deleteIncompletePart(id);
+    return bytes;
+  }
+
+  /** Stores a taken tail again after the part it began failed; false if storage refuses that too (the offset is then without it). */
+  private async putBackIncompletePart(id: string, tail: Buffer): Promise<boolean> {
+    if (tail.length === 0) return true;
+    return this.client.putObject({ Bucket: this.bucket, Key: this.partKey(id, true), Body: tail, ContentLength: tail.length }).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** An upload whose length is deferred is at most the largest upload: parts sized for that, not for S3's 5 TiB. */
@@ -193,9 +219,16 @@ export class ByteReader {
     this.chunks = source[Symbol.asyncIterator]();
   }
 
-  /** The next `length` bytes as a stream; it ends short (and `endedEarly` is set) if the source does. */
-  stream(length: number): Readable {
-    return Readable.from(this.take(length), { objectMode: false });
+  /** `head`, then the next `length` bytes, as a stream; it ends short (and `endedEarly` is set) if the source does. */
+  stream(length: number, head: Buffer = Buffer.alloc(0)): Readable {
+    const reader = this;
+    return Readable.from(
+      (async function* () {
+        if (head.length) yield head;
+        yield* reader.take(length);
+      })(),
+      { objectMode: false },
+    );
   }
 
   /** Reads the source to its end, which must come now: a request holds no more than it declared. */
