@@ -20,13 +20,20 @@ describe('tus parts streamed from the request', () => {
   const base = testConfig(uniquePrefix('tus-parts'), { S3_BUCKET: `tus-parts-${Date.now().toString(36)}` });
   const s3 = new URL(base.storage.endpoint);
   const proxy = new TcpProxy({ host: s3.hostname, port: Number(s3.port) });
+  const config = { ...base, storage: { ...base.storage, endpoint: '' } };
   let api: RunningApi;
+  let inspected: jest.SpyInstance;
 
   beforeAll(async () => {
     await proxy.up();
-    const config = { ...base, storage: { ...base.storage, endpoint: `http://127.0.0.1:${proxy.port}` } };
+    config.storage.endpoint = `http://127.0.0.1:${proxy.port}`;
     api = await startUploadApi(config, { maxUploadBytes: 64 * MiB });
   });
+  beforeEach(() => {
+    // The completion reads the object back only when the API did not store every byte itself.
+    inspected = jest.spyOn(api.storage, 'inspectVideo');
+  });
+  afterEach(() => inspected.mockRestore());
   afterAll(async () => {
     await api?.close();
     await proxy.down();
@@ -62,8 +69,11 @@ describe('tus parts streamed from the request', () => {
     );
     return { parts: (listed.Parts ?? []).map((part) => part.Size), tail };
   };
-  const expectVideoOf = async (response: Response, bytes: Buffer) => {
+  /** The final answer's video holds exactly `bytes`; `readBack`: whether the completion had to read the object back to know that. */
+  const expectVideoOf = async (response: Response, bytes: Buffer, { readBack = false } = {}) => {
     expect(response.status).toBe(204);
+    expect(inspected.mock.calls.length).toBe(readBack ? 1 : 0);
+    inspected.mockClear();
     const videoId = response.headers.get('video-id')!;
     const video = await api.prisma.video.findUniqueOrThrow({ where: { id: videoId } });
     expect({ size: video.sizeBytes, sha256: video.sha256 }).toEqual({ size: BigInt(bytes.length), sha256: sha256(bytes) });
@@ -136,6 +146,38 @@ describe('tus parts streamed from the request', () => {
     expect((await patch(url, 0, bytes.subarray(0, PART + 6 * MiB))).status).toBe(204);
     expect(await stored(key)).toEqual({ parts: [PART, 6 * MiB], tail: 0 });
     await expectVideoOf(await patch(url, PART + 6 * MiB, bytes.subarray(PART + 6 * MiB)), bytes);
+  });
+
+  it('bytes another instance stored (or a chunked request) make the completion read the object back', async () => {
+    const bytes = await videoLike(3 * PART + 2 * MiB + 7);
+    const other = await startUploadApi(config, { maxUploadBytes: 64 * MiB });
+    try {
+      const { url } = await create(bytes.length);
+      expect((await patch(url, 0, bytes.subarray(0, PART))).status).toBe(204);
+      // The middle part through another API instance (as a load balancer may send it).
+      expect((await patch(url.replace(api.baseUrl, other.baseUrl), PART, bytes.subarray(PART, 2 * PART))).status).toBe(204);
+      await expectVideoOf(await patch(url, 2 * PART, bytes.subarray(2 * PART)), bytes, { readBack: true });
+    } finally {
+      await other.close();
+    }
+
+    const { url } = await create(bytes.length);
+    expect((await patch(url, 0, bytes.subarray(0, PART))).status).toBe(204);
+    // The rest in a chunked request: no length, so s3-store's own way, which the store does not hash.
+    const chunked = await new Promise<Response>((resolve, reject) => {
+      const request = http.request(url, {
+        method: 'PATCH',
+        headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-offset': String(PART), 'content-type': 'application/offset+octet-stream', 'transfer-encoding': 'chunked' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(new Response(null, { status: response.statusCode, headers: response.headers as Record<string, string> }));
+      });
+      request.on('error', reject);
+      request.write(bytes.subarray(PART, 2 * PART));
+      request.end(bytes.subarray(2 * PART));
+    });
+    await expectVideoOf(chunked, bytes, { readBack: true });
   });
 
   it('storage failing within a part fails the request; the offset is the parts stored before it, and the upload resumes', async () => {

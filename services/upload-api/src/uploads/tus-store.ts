@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
@@ -26,6 +27,13 @@ export interface TusStoreOptions extends S3StoreOptions {
   onRefused: (id: string) => Promise<void>;
 }
 
+/** What this process stored of an upload, from its first byte: their hash, how many, and the media type of the first. */
+interface SeenBytes {
+  hash: Hash;
+  length: number;
+  contentType?: string;
+}
+
 /**
  * `@tus/s3-store` with a request's bytes streamed straight to storage, part
  * by part, each with its length known: no temporary files. s3-store cut every
@@ -33,6 +41,10 @@ export interface TusStoreOptions extends S3StoreOptions {
  * the disk twice (issue 22). A request's tail shorter than a part is kept as
  * `<id>.part`, as s3-store does, and begins the next request's first part.
  * One part at a time: a failed part leaves no later part stored after a gap.
+ *
+ * The bytes are hashed on their way, in order, and the first ones sniffed:
+ * an upload stored by this process alone (the usual case) is recorded from
+ * those (`digestOf`) without reading the object back.
  *
  * Also: the first bytes of an upload pass through the container sniffer (a
  * non-video is refused after its first 4 KiB, and removed); a finished
@@ -42,6 +54,8 @@ export interface TusStoreOptions extends S3StoreOptions {
 export class TusVideoStore extends S3Store {
   private readonly maxUploadBytes: number;
   private readonly onRefused: (id: string) => Promise<void>;
+  /** Per upload, what this process has seen of its stored bytes, from the first; dropped when a request elsewhere breaks the chain. */
+  private readonly seen = new Map<string, SeenBytes>();
 
   constructor({ maxUploadBytes, onRefused, ...options }: TusStoreOptions) {
     super(options);
@@ -52,6 +66,8 @@ export class TusVideoStore extends S3Store {
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     if (offset > 0) return this.writeParts(src, id, offset);
     const sniffer = new ContainerSniffer({ allowEmpty: true });
+    const seen: SeenBytes = { hash: createHash('sha256'), length: 0 };
+    this.seen.set(id, seen);
     let refusal: PipelineError | undefined;
     sniffer.once('error', (error) => {
       if (isPipelineError(error)) refusal = error;
@@ -63,6 +79,9 @@ export class TusVideoStore extends S3Store {
       if (!refusal) throw error;
       await this.onRefused(id);
       throw refusal;
+    } finally {
+      // Known once the first 4 KiB passed, whatever became of the request after them.
+      seen.contentType = sniffer.contentType;
     }
   }
 
@@ -74,19 +93,27 @@ export class TusVideoStore extends S3Store {
    */
   private async writeParts(src: Readable, id: string, offset: number): Promise<number> {
     const length = declaredBodyLength.getStore();
+    let seen = this.seen.get(id);
+    // Bytes stored by another process (or a request this one did not hash) come before these: the object will be read back.
+    if (seen && (seen.length !== offset || length === undefined)) {
+      this.seen.delete(id);
+      seen = undefined;
+    }
     // A chunked request (no length) or an empty one (creation, a zero-byte upload's completion): s3-store's way.
     if (!length) return super.write(src, id, offset);
     const metadata = await this.getMetadata(id);
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
     const end = offset + length;
-    const body = new ByteReader(src);
+    const body = new ByteReader(src, seen && ((chunk) => seen.hash.update(chunk)));
     let partNumber = (await this.retrieveParts(id)).at(-1)?.PartNumber ?? 0;
     // The previous request's tail begins this one's first part. It is removed before that part is sent (s3-store's
     // order), so a part that fails leaves the stored parts as they were, and the tail is put back.
     let tail = await this.takeIncompletePart(id);
 
     while (offset < end) {
+      // The hash as it was before this segment's bytes, in case they are not stored after all.
+      const hashBefore = seen?.hash.copy();
       const fromRequest = Math.min(end - offset, partSize - tail.length);
       const segment = tail.length + fromRequest;
       const bytes = body.stream(fromRequest, tail);
@@ -100,13 +127,14 @@ export class TusVideoStore extends S3Store {
       try {
         stored = await this.send(body, bytes, request);
       } catch (error) {
-        await this.putBackIncompletePart(id, tail);
+        await this.restoreAfterFailure(id, tail, seen, hashBefore);
         throw error;
       }
       // The client went away within this segment: none of it is stored, its tail is again (unless storage refuses that too).
-      if (!stored) return (await this.putBackIncompletePart(id, tail)) ? offset : offset - tail.length;
+      if (!stored) return offset - (await this.restoreAfterFailure(id, tail, seen, hashBefore));
       if (asPart) partNumber += 1;
       offset += fromRequest;
+      if (seen) seen.length = offset;
       tail = Buffer.alloc(0);
     }
     if (offset === size) {
@@ -154,6 +182,29 @@ export class TusVideoStore extends S3Store {
     return bytes;
   }
 
+  /**
+   * Undoes what a segment that was not stored changed: its tail is stored
+   * again and the hash goes back to before the segment's bytes. Returns how
+   * many bytes the offset lost: the tail's, if storage refused it too.
+   */
+  private async restoreAfterFailure(id: string, tail: Buffer, seen: SeenBytes | undefined, hashBefore: Hash | undefined): Promise<number> {
+    const tailKept = await this.putBackIncompletePart(id, tail);
+    if (seen && tailKept) seen.hash = hashBefore!;
+    else this.seen.delete(id);
+    return tailKept ? 0 : tail.length;
+  }
+
+  /**
+   * The size, SHA-256 and media type of a fully stored upload, from the bytes
+   * this process stored, all of them, in order; undefined when it did not
+   * see them all (another process stored some, or a chunked request).
+   */
+  digestOf(id: string, size: number): { sizeBytes: number; sha256: string; contentType: string } | undefined {
+    const seen = this.seen.get(id);
+    if (!seen?.contentType || seen.length !== size) return undefined;
+    return { sizeBytes: size, sha256: seen.hash.copy().digest('hex'), contentType: seen.contentType };
+  }
+
   /** Stores a taken tail again after the part it began failed; false if storage refuses that too (the offset is then without it). */
   private async putBackIncompletePart(id: string, tail: Buffer): Promise<boolean> {
     if (tail.length === 0) return true;
@@ -192,12 +243,14 @@ export class TusVideoStore extends S3Store {
 
   /** The notes kept beside a finished upload's object. */
   async forget(id: string): Promise<void> {
+    this.seen.delete(id);
     await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: `${id}.part` }, { Key: `${id}.info` }], Quiet: true } });
     await this.clearCache(id);
   }
 
   /** Everything the store keeps for an upload: the multipart upload, the object, its `.info` and `.part`. */
   async removeAll(id: string): Promise<void> {
+    this.seen.delete(id);
     await this.remove(id).catch((error: unknown) => {
       if ((error as { status_code?: number }).status_code !== 404) throw error;
     });
@@ -215,7 +268,11 @@ export class ByteReader {
   /** The stream ended before a range had all its bytes. */
   endedEarly = false;
 
-  constructor(source: Readable) {
+  /** `onBytes` sees each byte read from the source once, in order (not `head`s). */
+  constructor(
+    source: Readable,
+    private readonly onBytes?: (chunk: Buffer) => void,
+  ) {
     this.chunks = source[Symbol.asyncIterator]();
   }
 
@@ -248,10 +305,12 @@ export class ByteReader {
       }
       if (chunk.length > left) {
         this.rest = chunk.subarray(left);
+        this.onBytes?.(chunk.subarray(0, left));
         yield chunk.subarray(0, left);
         return;
       }
       left -= chunk.length;
+      this.onBytes?.(chunk);
       yield chunk;
     }
   }

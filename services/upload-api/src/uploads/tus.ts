@@ -92,13 +92,15 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   };
 
   /**
-   * The completion of a fully received upload: its object is read back for
-   * its size, SHA-256 and type, then the video and its event are recorded, once.
+   * The completion of a fully received upload: its size, SHA-256 and type
+   * from the bytes as the store saw them, or, if it did not see them all, from
+   * the object read back; then the video and its event are recorded, once.
    */
-  const finish = async (ownerId: string, upload: { id: string; metadata?: Record<string, string | null> }): Promise<string> => {
+  const finish = async (ownerId: string, upload: { id: string; size?: number; metadata?: Record<string, string | null> }): Promise<string> => {
     const uploadId = uploadIdOfKey(upload.id);
     const row = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
-    const stored = await deps.storage.inspectVideo(upload.id);
+    const seen = upload.size === undefined ? undefined : store.digestOf(upload.id, upload.size);
+    const stored = seen ? { bucket: deps.storage.bucket, key: upload.id, ...seen } : await deps.storage.inspectVideo(upload.id);
     try {
       const { video } = await deps.videos.completeUpload(
         uploadId,
