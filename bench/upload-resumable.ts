@@ -62,7 +62,8 @@ export const uploadTus: Benchmark = {
       const rate = (ms: number) => toMB(sizeBytes) / (ms / 1000);
       const ratio = rate(video.elapsedMs) / rate(baselineMs);
       const growthMB = toMB(sampler.peakBytes - atRest.meanBytes);
-      // Until the client has sent its last byte the API is storing parts; after it, the final answer waits for the completion.
+      // Until the client has sent its last byte the API is storing parts; after it, the final answer waits for the completion
+      // (which reads the object back only when the API did not store every byte itself).
       const peakGrowthMB = (inCompletion: boolean) =>
         toMB(Math.max(...sampler.samples.filter((sample) => sample.atMs > video.lastByteSentMs === inCompletion).map((sample) => sample.rssBytes)) - atRest.meanBytes);
       return {
@@ -80,7 +81,7 @@ export const uploadTus: Benchmark = {
         findings: [
           `one run per path, baseline first; tus-js-client PATCHes of ${TUS_CHUNK_BYTES / MiB} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
           `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (the first: ${video.retries[0]}; all in latest.json)` : ''}`,
-          `the last byte was sent ${(video.lastByteSentMs / 1000).toFixed(1)} s in; the final answer (the last part stored, the object read back for its SHA-256 and type, the transaction) came ${((video.elapsedMs - video.lastByteSentMs) / 1000).toFixed(1)} s later`,
+          `the last byte was sent ${(video.lastByteSentMs / 1000).toFixed(1)} s in; the final answer (the last part stored, CompleteMultipartUpload, the transaction) came ${((video.elapsedMs - video.lastByteSentMs) / 1000).toFixed(1)} s later`,
           `API RSS after a ${WARMUP_BYTES / MiB} MiB warm-up tus upload ${toMB(atRest.meanBytes).toFixed(0)} MB (the baseline); ${sampler.samples.length} samples`,
         ],
         details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)), lastByteSentMs: round(video.lastByteSentMs), retries: video.retries },

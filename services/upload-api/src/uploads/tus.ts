@@ -61,7 +61,8 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     expirationPeriodInMilliseconds: deps.expiryMs,
     // s3-store's tags serve a bucket lifecycle rule; our sweeper works from the database instead.
     useTags: false,
-    // 60 by default; 4 kept a 768 MiB upload's API RSS growth at 97 MB instead of 134 at the same MB/s (bench upload-tus).
+    // s3-store's own write (a chunked request only; see TusVideoStore) uploads this many of its temporary part
+    // files at once: 60 by default, 4 kept a 768 MiB upload's API RSS growth at 97 MB instead of 134 (bench upload-tus).
     maxConcurrentPartUploads: 4,
     s3ClientConfig: {
       bucket: s3.bucket,
@@ -69,8 +70,8 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       region: s3.region,
       forcePathStyle: true,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      // s3-store sends parts as streams of unknown length; with the SDK's default checksums those went out
-      // aws-chunked and failed as non-retryable (most 50 MiB PATCHes answered 500 once), so checksums only where required.
+      // Parts go out as streams; with the SDK's default checksums those went out aws-chunked and failed as
+      // non-retryable (most 50 MiB PATCHes answered 500 once), so checksums only where required.
       requestChecksumCalculation: 'WHEN_REQUIRED',
     },
     maxUploadBytes: deps.maxUploadBytes,
