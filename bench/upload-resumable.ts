@@ -16,8 +16,8 @@ import { benchStorage, removeUploads, uploadTimeoutMs, type UploadedVideo } from
 const TUS_TARGET_RATIO = 0.85;
 const TUS_TARGET_GROWTH_MB = 64;
 const DIRECT_TARGET_RATIO = 0.9;
-/** tus-js-client's PATCH size, as in the README's Node example. */
-const TUS_CHUNK_BYTES = 50 * MiB;
+/** tus-js-client's PATCH size, as in the README's Node example (a multiple of the API's 8 MiB tus part size). */
+const TUS_CHUNK_BYTES = 64 * MiB;
 /** Parts sent at once by the direct upload client, and lib-storage's queueSize on the baseline. */
 const DIRECT_PARALLEL_PARTS = 4;
 /** The API's default direct part size (DEFAULT_DIRECT_PART_BYTES), named so both paths use it. */
@@ -62,10 +62,16 @@ export const uploadTus: Benchmark = {
       const rate = (ms: number) => toMB(sizeBytes) / (ms / 1000);
       const ratio = rate(video.elapsedMs) / rate(baselineMs);
       const growthMB = toMB(sampler.peakBytes - atRest.meanBytes);
+      // Until the client has sent its last byte the API is storing parts; after it, the final answer waits for the completion
+      // (which reads the object back only when the API did not store every byte itself).
+      const peakGrowthMB = (inCompletion: boolean) =>
+        toMB(Math.max(...sampler.samples.filter((sample) => sample.atMs > video.lastByteSentMs === inCompletion).map((sample) => sample.rssBytes)) - atRest.meanBytes);
       return {
         measurements: [
           measurement(`throughput, tus vs lib-storage (${options.tusMib} MiB)`, 'MB/s', rate(video.elapsedMs), rate(baselineMs)),
           measurement(`API peak RSS growth during the tus upload`, 'MB', growthMB),
+          measurement(`API peak RSS growth while the PATCHes' bytes arrive`, 'MB', peakGrowthMB(false)),
+          measurement(`API peak RSS growth after the last byte (the completion)`, 'MB', peakGrowthMB(true)),
           measurement('API peak RSS during the tus upload', 'MB', toMB(sampler.peakBytes), toMB(atRest.meanBytes)),
         ],
         target: {
@@ -75,9 +81,10 @@ export const uploadTus: Benchmark = {
         findings: [
           `one run per path, baseline first; tus-js-client PATCHes of ${TUS_CHUNK_BYTES / MiB} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
           `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (the first: ${video.retries[0]}; all in latest.json)` : ''}`,
+          `the last byte was sent ${(video.lastByteSentMs / 1000).toFixed(1)} s in; the final answer (the last part stored, CompleteMultipartUpload, the transaction) came ${((video.elapsedMs - video.lastByteSentMs) / 1000).toFixed(1)} s later`,
           `API RSS after a ${WARMUP_BYTES / MiB} MiB warm-up tus upload ${toMB(atRest.meanBytes).toFixed(0)} MB (the baseline); ${sampler.samples.length} samples`,
         ],
-        details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)), retries: video.retries },
+        details: { uploadBytes: sizeBytes, tusMs: round(video.elapsedMs), baselineMs: round(baselineMs), growthMB: round(growthMB), rssAtRestMB: round(toMB(atRest.meanBytes)), rssPeakMB: round(toMB(sampler.peakBytes)), lastByteSentMs: round(video.lastByteSentMs), retries: video.retries },
       };
     });
   },
@@ -157,9 +164,10 @@ async function libStorageUpload(storage: ObjectStorage, file: string, settings: 
 }
 
 /** The README's Node example: tus-js-client reading the file as a stream, in TUS_CHUNK_BYTES PATCHes. */
-async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo & { retries: string[] }> {
+async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo & { retries: string[]; lastByteSentMs: number }> {
   const retries: string[] = [];
   const started = performance.now();
+  let lastByteSentMs = 0;
   const { videoId, uploadUrl } = await new Promise<{ videoId: string; uploadUrl: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tus upload timed out; API log ${api.logFile}`)), uploadTimeoutMs(sizeBytes));
     const upload = new tus.Upload(fs.createReadStream(file, { highWaterMark: FILE_READ_CHUNK_BYTES }), {
@@ -170,6 +178,11 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
       chunkSize: TUS_CHUNK_BYTES,
       // The README's delays: a PATCH that fails is resumed from the server's offset, as a real client would; each is counted.
       retryDelays: [0, 1000, 3000, 10000],
+      // tus-js-client reports progress at most every 100 ms as it writes, and the total only with the answer:
+      // its last report before that is when the last bytes were handed to the socket, within 100 ms.
+      onProgress: (sent) => {
+        if (sent < sizeBytes) lastByteSentMs = performance.now() - started;
+      },
       onShouldRetry: (error) => {
         const status = error.originalResponse?.getStatus() ?? 0;
         const retry = status === 0 || status >= 500 || status === 409 || status === 423;
@@ -194,7 +207,7 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
   const video = (await answer.json()) as { object?: { key: string; sizeBytes: number } };
   if (answer.status !== 200 || video.object?.sizeBytes !== sizeBytes) throw new Error(`the tus upload's video ${videoId} answered ${answer.status} with ${JSON.stringify(video.object)} for a ${sizeBytes}-byte file`);
   const uploadId = new URL(uploadUrl).pathname.split('/').pop()!;
-  return { id: videoId, key: video.object.key ?? `videos/${uploadId}/original`, sizeBytes, elapsedMs, retries };
+  return { id: videoId, key: video.object.key ?? `videos/${uploadId}/original`, sizeBytes, elapsedMs, retries, lastByteSentMs };
 }
 
 interface DirectStart {

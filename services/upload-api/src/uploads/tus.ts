@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
-import { S3Store } from '@tus/s3-store';
 import { EVENTS, MemoryLocker, Server, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
-import { ContainerSniffer, type ObjectStorage } from '@video-pipeline/storage';
+import type { ObjectStorage } from '@video-pipeline/storage';
 import { uploadForm } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
+import { TusVideoStore, withDeclaredBodyLength } from './tus-store';
 
 /** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
 export const TUS_PATH = '/v1/uploads';
@@ -41,73 +40,6 @@ export interface TusDeps {
 type HookRequest = { runtime?: { node?: { req: IncomingMessage; res: ServerResponse } } };
 const nodeOf = (req: unknown) => (req as HookRequest).runtime!.node! as { req: Request; res: Response };
 
-/**
- * The first bytes of an upload pass through the container sniffer on their
- * way to the store: a file that is not a video is refused as soon as its
- * first 4 KiB arrive, with the simple upload's code, and removed.
- */
-class SniffingS3Store extends S3Store {
-  constructor(
-    options: ConstructorParameters<typeof S3Store>[0],
-    private readonly onRefused: (id: string) => Promise<void>,
-  ) {
-    super(options);
-  }
-
-  override async write(src: Readable, id: string, offset: number): Promise<number> {
-    if (offset > 0) return super.write(src, id, offset);
-    const sniffer = new ContainerSniffer({ allowEmpty: true });
-    let refusal: PipelineError | undefined;
-    sniffer.once('error', (error) => {
-      if (isPipelineError(error)) refusal = error;
-    });
-    src.once('error', (error) => sniffer.destroy(error));
-    try {
-      return await super.write(src.pipe(sniffer), id, offset);
-    } catch (error) {
-      if (!refusal) throw error;
-      await this.onRefused(id);
-      throw refusal;
-    }
-  }
-
-  /**
-   * A finished upload's offset is its size. S3 answers ListParts of a
-   * completed multipart upload with NoSuchUpload, which s3-store reads so;
-   * some servers (s3proxy) list no parts instead, which would read as offset 0
-   * and make a client send it all again. The object exists only once complete.
-   */
-  override async getUpload(id: string) {
-    const upload = await super.getUpload(id);
-    if (upload.offset === 0 && upload.size && (await this.objectExists(id))) upload.offset = upload.size;
-    return upload;
-  }
-
-  private async objectExists(key: string): Promise<boolean> {
-    try {
-      await this.client.headObject({ Bucket: this.bucket, Key: key });
-      return true;
-    } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-      throw error;
-    }
-  }
-
-  /** The notes kept beside a finished upload's object. */
-  async forget(id: string): Promise<void> {
-    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: `${id}.part` }, { Key: `${id}.info` }], Quiet: true } });
-    await this.clearCache(id);
-  }
-
-  /** Everything the store keeps for an upload: the multipart upload, the object, its `.info` and `.part`. */
-  async removeAll(id: string): Promise<void> {
-    await this.remove(id).catch((error: unknown) => {
-      if ((error as { status_code?: number }).status_code !== 404) throw error;
-    });
-    await this.forget(id);
-  }
-}
-
 export interface TusEndpoint {
   /** Express middleware for `/v1/uploads` (every path but `/direct...`). */
   handler: RequestHandler;
@@ -125,29 +57,29 @@ export interface TusEndpoint {
  */
 export function tusEndpoint(deps: TusDeps): TusEndpoint {
   const { storageConfig: s3 } = deps;
-  const store = new SniffingS3Store(
-    {
-      expirationPeriodInMilliseconds: deps.expiryMs,
-      // s3-store's tags serve a bucket lifecycle rule; our sweeper works from the database instead.
-      useTags: false,
-      // 60 by default; 4 kept a 768 MiB upload's API RSS growth at 97 MB instead of 134 at the same MB/s (bench upload-tus).
-      maxConcurrentPartUploads: 4,
-      s3ClientConfig: {
-        bucket: s3.bucket,
-        endpoint: s3.endpoint,
-        region: s3.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        // s3-store sends parts as streams of unknown length; with the SDK's default checksums those went out
-        // aws-chunked and failed as non-retryable (most 50 MiB PATCHes answered 500 once), so checksums only where required.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-      },
+  const store = new TusVideoStore({
+    expirationPeriodInMilliseconds: deps.expiryMs,
+    // s3-store's tags serve a bucket lifecycle rule; our sweeper works from the database instead.
+    useTags: false,
+    // s3-store's own write (a chunked request only; see TusVideoStore) uploads this many of its temporary part
+    // files at once: 60 by default, 4 kept a 768 MiB upload's API RSS growth at 97 MB instead of 134 (bench upload-tus).
+    maxConcurrentPartUploads: 4,
+    s3ClientConfig: {
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      // Parts go out as streams; with the SDK's default checksums those went out aws-chunked and failed as
+      // non-retryable (most 50 MiB PATCHes answered 500 once), so checksums only where required.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
     },
-    async (key) => {
+    maxUploadBytes: deps.maxUploadBytes,
+    onRefused: async (key) => {
       await store.removeAll(key);
       await deps.pending.remove(uploadIdOfKey(key));
     },
-  );
+  });
 
   const asTusError = (req: unknown, error: unknown) => {
     const failure = isPipelineError(error) ? error : undefined;
@@ -161,13 +93,15 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   };
 
   /**
-   * The completion of a fully received upload: its object is read back for
-   * its size, SHA-256 and type, then the video and its event are recorded, once.
+   * The completion of a fully received upload: its size, SHA-256 and type
+   * from the bytes as the store saw them, or, if it did not see them all, from
+   * the object read back; then the video and its event are recorded, once.
    */
-  const finish = async (ownerId: string, upload: { id: string; metadata?: Record<string, string | null> }, options: { keepNotes?: boolean } = {}): Promise<string> => {
+  const finish = async (ownerId: string, upload: { id: string; size?: number; metadata?: Record<string, string | null> }, options: { keepNotes?: boolean } = {}): Promise<string> => {
     const uploadId = uploadIdOfKey(upload.id);
     const row = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
-    const stored = await deps.storage.inspectVideo(upload.id);
+    const seen = upload.size === undefined ? undefined : store.digestOf(upload.id, upload.size);
+    const stored = seen ? { bucket: deps.storage.bucket, key: upload.id, ...seen } : await deps.storage.inspectVideo(upload.id);
     try {
       const { video } = await deps.videos.completeUpload(
         uploadId,
@@ -279,7 +213,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         }
       }
     }
-    await server.handle(req, res);
+    await withDeclaredBodyLength(req, () => server.handle(req, res));
   };
 
   return { handler, removeUpload: (uploadId) => store.removeAll(tusObjectKey(uploadId)) };
