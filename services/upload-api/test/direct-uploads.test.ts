@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PipelineError } from '@video-pipeline/errors';
 import { INSPECT_RANGE_BYTES } from '@video-pipeline/storage';
 import { startUploadApi, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
@@ -66,6 +67,25 @@ describe('direct uploads to storage', () => {
     expect(await api.prisma.outboxEvent.count({ where: { key: done.body.id } })).toBe(1);
     expect(await api.storage.listOpenMultipartUploads()).toEqual([]);
     await api.removeVideo(done.body);
+  });
+
+  it('a completion whose read-back failed (storage out of reach) completes when sent again', async () => {
+    const bytes = await videoLike(6 * MiB);
+    const start = await call('POST', '/v1/uploads/direct', { sizeBytes: bytes.length, partSizeBytes: 5 * MiB });
+    const parts = await sendParts(start.body, bytes, [1, 2]);
+    // Storage completes the object, then fails the read-back once.
+    const inspectVideo = api.storage.inspectVideo;
+    api.storage.inspectVideo = async () => {
+      api.storage.inspectVideo = inspectVideo;
+      throw new PipelineError('storage_unavailable', 'could not read from storage: connect ECONNREFUSED');
+    };
+    const failed = await call('POST', start.body.completeUrl, { parts });
+    expect([failed.status, failed.body.error.code]).toEqual([503, 'storage_unavailable']);
+
+    const again = await call('POST', start.body.completeUrl, { parts });
+    expect([again.status, again.body.object?.sha256]).toEqual([201, sha256(bytes)]);
+    expect(await storedSha256(api, again.body.object.key)).toBe(sha256(bytes));
+    await api.removeVideo(again.body);
   });
 
   it.each([

@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
 import { MAX_PARTS, type ObjectStorage } from '@video-pipeline/storage';
+import type { PendingUpload } from '@video-pipeline/db';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
@@ -98,25 +99,9 @@ export class DirectUploads {
     const key = upload.objectKey;
     const s3UploadId = upload.s3UploadId!;
     try {
-      const expected = partSizes(Number(upload.sizeBytes), Number(upload.partSizeBytes));
-      const stored = await this.deps.storage.listParts(key, s3UploadId);
-      const sent = new Map(parts.map((part) => [part.partNumber, normalEtag(part.etag)]));
-      const problems = { missing: [] as number[], wrongSize: [] as number[], wrongEtag: [] as number[], unexpected: [] as number[] };
-      expected.forEach((size, index) => {
-        const partNumber = index + 1;
-        const part = stored.find((each) => each.partNumber === partNumber);
-        if (!part) problems.missing.push(partNumber);
-        else if (part.sizeBytes !== size) problems.wrongSize.push(partNumber);
-        else if (sent.get(partNumber) !== normalEtag(part.etag)) problems.wrongEtag.push(partNumber);
-      });
-      for (const part of stored) if (part.partNumber > expected.length) problems.unexpected.push(part.partNumber);
-      for (const partNumber of sent.keys()) if (partNumber > expected.length) problems.unexpected.push(partNumber);
-      if (Object.values(problems).some((list) => list.length > 0)) {
-        throw new PipelineError('upload_incomplete', 'the parts in storage are not the ones this upload needs; it was aborted, start a new one', {
-          details: Object.fromEntries(Object.entries(problems).filter(([, list]) => list.length > 0)),
-        });
-      }
-      await this.deps.storage.completeMultipartUpload(key, s3UploadId, stored.map(({ partNumber, etag }) => ({ partNumber, etag })));
+      // Only storing the parts' multipart upload makes this key: an object there is one an earlier completion
+      // stored before it failed (reading it back, recording it). Its parts are gone with the multipart upload.
+      if (!(await this.deps.storage.objectExists(key))) await this.completeParts(key, s3UploadId, upload, parts);
       const object = await this.deps.storage.inspectVideo(key);
       const { video, created } = await this.deps.videos.completeUpload(id, { id, ownerId, title: upload.title, object }, { quotas: this.deps.quotas, pending: true });
       if (!created) log.info({ uploadId: id }, 'a direct upload was completed twice at once');
@@ -126,6 +111,29 @@ export class DirectUploads {
       if (isPipelineError(error) && error.status < 500) await this.abort(upload.id, key, s3UploadId);
       throw error;
     }
+  }
+
+  /** Checks every part with storage (present, of its size, with the ETag the client got) and completes the object. */
+  private async completeParts(key: string, s3UploadId: string, upload: PendingUpload, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    const expected = partSizes(Number(upload.sizeBytes), Number(upload.partSizeBytes));
+    const stored = await this.deps.storage.listParts(key, s3UploadId);
+    const sent = new Map(parts.map((part) => [part.partNumber, normalEtag(part.etag)]));
+    const problems = { missing: [] as number[], wrongSize: [] as number[], wrongEtag: [] as number[], unexpected: [] as number[] };
+    expected.forEach((size, index) => {
+      const partNumber = index + 1;
+      const part = stored.find((each) => each.partNumber === partNumber);
+      if (!part) problems.missing.push(partNumber);
+      else if (part.sizeBytes !== size) problems.wrongSize.push(partNumber);
+      else if (sent.get(partNumber) !== normalEtag(part.etag)) problems.wrongEtag.push(partNumber);
+    });
+    for (const part of stored) if (part.partNumber > expected.length) problems.unexpected.push(part.partNumber);
+    for (const partNumber of sent.keys()) if (partNumber > expected.length) problems.unexpected.push(partNumber);
+    if (Object.values(problems).some((list) => list.length > 0)) {
+      throw new PipelineError('upload_incomplete', 'the parts in storage are not the ones this upload needs; it was aborted, start a new one', {
+        details: Object.fromEntries(Object.entries(problems).filter(([, list]) => list.length > 0)),
+      });
+    }
+    await this.deps.storage.completeMultipartUpload(key, s3UploadId, stored.map(({ partNumber, etag }) => ({ partNumber, etag })));
   }
 
   /** DELETE: the owner gives up an upload; storage forgets its parts. */
