@@ -93,6 +93,21 @@ describe('tus parts streamed from the request', () => {
     await expectVideoOf(await patch(url, 2 * PART, bytes.subarray(2 * PART)), bytes);
   });
 
+  it('an upload created with its first bytes (creation-with-upload) streams them the same way', async () => {
+    const bytes = await videoLike(2 * PART + 3 * MiB);
+    const created = await fetch(`${api.baseUrl}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}`, 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' },
+      body: bytes.subarray(0, PART + MiB),
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('upload-offset')).toBe(String(PART + MiB));
+    const url = new URL(created.headers.get('location')!, api.baseUrl).toString();
+    expect(await stored(`videos/${url.split('/').pop()}/original`)).toEqual({ parts: [PART], tail: MiB });
+
+    await expectVideoOf(await patch(url, PART + MiB, bytes.subarray(PART + MiB)), bytes);
+  });
+
   it('a request ending in a tail keeps it aside, and the next request completes that part first', async () => {
     const bytes = await videoLike(3 * PART + 2 * MiB + 99);
     const { url, key } = await create(bytes.length);

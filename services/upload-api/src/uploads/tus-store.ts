@@ -42,14 +42,13 @@ interface SeenBytes {
  * `<id>.part`, as s3-store does, and begins the next request's first part.
  * One part at a time: a failed part leaves no later part stored after a gap.
  *
- * The bytes are hashed on their way, in order, and the first ones sniffed:
- * an upload stored by this process alone (the usual case) is recorded from
- * those (`digestOf`) without reading the object back.
+ * The first 4 KiB pass through the container sniffer (a non-video is
+ * refused, and removed), and every byte through a SHA-256 on its way, in
+ * order: an upload stored by this process alone (the usual case) is recorded
+ * from those (`digestOf`) without reading the object back.
  *
- * Also: the first bytes of an upload pass through the container sniffer (a
- * non-video is refused after its first 4 KiB, and removed); a finished
- * upload's offset is its size on servers that list no parts of a completed
- * multipart upload; `forget` and `removeAll` clean up after it.
+ * Also: a finished upload's offset is its size on servers that list no parts
+ * of a completed multipart upload; `forget` and `removeAll` clean up after it.
  */
 export class TusVideoStore extends S3Store {
   private readonly maxUploadBytes: number;
@@ -88,8 +87,8 @@ export class TusVideoStore extends S3Store {
   /**
    * Stores a request's bytes from `offset` and returns the new offset: the
    * bytes stored, in order. A request that ends before its declared length
-   * (the client cut it) loses the part it was in; the client resumes from the
-   * offset before that part.
+   * (the client cut it) loses the part it was in (a tail that part began with
+   * is put back); the client resumes from the offset before that part.
    */
   private async writeParts(src: Readable, id: string, offset: number): Promise<number> {
     const length = declaredBodyLength.getStore();
@@ -262,7 +261,7 @@ export class TusVideoStore extends S3Store {
  * A stream read as consecutive byte ranges of given lengths, each its own
  * stream, without copying: a chunk across a boundary is split in place.
  */
-export class ByteReader {
+class ByteReader {
   private readonly chunks: AsyncIterator<Buffer>;
   private rest: Buffer | undefined;
   /** The stream ended before a range had all its bytes. */
