@@ -34,7 +34,8 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
                                       its numbers with the live analytics group's (exit 1 when they differ)
 
   sweep-uploads                       remove unfinished uploads (tus, direct) past UPLOAD_EXPIRY_HOURS: their
-                                      multipart uploads, partial data and records; safe beside running APIs
+                                      multipart uploads, partial data and records; safe beside running APIs.
+                                      Also trims the event streams' change log of videos finished or deleted over 7 days ago
 
   --json                              machine-readable output on stdout; progress stays on stderr
 Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and

@@ -1,6 +1,7 @@
 import type { PendingUpload, PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
+import { CHANGE_LOG_RETENTION_MS, pruneChangeLog } from '../lifecycle/change-log-retention';
 import type { IdempotencyKeys } from './idempotency';
 
 export interface SweepResult {
@@ -8,6 +9,8 @@ export interface SweepResult {
   uploads: number;
   /** Idempotency keys past their day. */
   idempotencyKeys: number;
+  /** Rows of the event streams' change log past its retention (finished and deleted videos). */
+  changeLogRows: number;
 }
 
 /**
@@ -20,7 +23,15 @@ export interface SweepResult {
  */
 export class UploadSweeper {
   constructor(
-    private readonly deps: { prisma: PrismaClient; storage: ObjectStorage; idempotency?: IdempotencyKeys; logger: Logger; clock?: () => Date },
+    private readonly deps: {
+      prisma: PrismaClient;
+      storage: ObjectStorage;
+      idempotency?: IdempotencyKeys;
+      logger: Logger;
+      clock?: () => Date;
+      /** How long finished videos keep their change history (default CHANGE_LOG_RETENTION_MS). */
+      changeLogRetentionMs?: number;
+    },
   ) {}
 
   async sweep(options: { limit?: number } = {}): Promise<SweepResult> {
@@ -28,8 +39,10 @@ export class UploadSweeper {
     let uploads = 0;
     while (uploads < limit && (await this.sweepOne())) uploads += 1;
     const idempotencyKeys = (await this.deps.idempotency?.pruneExpired()) ?? 0;
-    if (uploads || idempotencyKeys) this.deps.logger.info({ uploads, idempotencyKeys }, 'swept expired uploads');
-    return { uploads, idempotencyKeys };
+    const now = this.deps.clock?.() ?? new Date();
+    const changeLogRows = await pruneChangeLog(this.deps.prisma, new Date(now.getTime() - (this.deps.changeLogRetentionMs ?? CHANGE_LOG_RETENTION_MS)));
+    if (uploads || idempotencyKeys || changeLogRows) this.deps.logger.info({ uploads, idempotencyKeys, changeLogRows }, 'swept expired uploads and records');
+    return { uploads, idempotencyKeys, changeLogRows };
   }
 
   /** Sweeps one expired upload; false when none is left to claim. */

@@ -18,7 +18,7 @@ export async function sweepUploads(context: Pick<OpsContext, 'config' | 'out'>):
     const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), logger: createLogger('ops', { level: 'error' }) });
     context.out.progress('sweeping expired uploads ...');
     const swept = await sweeper.sweep();
-    context.out.result(swept, () => `removed ${swept.uploads} expired upload(s) and ${swept.idempotencyKeys} expired idempotency key(s)`);
+    context.out.result(swept, () => `removed ${swept.uploads} expired upload(s), ${swept.idempotencyKeys} expired idempotency key(s) and ${swept.changeLogRows} old change-log row(s) of finished or deleted videos`);
   } finally {
     await prisma.$disconnect();
   }
