@@ -9,7 +9,8 @@ import type { VideoRepository } from '../video-repository';
 const description = [
   'Server-Sent Events (`text/event-stream`): one event per change of the video, in order, each with an `id`.',
   '`event: status` carries `{ status }`; `event: stage` carries `{ stage, status, progress, error }`; `event: deleted` ends it.',
-  'The stream starts with the video\'s history (or after `Last-Event-ID`, so a reconnecting client gets each event once),',
+  'The stream starts with the video\'s history (or after `Last-Event-ID`, so a reconnecting client gets each event once;',
+  'a video that finished over 7 days ago keeps only its outcome),',
   'sends a `: heartbeat` comment when idle, and ends after the video reaches ready, rejected or failed.',
 ].join(' ');
 
