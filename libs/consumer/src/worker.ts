@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { loadConfig, type PipelineConfig } from '@video-pipeline/config';
 import { createPrismaClient, type CreatePrismaClientOptions, type PrismaClient } from '@video-pipeline/db';
 import type { ConsumerGroupName } from '@video-pipeline/events';
@@ -31,12 +32,16 @@ export type WorkerTuning = Partial<
  *
  *     runConsumerWorker('transcoder', makeHandlers).then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });
  */
-export async function runConsumerWorker(group: ConsumerGroupName, makeHandlers: (deps: WorkerDeps) => EventHandlers, tuning: WorkerTuning = {}): Promise<void> {
+export async function runConsumerWorker(
+  group: ConsumerGroupName,
+  makeHandlers: (deps: WorkerDeps) => EventHandlers,
+  { registry, ...tuning }: WorkerTuning & { /** The registry /metrics serves, for a service that adds metrics of its own. */ registry?: Registry } = {},
+): Promise<void> {
   const config = loadConfig(process.env, group);
   const logger = createLogger(group, { level: config.logLevel });
   const prisma = createWorkerPrismaClient({ databaseUrl: config.database.url, commitTimeoutMs: tuning.commitTimeoutMs });
   const kafka = createKafka(config.kafka, logger);
-  const metrics = new ConsumerMetrics(undefined, { defaultMetrics: true });
+  const metrics = new ConsumerMetrics(registry, { defaultMetrics: true });
   const runtime = new ConsumerGroupRuntime({
     group,
     handlers: makeHandlers({ config, prisma, logger }),

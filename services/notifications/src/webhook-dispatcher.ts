@@ -1,15 +1,18 @@
 import http from 'node:http';
 import https from 'node:https';
 import { loadConfig } from '@video-pipeline/config';
-import { createPrismaClient, type PrismaClient } from '@video-pipeline/db';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ChannelListener, createPrismaClient, type PrismaClient } from '@video-pipeline/db';
 import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { systemClock, type Clock, type Random } from '@video-pipeline/retry';
-import { TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type DeliveryPolicy } from '@video-pipeline/webhooks';
+import { TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type AttemptResult, type DeliveryPolicy } from '@video-pipeline/webhooks';
 import { DeliveryAttempt, type ClaimedDelivery } from './delivery-attempt';
 
 /** The longest the loop waits for more slots to free up before it claims for the few that are. */
 const BATCH_WAIT_MS = 20;
+/** The channel the deliveries' triggers NOTIFY when deliveries become due (new ones, retries asked for). */
+export const WEBHOOK_DELIVERIES_CHANNEL = 'webhook_deliveries';
 
 export interface WebhookDispatcherOptions {
   prisma: PrismaClient;
@@ -18,8 +21,15 @@ export interface WebhookDispatcherOptions {
   logger: Logger;
   /** Attempts in flight at once; one endpoint never has more than one of them. */
   concurrency?: number;
-  /** How often the table is looked at for due deliveries while none are. */
+  /**
+   * Wakes the loop on the deliveries' NOTIFY (new deliveries are sent at
+   * once); without it, new ones wait for the next poll.
+   */
+  databaseUrl?: string;
+  /** How often the table is looked at while idle: for retries coming due (new deliveries wake it, with databaseUrl). */
   pollMs?: number;
+  /** Where its metrics go (attempts, their latency, deliveries due and in flight); the worker's /metrics serves it. */
+  registry?: Registry;
   /** How long in-flight attempts get on `stop()` before they are aborted (and given back, due at once). */
   shutdownGraceMs?: number;
   clock?: Clock;
@@ -48,26 +58,57 @@ export class WebhookDispatcher {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  /** A wake-up came while the loop was not sleeping: its next sleep returns at once. */
+  private woken = false;
+  private readonly listener?: ChannelListener;
+  private readonly metrics?: DispatcherMetrics;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     const problems = deliveryPolicyProblems(options.policy);
     if (problems.length > 0) throw new Error(`invalid webhook delivery policy: ${problems.join('; ')}`);
     this.concurrency = options.concurrency ?? 32;
     this.claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
-    this.pollMs = options.pollMs ?? 250;
+    this.pollMs = options.pollMs ?? (options.databaseUrl ? 1_000 : 250);
     this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    if (options.databaseUrl) {
+      this.listener = new ChannelListener({
+        databaseUrl: options.databaseUrl,
+        channel: WEBHOOK_DELIVERIES_CHANNEL,
+        name: 'webhook deliveries listener',
+        logger: options.logger,
+        onNotification: () => this.wake(),
+        // Deliveries written while it was not listening are found by the next claim.
+        onListening: () => this.wake(),
+      });
+    }
+    if (options.registry) this.metrics = new DispatcherMetrics(options.registry, this);
   }
 
   start(): void {
     this.loop ??= this.run();
+    // Not awaited: until it listens (or while the database is away) the loop polls.
+    void this.listener?.start();
+  }
+
+  /** Attempts being sent now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Deliveries due now and not being sent (the backlog), for the metrics. */
+  async dueCount(): Promise<number> {
+    const [row] = await this.options.prisma.$queryRaw<{ due: bigint }[]>`
+      SELECT count(*) AS due FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ${new Date(this.clock.now())}`;
+    return Number(row?.due ?? 0);
   }
 
   /** Stops claiming; lets attempts in flight finish within the grace period, then aborts them. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeUp.abort();
+    await this.listener?.stop();
     await this.loop;
     const grace = setTimeout(() => this.shutdown.abort(), this.shutdownGraceMs);
     await Promise.allSettled(this.inFlight.keys());
@@ -109,8 +150,19 @@ export class WebhookDispatcher {
 
   private async sleep(ms: number): Promise<void> {
     if (this.stopping) return;
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
     this.wakeUp = new AbortController();
     await this.clock.sleep(ms, this.wakeUp.signal).catch(() => undefined);
+    this.woken = false;
+  }
+
+  /** Ends the current wait, or the next one if the loop is busy (a claim in flight may not have seen what woke it). */
+  private wake(): void {
+    this.woken = true;
+    this.wakeUp.abort();
   }
 
   /**
@@ -147,19 +199,62 @@ export class WebhookDispatcher {
     const running: Promise<void> = attempt
       .run(this.shutdown.signal)
       .then((result) => {
+        if (result) this.metrics?.attempted(result);
         if (result && !result.ok) logger.info({ deliveryId: delivery.id, attempt: delivery.attempts, error: result.error, statusCode: result.statusCode }, 'webhook attempt failed');
       })
       .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.id }, 'could not record a webhook attempt; it is tried again when its lease ends'))
       .finally(() => {
         this.inFlight.delete(running);
-        this.wakeUp.abort();
+        this.wake();
       });
     this.inFlight.set(running, delivery.subscription_id);
   }
 }
 
-/** The notifications service's dispatcher, from the environment; resolves once a signal stopped it. */
-export async function runWebhookDispatcher(): Promise<void> {
+/** The dispatcher's figures, for operators: how attempts go, and the backlog. */
+class DispatcherMetrics {
+  private readonly attempts: Counter<'outcome'>;
+  private readonly latency: Histogram;
+
+  constructor(registry: Registry, dispatcher: WebhookDispatcher) {
+    this.attempts = new Counter({
+      name: 'webhook_attempts_total',
+      help: 'Webhook delivery attempts, by outcome: delivered, or the failure (webhook_http_status, webhook_timeout, webhook_connection_failed, ...)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.latency = new Histogram({
+      name: 'webhook_attempt_duration_seconds',
+      help: 'Time from sending a webhook to its answer (or failure)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'webhook_deliveries_in_flight',
+      help: 'Webhook attempts being sent by this instance',
+      registers: [registry],
+      collect() {
+        this.set(dispatcher.inFlightCount);
+      },
+    });
+    new Gauge({
+      name: 'webhook_deliveries_due',
+      help: 'Webhook deliveries due now and not being sent, all instances (the backlog)',
+      registers: [registry],
+      async collect() {
+        this.set(await dispatcher.dueCount());
+      },
+    });
+  }
+
+  attempted(result: AttemptResult): void {
+    this.attempts.inc({ outcome: result.ok ? 'delivered' : (result.error?.code ?? 'failed') });
+    this.latency.observe(result.latencyMs / 1000);
+  }
+}
+
+/** The notifications service's dispatcher, from the environment, its metrics in `registry`; resolves once a signal stopped it. */
+export async function runWebhookDispatcher(options: { registry?: Registry } = {}): Promise<void> {
   const config = loadConfig(process.env, 'notifications');
   const logger = createLogger('notifications', { level: config.logLevel }).child({ component: 'webhook-dispatcher' });
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
@@ -168,6 +263,8 @@ export async function runWebhookDispatcher(): Promise<void> {
     guard: new TargetGuard(parseAllowedTargets(config.webhooks.allowedTargets)),
     policy: deliveryPolicyFrom(config.webhooks),
     concurrency: config.webhooks.concurrency,
+    databaseUrl: config.database.url,
+    registry: options.registry,
     logger,
   });
   const stopped = stopOnSignals(logger, 'letting webhook attempts in flight finish', async () => {

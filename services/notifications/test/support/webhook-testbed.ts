@@ -37,7 +37,7 @@ export class WebhookTestbed {
     this.prisma = createPrismaClient({ databaseUrl: this.config.database.url, poolMax: 6 });
   }
 
-  async start(policy: DeliveryPolicy = fastDeliveryPolicy, dispatcher: Pick<WebhookDispatcherOptions, 'concurrency'> = {}): Promise<this> {
+  async start(policy: DeliveryPolicy = fastDeliveryPolicy, dispatcher: Pick<WebhookDispatcherOptions, 'concurrency' | 'pollMs' | 'databaseUrl' | 'registry'> = {}): Promise<this> {
     const eventTopics = new Set<string>(Object.values(eventCatalog).map((entry) => entry.topic));
     const specs = topicSpecs.filter((spec) => eventTopics.has(spec.name) || spec.name.startsWith('notifications.'));
     await Promise.all([createTopics(this.kafka, this.config.kafka.topicPrefix, specs), this.producer.connect(), this.receiver.start()]);
