@@ -52,7 +52,8 @@ export const webhookFanout: Benchmark = {
       metrics: new ConsumerMetrics(),
       handlers: notificationsHandlers,
     });
-    const dispatcher = new WebhookDispatcher({ prisma, guard: new TargetGuard(parseAllowedTargets(['127.0.0.1'])), policy: defaultDeliveryPolicy, logger: env.logger });
+    // As deployed: woken by the deliveries' NOTIFY.
+    const dispatcher = new WebhookDispatcher({ prisma, guard: new TargetGuard(parseAllowedTargets(['127.0.0.1'])), policy: defaultDeliveryPolicy, databaseUrl: env.databaseUrl, logger: env.logger });
     await runtime.start();
     dispatcher.start();
     try {
