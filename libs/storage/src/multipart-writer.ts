@@ -40,6 +40,8 @@ export class MultipartWriter extends Writable {
   private uploadId: Promise<string> | undefined;
   private failure: Error | undefined;
   private finished = false;
+  /** The last request(s): the PUT of a small file, or the last part and the completion. */
+  private finishing: Promise<void> | undefined;
   /** Resolves once the upload is complete, or aborted and its requests are over. */
   readonly settled: Promise<void>;
   private settle!: () => void;
@@ -54,7 +56,8 @@ export class MultipartWriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(
+    this.finishing = this.finish();
+    this.finishing.then(
       () => callback(),
       (error: Error) => {
         this.failure ??= error;
@@ -145,6 +148,9 @@ export class MultipartWriter extends Writable {
   }
 
   private async abort(): Promise<void> {
+    // Destroyed while finishing (the request was cut after the file's last byte): that PUT or completion may still
+    // land, so it is waited for; whatever it stored, the caller deletes once `settled`.
+    await this.finishing?.catch(() => undefined);
     while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
     const uploadId = await this.uploadId?.catch(() => undefined);
     if (!uploadId) return;

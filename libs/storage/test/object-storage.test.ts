@@ -29,7 +29,7 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
   const config = testConfig(uniquePrefix('storage'), { S3_BUCKET: `storage-${Date.now().toString(36)}` });
   const client = createS3Client(config.storage);
   const storage = new ObjectStorage(client, config.storage.bucket);
-  const traffic = { started: 0, inFlight: 0, partsInFlight: 0, mostPartsInFlight: 0, failPart: 0 };
+  const traffic = { started: 0, inFlight: 0, partsInFlight: 0, mostPartsInFlight: 0, failPart: 0, slowLastRequest: false };
 
   beforeAll(async () => {
     await storage.ensureBucket();
@@ -43,6 +43,7 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
         traffic.inFlight += 1;
         try {
           if (context.commandName === 'CreateMultipartUploadCommand') await sleep(300);
+          if (traffic.slowLastRequest && (context.commandName === 'PutObjectCommand' || context.commandName === 'CompleteMultipartUploadCommand')) await sleep(500);
           if (context.commandName !== 'UploadPartCommand') return await next(args);
           traffic.partsInFlight += 1;
           traffic.mostPartsInFlight = Math.max(traffic.mostPartsInFlight, traffic.partsInFlight);
@@ -170,6 +171,26 @@ describe('ObjectStorage.uploadVideo on a real S3 server', () => {
       }
       // (queue + 1) part buffers, plus what the streams between hold (a few 64 KiB chunks each).
       expect(mostAhead).toBeLessThanOrEqual((PART_QUEUE_SIZE + 1) * PART_SIZE_BYTES + 1024 * 1024);
+    });
+
+    it.each([
+      ['one PUT', PART_SIZE_BYTES - 1],
+      ['the completion', PART_SIZE_BYTES * 2 + 1],
+    ])('a cancel while %s is on its way (the file whole, the request cut after it): nothing is left', async (_name, size) => {
+      traffic.slowLastRequest = true;
+      try {
+        const file = await videoFile(size);
+        const controller = new AbortController();
+        const source = file.stream();
+        // Cancelled once the writer has all the bytes and is storing the last of them.
+        source.once('end', () => setTimeout(() => controller.abort(), 200));
+        await expect(storage.uploadVideo(`videos/${Date.now()}/cut-at-the-end`, source, { maxBytes: PART_SIZE_BYTES * 16, signal: controller.signal })).rejects.toMatchObject({
+          code: 'upload_aborted',
+        });
+        await expectSettledAndNothingLeft();
+      } finally {
+        traffic.slowLastRequest = false;
+      }
     });
 
     it('a part storage refuses: storage_unavailable, answered only after the cleanup', async () => {
