@@ -87,7 +87,7 @@ export const webhookFanout: Benchmark = {
         target: { description: `healthy endpoints' p99 with a dead one ≤ ${TARGET_RATIO}× without`, met: ratio <= TARGET_RATIO },
         findings: [
           `rounds (median of each variant's p99): ${rounds.map((r) => `${r.variant} ${r.p99} ms`).join(', ')}`,
-          `an event every ${options.webhookIntervalMs} ms in the latency rounds, each to ${SUBSCRIPTIONS} subscriptions; dispatcher concurrency 32, poll 250 ms, one attempt per endpoint at a time`,
+          `an event every ${options.webhookIntervalMs} ms in the latency rounds, each to ${SUBSCRIPTIONS} subscriptions; dispatcher concurrency 32, woken by the deliveries' NOTIFY (poll 1 s), one attempt per endpoint at a time`,
           'latency includes the outbox relay (NOTIFY), the consumer group, the fan-out commit and the dispatcher; the dead endpoint hangs each attempt for the 5 s timeout',
         ],
         details: { rounds, burst: { deliveries: burst.deliveries, spanMs: burst.spanMs, p50: burst.p50, p99: burst.p99 } },
