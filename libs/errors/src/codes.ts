@@ -25,6 +25,8 @@ export const errorCodes = {
   too_many_parts: { status: 413, retriable: false },
   unsupported_media_type: { status: 415, retriable: false },
   upload_aborted: { status: 400, retriable: false },
+  /** A request whose headers are over Node's limit (16 KiB in all), answered before any route sees it. */
+  headers_too_large: { status: 431, retriable: false },
 
   // Dependencies
   storage_unavailable: { status: 503, retriable: true },

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '@video-pipeline/logging';
 import { makeVideo } from '../../../test/support/fixtures';
@@ -151,5 +152,35 @@ describe('HTTP conventions', () => {
     expect(stored.object.sizeBytes).toBe(video.length);
     await closing.removeVideo(stored);
     await closing.prisma.$disconnect();
+  });
+
+  describe('requests Node cannot parse', () => {
+    /** Sends raw bytes on a socket of its own and reads the whole answer (the server closes the connection). */
+    async function raw(bytes: string): Promise<{ status: number; headers: string; body: string }> {
+      const url = new URL(api.baseUrl);
+      const socket = net.connect(Number(url.port), url.hostname);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once('close', () => resolve());
+        socket.write(bytes);
+      });
+      const [head, body = ''] = answer.split('\r\n\r\n');
+      return { status: Number(head!.split(' ')[1]), headers: head!, body };
+    }
+
+    it('a malformed request gets the API’s JSON 400 with a stable code, and the connection closes', async () => {
+      const answer = await raw('GET /v1/videos HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n');
+      expect(answer.status).toBe(400);
+      expect(answer.headers).toMatch(/content-type: application\/json/i);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/^malformed HTTP request/) } });
+    });
+
+    it('headers over 16 KiB get 431 headers_too_large', async () => {
+      const answer = await raw(`GET /v1/videos HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+      expect(answer.status).toBe(431);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'headers_too_large' } });
+    });
   });
 });

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PipelineError } from '@video-pipeline/errors';
 import type { Express, RequestHandler } from 'express';
 
 /** As long as an idle keep-alive connection stays open: longer than the usual load balancer's 60 s, so the balancer closes first. */
@@ -14,6 +16,27 @@ export interface HttpServer {
   closingConnections: RequestHandler;
 }
 
+/**
+ * A request Node's parser refuses never reaches the app: without this, Node
+ * answers a bare `400 Bad Request` with no body. It gets our JSON error (a
+ * stable code, as from any route) and the connection is closed.
+ */
+function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const failure =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new PipelineError('headers_too_large', 'the request\'s headers are over 16 KiB in all')
+      : new PipelineError('invalid_request', `malformed HTTP request (${error.code ?? error.message})`);
+  const body = JSON.stringify(failure.toJSON());
+  const reason = failure.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${failure.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** The HTTP server for `app`, set up for uploads. */
 export function createHttpServer(app: Express): HttpServer {
   // An upload takes as long as the client needs to send it: no time limit on a request.
@@ -25,6 +48,7 @@ export function createHttpServer(app: Express): HttpServer {
   // Without a listener Node answers `Expect: 100-continue` itself at once; the app asks for the body only
   // when it will read it (askForBody), so a refused request is answered without the body being sent.
   server.on('checkContinue', (req, res) => app(req, res));
+  server.on('clientError', answerMalformedRequest);
 
   let closing: Promise<void> | undefined;
   const inFlight = new Set<http.ServerResponse>();
