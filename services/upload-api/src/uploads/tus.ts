@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { EVENTS, MemoryLocker, Server, type ServerOptions } from '@tus/server';
+import { EVENTS, Server, type Locker, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -33,6 +33,8 @@ export interface TusDeps {
   expiryMs: number;
   corsOrigins?: readonly string[];
   authenticate: RequestHandler;
+  /** Each upload's requests take turns through it, on whichever instance they land (`PostgresLocker`). */
+  locker: Locker;
   logger: Logger;
 }
 
@@ -123,7 +125,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
 
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
-  const locker = new MemoryLocker();
+  const { locker } = deps;
   const options: ServerOptions = {
     path: TUS_PATH,
     maxSize: deps.maxUploadBytes,
@@ -131,7 +133,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     disableTerminationForFinishedUploads: true,
     allowedOrigins: (origin) => Boolean(deps.corsOrigins?.includes('*') || deps.corsOrigins?.includes(origin)),
     exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
-    // One process's requests on one upload take turns; across instances the completion's primary key keeps it to one video.
+    // An upload's requests take turns across every instance; the completion's primary key keeps it to one video regardless.
     locker,
     // A request cut off mid-way still stores what it received (an incomplete part) before the next one on its
     // upload may start; storage under load may take seconds for that. Cut short, the two would overlap.
