@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { HeadObjectCommand, ListPartsCommand } from '@aws-sdk/client-s3';
-import { API_KEY, eventually, startUploadApi, type RunningApi } from '../../../test/support/pipeline';
+import { API_KEY, eventually, startUploadApi, testLogger, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { sha256, storedSha256, videoLike } from '../../../test/support/upload-fixtures';
-import { tusLockName } from '../src/uploads/tus-locker';
+import { PostgresLocker, tusLockName } from '../src/uploads/tus-locker';
 
 const MiB = 1024 * 1024;
 const PART = 8 * MiB;
@@ -101,4 +101,38 @@ describe('a tus upload whose requests land on different API instances', () => {
     expect(await lockHeld(uploadId)).toBe(false);
     await a.removeVideo({ id: videoId, object: { key: videos[0]!.objectKey } });
   }, 60_000);
+  it('a request that cannot get the upload’s lock in time is answered 503 temporarily_unavailable, and may retry', async () => {
+    const impatient = await startUploadApi(config, { maxUploadBytes: 64 * MiB, tusLockTimeoutMs: 1_000 });
+    // Another instance whose request on the upload never lets go (hung, say).
+    const other = new PostgresLocker({ databaseUrl: config.database.url, logger: testLogger() });
+    try {
+      const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(PART) } });
+      const path = created.headers.get('location')!;
+      const hung = other.newLock(`videos/${path.split('/').pop()}/original`);
+      await hung.lock(new AbortController().signal, () => undefined);
+
+      const expectBusy = (response: Response) => {
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBe('1');
+      };
+      // A HEAD's answer has no body: its status and Retry-After say it.
+      expectBusy(await fetch(new URL(path, impatient.baseUrl), { method: 'HEAD', headers: tusHeaders }));
+      const patch = await fetch(new URL(path, impatient.baseUrl), {
+        method: 'PATCH',
+        headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+        body: Buffer.alloc(1024),
+      });
+      expectBusy(patch);
+      expect(((await patch.json()) as { error: { code: string } }).error.code).toBe('temporarily_unavailable');
+
+      await hung.unlock();
+      const head = await fetch(new URL(path, impatient.baseUrl), { method: 'HEAD', headers: tusHeaders });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('upload-offset')).toBe('0');
+      expect((await fetch(new URL(path, a.baseUrl), { method: 'DELETE', headers: tusHeaders })).status).toBe(204);
+    } finally {
+      await other.close();
+      await impatient.close();
+    }
+  }, 30_000);
 });

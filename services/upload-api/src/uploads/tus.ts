@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { EVENTS, Server, type Locker, type ServerOptions } from '@tus/server';
+import { ERRORS, EVENTS, Server, type Locker, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -192,7 +192,9 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
           // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
           // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
           const lock = locker.newLock(tusObjectKey(uploadId));
-          await lock.lock(AbortSignal.timeout(30_000), () => undefined);
+          await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
+            throw tusRefusal(error, deps.maxUploadBytes) ?? error;
+          });
           try {
             const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
             if (upload?.size !== undefined && upload.offset === upload.size) {
@@ -227,6 +229,10 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
   // Said as the direct upload says it, with the limit people need rather than tus' header name.
   if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
   if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
+  // Another request on the upload (on any instance) did not let go in time, or the locks' database is away: worth a retry.
+  if (error === ERRORS.ERR_LOCK_TIMEOUT) {
+    return new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
+  }
   return undefined;
 }
 
