@@ -73,6 +73,8 @@ const ownersOperation = (operation: ZodOpenApiOperationObject): ZodOpenApiOperat
 });
 
 const ownerErrors: ErrorCode[] = ['unauthorized', 'forbidden'];
+/** A request on an upload waits its turn behind another on it (on any instance), for 30 s at most. */
+const lockErrors: ErrorCode[] = ['temporarily_unavailable'];
 const finishErrors: ErrorCode[] = ['unsupported_media_type', 'file_too_large', 'storage_quota_exceeded', 'upload_quota_exceeded', 'storage_unavailable', 'database_unavailable'];
 
 const options: ZodOpenApiOperationObject = {
@@ -145,7 +147,7 @@ const head = ownersOperation({
       'Cache-Control': z.literal('no-store'),
       ...optionalVideoHeaders,
     }),
-    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, 'internal'], [412, 500])),
+    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [412, 500])),
   },
 });
 
@@ -166,7 +168,7 @@ const patch = ownersOperation({
   requestBody: { required: true, content: fileBytes('the file\'s bytes from `Upload-Offset` on') },
   responses: {
     204: answer('stored', { 'Upload-Offset': uploadOffset, 'Upload-Expires': uploadExpires.optional(), ...optionalVideoHeaders }),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, 'internal'], [400, 403, 409, 412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [400, 403, 409, 412, 500]),
   },
 });
 
