@@ -148,4 +148,13 @@ describe('tus locks shared by API instances through Postgres', () => {
     await next.lock(AbortSignal.timeout(2_000), () => undefined);
     await next.unlock();
   });
+  test('with the database away, a request waits its time, fails with the lock timeout, and the failure is logged once', async () => {
+    const logger = testLogger();
+    const warn = jest.spyOn(logger, 'warn');
+    // Nothing listens on port 1: every connection is refused at once.
+    const away = new PostgresLocker({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/nothing', logger, acquireTimeoutMs: 800 });
+    lockers.push(away);
+    await expect(away.newLock(uploadKey()).lock(forever(), () => undefined)).rejects.toBe(ERRORS.ERR_LOCK_TIMEOUT);
+    expect(warn.mock.calls.filter(([, message]) => message === 'could not ask Postgres for a tus upload’s lock; trying again')).toHaveLength(1);
+  });
 });

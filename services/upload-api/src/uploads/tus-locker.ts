@@ -104,6 +104,7 @@ export class PostgresLocker implements Locker {
     // Before the first lock: a holder must hear other instances' requests to release.
     this.listening ??= this.listener.start();
     await this.listening;
+    let failed = false;
     for (let attempt = 1; ; attempt += 1) {
       if (waiting.aborted) throw ERRORS.ERR_LOCK_TIMEOUT;
       const local = this.holders.get(id);
@@ -112,34 +113,40 @@ export class PostgresLocker implements Locker {
       } else {
         const holder: Holder = { requestRelease };
         this.holders.set(id, holder);
-        if (await this.tryLock(id, holder)) {
+        const outcome = await this.tryLock(id, holder);
+        if (outcome === 'locked') {
           if (!waiting.aborted) return holder;
           // The signal came while Postgres answered: the caller is gone, so is the lock.
           await this.release(id, holder);
           throw ERRORS.ERR_LOCK_TIMEOUT;
         }
         if (this.holders.get(id) === holder) this.holders.delete(id);
+        // Said once per request, not four times a second while the database is away.
+        if (outcome instanceof Error && !failed) {
+          failed = true;
+          this.options.logger.warn({ err: outcome, uploadId: id }, 'could not ask Postgres for a tus upload’s lock; trying again');
+        }
       }
       await this.clock.sleep(backoffDelayMs(this.retry, attempt), waiting).catch(() => undefined);
     }
   }
 
-  /** Whether the session took the upload's lock; if another session has it, asks that one to release. */
-  private async tryLock(id: string, holder: Holder): Promise<boolean> {
+  /** Whether the session took the upload's lock (if another session has it, asks that one to release), or why it could not ask. */
+  private async tryLock(id: string, holder: Holder): Promise<'locked' | 'held' | Error> {
     try {
       const session = await this.connect();
       const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [tusLockName(id)]);
       // A lock taken on a session that broke meanwhile went with it.
       if (rows[0]!.locked && session === this.session) {
         holder.session = session;
-        return true;
+        return 'locked';
       }
       if (!rows[0]!.locked) await session.query('SELECT pg_notify($1, $2)', [TUS_LOCK_RELEASE_CHANNEL, id]);
+      return 'held';
     } catch (error) {
       // The session broke or the database is away: tried again after the back-off, until the request's time is up.
-      this.options.logger.warn({ err: error, uploadId: id }, 'could not ask Postgres for a tus upload’s lock; trying again');
+      return error instanceof Error ? error : new Error(String(error));
     }
-    return false;
   }
 
   private async release(id: string, holder: Holder): Promise<void> {
