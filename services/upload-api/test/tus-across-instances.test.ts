@@ -42,6 +42,29 @@ describe('a tus upload whose requests land on different API instances', () => {
     return listed.Parts?.length ?? 0;
   };
 
+  /** A PATCH to `api` that declares the rest of the file from `offset`, sends `sent` bytes and stalls; `endedAt` is when its answer or its end came. */
+  const stalledPatch = (api: RunningApi, path: string, bytes: Buffer, offset: number, sent: number) => {
+    const stalled = { endedAt: undefined as number | undefined, ended: undefined as unknown as Promise<void>, destroy: () => request.destroy() };
+    const request = http.request(new URL(path, api.baseUrl), {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', 'content-length': bytes.length - offset },
+    });
+    stalled.ended = new Promise<void>((resolve) => {
+      const ended = () => {
+        stalled.endedAt ??= Date.now();
+        resolve();
+      };
+      request.on('response', (response) => {
+        response.resume();
+        ended();
+      });
+      request.on('error', ended);
+      request.on('close', ended);
+    });
+    request.write(bytes.subarray(offset, offset + sent));
+    return stalled;
+  };
+
   it('a HEAD on B waits until the stalled PATCH on A has been asked to stop and has stored what it had; the upload completes byte-identical', async () => {
     const bytes = await videoLike(2 * PART + 3 * MiB);
     const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
@@ -50,24 +73,7 @@ describe('a tus upload whose requests land on different API instances', () => {
     const uploadId = path.split('/').pop()!;
 
     // A client sends a part and a half to A, then stalls (its connection hangs; it will give up and resume elsewhere).
-    let stalledEndedAt: number | undefined;
-    const stalled = http.request(new URL(path, a.baseUrl), {
-      method: 'PATCH',
-      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': bytes.length },
-    });
-    const stalledEnded = new Promise<void>((resolve) => {
-      const ended = () => {
-        stalledEndedAt ??= Date.now();
-        resolve();
-      };
-      stalled.on('response', (response) => {
-        response.resume();
-        ended();
-      });
-      stalled.on('error', ended);
-      stalled.on('close', ended);
-    });
-    stalled.write(bytes.subarray(0, PART + PART / 2));
+    const stalled = stalledPatch(a, path, bytes, 0, PART + PART / 2);
     await eventually(async () => (await storedParts(`videos/${uploadId}/original`)) === 1, 10_000, 'A to store the first part');
     expect(await lockHeld(uploadId)).toBe(true);
 
@@ -75,12 +81,12 @@ describe('a tus upload whose requests land on different API instances', () => {
     const head = await fetch(new URL(path, b.baseUrl), { method: 'HEAD', headers: tusHeaders });
     const headAnsweredAt = Date.now();
     expect(head.status).toBe(200);
-    expect(stalledEndedAt).toBeDefined();
-    expect(stalledEndedAt!).toBeLessThanOrEqual(headAnsweredAt);
+    expect(stalled.endedAt).toBeDefined();
+    expect(stalled.endedAt!).toBeLessThanOrEqual(headAnsweredAt);
     // What A stored before it stopped: its whole part, not the half part it was feeding.
     const offset = Number(head.headers.get('upload-offset'));
     expect(offset).toBe(PART);
-    await stalledEnded;
+    await stalled.ended;
     stalled.destroy();
 
     const rest = await fetch(new URL(path, b.baseUrl), {
@@ -135,4 +141,29 @@ describe('a tus upload whose requests land on different API instances', () => {
       await impatient.close();
     }
   }, 30_000);
+  it('a DELETE on B waits for the PATCH on A to stop, then nothing of the upload is left', async () => {
+    const bytes = await videoLike(3 * PART);
+    const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
+    const path = created.headers.get('location')!;
+    const uploadId = path.split('/').pop()!;
+    const key = `videos/${uploadId}/original`;
+    // A part and 2 MiB aside (`.part`), which the next request takes up and puts back if it is cut.
+    const first = await fetch(new URL(path, a.baseUrl), {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      body: bytes.subarray(0, PART + 2 * MiB),
+    });
+    expect(first.status).toBe(204);
+    const stalled = stalledPatch(a, path, bytes, PART + 2 * MiB, 3 * MiB);
+    await eventually(() => lockHeld(uploadId), 10_000, 'A’s PATCH to hold the upload’s lock');
+
+    const removed = await fetch(new URL(path, b.baseUrl), { method: 'DELETE', headers: tusHeaders });
+    expect(removed.status).toBe(204);
+    expect(stalled.endedAt).toBeDefined();
+    stalled.destroy();
+    await eventually(async () => !(await lockHeld(uploadId)), 10_000, 'A’s PATCH to let go');
+    expect(await a.storage.listKeys(`videos/${uploadId}/`)).toEqual([]);
+    expect(await a.storage.listOpenMultipartUploads(key)).toEqual([]);
+    expect(await a.prisma.pendingUpload.count({ where: { id: uploadId } })).toBe(0);
+  }, 60_000);
 });

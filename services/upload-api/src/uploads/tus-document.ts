@@ -175,11 +175,11 @@ const patch = ownersOperation({
 const terminate = ownersOperation({
   operationId: 'tusDeleteUpload',
   summary: 'Give up a resumable upload (tus termination)',
-  description: 'Removes the upload and what was stored of it. A finished upload is its video and is refused here (`invalid_request`): delete the video instead.',
+  description: 'Removes the upload and what was stored of it, once a request still sending bytes to it has stopped. A finished upload is its video and is refused here (`invalid_request`): delete the video instead.',
   requestParams: { path: uploadIdPath, header: z.object({ 'Tus-Resumable': tusResumable }) },
   responses: {
     204: answer('removed', {}),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', 'internal'], [412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal'], [412, 500]),
   },
 });
 

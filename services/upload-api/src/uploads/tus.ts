@@ -126,6 +126,21 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
   const { locker } = deps;
+  /**
+   * `work` holding the upload's lock, as tus' own handlers do: a request on the
+   * upload (on any instance) is asked to stop and store what it has first.
+   */
+  const underUploadLock = async <T>(uploadId: string, work: () => Promise<T>): Promise<T> => {
+    const lock = locker.newLock(tusObjectKey(uploadId));
+    await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
+      throw tusRefusal(error, deps.maxUploadBytes) ?? error;
+    });
+    try {
+      return await work();
+    } finally {
+      await lock.unlock();
+    }
+  };
   const options: ServerOptions = {
     path: TUS_PATH,
     maxSize: deps.maxUploadBytes,
@@ -183,26 +198,23 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         }
         const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
         if (pending && req.method === 'DELETE') {
-          await store.removeAll(tusObjectKey(uploadId));
-          await deps.pending.remove(uploadId);
+          // Under the lock: a PATCH still running would put its tail (`.part`) back after the removal, left to nobody.
+          await underUploadLock(uploadId, async () => {
+            await store.removeAll(tusObjectKey(uploadId));
+            await deps.pending.remove(uploadId);
+          });
           res.status(204).set({ 'Tus-Resumable': '1.0.0' }).end();
           return;
         }
         if (pending && req.method === 'HEAD') {
           // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
           // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
-          const lock = locker.newLock(tusObjectKey(uploadId));
-          await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
-            throw tusRefusal(error, deps.maxUploadBytes) ?? error;
-          });
-          try {
+          await underUploadLock(uploadId, async () => {
             const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
             if (upload?.size !== undefined && upload.offset === upload.size) {
               for (const [name, value] of Object.entries(videoHeaders(await finish(ownerId, upload)))) res.setHeader(name, value);
             }
-          } finally {
-            await lock.unlock();
-          }
+          });
         }
         if (!pending) {
           const video = await deps.videos.completedVideo(uploadId);
