@@ -15,6 +15,7 @@ import { lifecycleApiDeps, type LifecycleApiDeps } from '../../services/upload-a
 import { analyticsSummary } from '@video-pipeline/analytics-queries';
 import { IdempotencyKeys } from '../../services/upload-api/src/uploads/idempotency';
 import { PendingUploads } from '../../services/upload-api/src/uploads/pending-uploads';
+import { PostgresLocker } from '../../services/upload-api/src/uploads/tus-locker';
 import { OutboxListener } from '../../services/outbox-relay/src/outbox-listener';
 import { OutboxRelay, defaultRelayOptions } from '../../services/outbox-relay/src/outbox-relay';
 
@@ -58,7 +59,7 @@ export interface RunningApi {
 /** The upload API in-process, on a free port, against the test stack. */
 export async function startUploadApi(
   config: PipelineConfig,
-  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string> } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
+  options: { maxUploadBytes?: number; logger?: Logger; webhookGuard?: TargetGuard; apiKeys?: ReadonlyMap<string, string>; tusLockTimeoutMs?: number } & Pick<UploadApiDeps, 'corsOrigins' | 'discardLimits' | 'webAppDir'> = {},
 ): Promise<RunningApi> {
   const prisma = createPrismaClient({ databaseUrl: config.database.url });
   const storage = new ObjectStorage(createS3Client(config.storage), config.storage.bucket);
@@ -90,6 +91,7 @@ export async function startUploadApi(
       idempotency: new IdempotencyKeys(prisma),
       config: config.uploads,
       storageConfig: config.storage,
+      tusLocker: new PostgresLocker({ databaseUrl: config.database.url, logger: options.logger ?? testLogger(), acquireTimeoutMs: options.tusLockTimeoutMs }),
     },
     logger: options.logger ?? testLogger(),
     readinessChecks: { database: () => videos.ping(), storage: () => storage.ping() },

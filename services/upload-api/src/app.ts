@@ -35,6 +35,7 @@ import type { IdempotencyKeys } from './uploads/idempotency';
 import type { PendingUploads } from './uploads/pending-uploads';
 import { TUS_PATH, tusEndpoint } from './uploads/tus';
 import { tusOperations } from './uploads/tus-document';
+import type { PostgresLocker } from './uploads/tus-locker';
 import type { VideoRepository } from './video-repository';
 import { createWebhookRoute } from './handlers/webhooks/create-webhook';
 import { deleteWebhookRoute } from './handlers/webhooks/delete-webhook';
@@ -60,8 +61,8 @@ export interface UploadApiDeps {
   /** Admin API key -> the admin's name (`ADMIN_API_KEYS`); none by default. */
   adminApiKeys?: ReadonlyMap<string, string>;
   maxUploadBytes: number;
-  /** Resumable and direct uploads, quotas. */
-  uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig };
+  /** Resumable and direct uploads, quotas; `tusLocker` is closed with the API. */
+  uploads: { pending: PendingUploads; idempotency: IdempotencyKeys; config: UploadsConfig; storageConfig: StorageConfig; tusLocker: PostgresLocker };
   /** Signs direct uploads' part URLs for the S3 endpoint clients reach (S3_PUBLIC_ENDPOINT). */
   presigner: S3Client;
   logger: Logger;
@@ -139,6 +140,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
     expiryMs: deps.uploads.config.expiryMs,
     corsOrigins: deps.corsOrigins,
     authenticate: authenticate('owner'),
+    locker: deps.uploads.tusLocker,
     logger: deps.logger,
   });
   const document = openApiDocument(routes, API_INFO, tusOperations) as unknown as Record<string, unknown>;
@@ -166,9 +168,11 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
   app.use(answerErrors(deps.discardLimits ?? DEFAULT_DISCARD_LIMITS));
 
   // Event streams never end by themselves: the feed ends them, then the server can close.
+  // The tus locks go last: uploads in flight hold theirs until they finish.
   const close = async () => {
     await deps.lifecycle.feed.stop();
     await http.close();
+    await deps.uploads.tusLocker.close();
   };
   return { ...http, close, app, routes };
 }

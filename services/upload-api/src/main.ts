@@ -10,6 +10,7 @@ import { isWebAppBuilt } from './http/web-app';
 import { lifecycleApiDeps } from './lifecycle';
 import { IdempotencyKeys } from './uploads/idempotency';
 import { PendingUploads } from './uploads/pending-uploads';
+import { PostgresLocker } from './uploads/tus-locker';
 import { UploadSweeper } from './uploads/sweeper';
 import { VideoRepository } from './video-repository';
 import { WebhookRepository } from './webhook-repository';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       idempotency: new IdempotencyKeys(prisma),
       config: config.uploads,
       storageConfig: config.storage,
+      tusLocker: new PostgresLocker({ databaseUrl: config.database.url, logger }),
     },
     corsOrigins: config.api.corsOrigins,
     webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,

@@ -73,6 +73,8 @@ const ownersOperation = (operation: ZodOpenApiOperationObject): ZodOpenApiOperat
 });
 
 const ownerErrors: ErrorCode[] = ['unauthorized', 'forbidden'];
+/** A request on an upload waits its turn behind another on it (on any instance), for 30 s at most. */
+const lockErrors: ErrorCode[] = ['temporarily_unavailable'];
 const finishErrors: ErrorCode[] = ['unsupported_media_type', 'file_too_large', 'storage_quota_exceeded', 'upload_quota_exceeded', 'storage_unavailable', 'database_unavailable'];
 
 const options: ZodOpenApiOperationObject = {
@@ -145,7 +147,7 @@ const head = ownersOperation({
       'Cache-Control': z.literal('no-store'),
       ...optionalVideoHeaders,
     }),
-    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, 'internal'], [412, 500])),
+    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [412, 500])),
   },
 });
 
@@ -166,18 +168,18 @@ const patch = ownersOperation({
   requestBody: { required: true, content: fileBytes('the file\'s bytes from `Upload-Offset` on') },
   responses: {
     204: answer('stored', { 'Upload-Offset': uploadOffset, 'Upload-Expires': uploadExpires.optional(), ...optionalVideoHeaders }),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, 'internal'], [400, 403, 409, 412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [400, 403, 409, 412, 500]),
   },
 });
 
 const terminate = ownersOperation({
   operationId: 'tusDeleteUpload',
   summary: 'Give up a resumable upload (tus termination)',
-  description: 'Removes the upload and what was stored of it. A finished upload is its video and is refused here (`invalid_request`): delete the video instead.',
+  description: 'Removes the upload and what was stored of it, once a request still sending bytes to it has stopped. A finished upload is its video and is refused here (`invalid_request`): delete the video instead.',
   requestParams: { path: uploadIdPath, header: z.object({ 'Tus-Resumable': tusResumable }) },
   responses: {
     204: answer('removed', {}),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', 'internal'], [412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal'], [412, 500]),
   },
 });
 

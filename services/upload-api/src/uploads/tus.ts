@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { EVENTS, MemoryLocker, Server, type ServerOptions } from '@tus/server';
+import { ERRORS, EVENTS, Server, type Locker, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -33,6 +33,8 @@ export interface TusDeps {
   expiryMs: number;
   corsOrigins?: readonly string[];
   authenticate: RequestHandler;
+  /** Each upload's requests take turns through it, on whichever instance they land (`PostgresLocker`). */
+  locker: Locker;
   logger: Logger;
 }
 
@@ -123,7 +125,22 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
 
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
-  const locker = new MemoryLocker();
+  const { locker } = deps;
+  /**
+   * `work` holding the upload's lock, as tus' own handlers do: a request on the
+   * upload (on any instance) is asked to stop and store what it has first.
+   */
+  const underUploadLock = async <T>(uploadId: string, work: () => Promise<T>): Promise<T> => {
+    const lock = locker.newLock(tusObjectKey(uploadId));
+    await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
+      throw tusRefusal(error, deps.maxUploadBytes) ?? error;
+    });
+    try {
+      return await work();
+    } finally {
+      await lock.unlock();
+    }
+  };
   const options: ServerOptions = {
     path: TUS_PATH,
     maxSize: deps.maxUploadBytes,
@@ -131,7 +148,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     disableTerminationForFinishedUploads: true,
     allowedOrigins: (origin) => Boolean(deps.corsOrigins?.includes('*') || deps.corsOrigins?.includes(origin)),
     exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
-    // One process's requests on one upload take turns; across instances the completion's primary key keeps it to one video.
+    // An upload's requests take turns across every instance; the completion's primary key keeps it to one video regardless.
     locker,
     // A request cut off mid-way still stores what it received (an incomplete part) before the next one on its
     // upload may start; storage under load may take seconds for that. Cut short, the two would overlap.
@@ -181,24 +198,23 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         }
         const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
         if (pending && req.method === 'DELETE') {
-          await store.removeAll(tusObjectKey(uploadId));
-          await deps.pending.remove(uploadId);
+          // Under the lock: a PATCH still running would put its tail (`.part`) back after the removal, left to nobody.
+          await underUploadLock(uploadId, async () => {
+            await store.removeAll(tusObjectKey(uploadId));
+            await deps.pending.remove(uploadId);
+          });
           res.status(204).set({ 'Tus-Resumable': '1.0.0' }).end();
           return;
         }
         if (pending && req.method === 'HEAD') {
           // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
           // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
-          const lock = locker.newLock(tusObjectKey(uploadId));
-          await lock.lock(AbortSignal.timeout(30_000), () => undefined);
-          try {
+          await underUploadLock(uploadId, async () => {
             const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
             if (upload?.size !== undefined && upload.offset === upload.size) {
               for (const [name, value] of Object.entries(videoHeaders(await finish(ownerId, upload)))) res.setHeader(name, value);
             }
-          } finally {
-            await lock.unlock();
-          }
+          });
         }
         if (!pending) {
           const video = await deps.videos.completedVideo(uploadId);
@@ -225,6 +241,10 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
   // Said as the direct upload says it, with the limit people need rather than tus' header name.
   if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
   if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
+  // Another request on the upload (on any instance) did not let go in time, or the locks' database is away: worth a retry.
+  if (error === ERRORS.ERR_LOCK_TIMEOUT) {
+    return new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
+  }
   return undefined;
 }
 
