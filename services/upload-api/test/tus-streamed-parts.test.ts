@@ -238,6 +238,9 @@ describe('tus parts streamed from the request', () => {
     // The first part stored, the second on its way: storage goes away.
     request.write(bytes.subarray(0, PART + 2 * MiB));
     await eventually(async () => (await stored(key)).parts.length === 1, 10_000, 'the first part to be stored');
+    // Time for the API to open the second part's request and send it the 2 MiB it has (on a busy machine the
+    // first part's answer can reach this test before the second request exists, which would then just succeed).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await proxy.down();
     await proxy.up();
     request.end(bytes.subarray(PART + 2 * MiB, 2 * PART));
