@@ -150,8 +150,9 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
     // An upload's requests take turns across every instance; the completion's primary key keeps it to one video regardless.
     locker,
-    // A request cut off mid-way still stores what it received (an incomplete part) before the next one on its
-    // upload may start; storage under load may take seconds for that. Cut short, the two would overlap.
+    // A request cut off mid-way finishes with storage (aborts the part it was sending, puts back a tail it took)
+    // before the next one on its upload may start; storage under load may take seconds for that. Cut short, the
+    // two would overlap.
     lockDrainTimeout: 10_000,
     namingFunction: () => tusObjectKey(randomUUID()),
     generateUrl: (_req, { path, id }) => `${path}/${uploadIdOfKey(id)}`,
