@@ -53,6 +53,11 @@ export class ChannelListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${this.options.channel}`);
+      // Stopped while this connection was being opened: stop() could not close it, so it is closed here.
+      if (this.stopped) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       this.client = client;
       this.options.onListening();
     } catch (error) {
