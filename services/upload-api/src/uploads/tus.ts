@@ -75,6 +75,9 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       // Parts go out as streams; with the SDK's default checksums those went out aws-chunked and failed as
       // non-retryable (most 50 MiB PATCHes answered 500 once), so checksums only where required.
       requestChecksumCalculation: 'WHEN_REQUIRED',
+      // Without a logger the SDK prints to the console, with a stack, every time a client cuts a request
+      // ("non-retryable streaming request"): expected here, so its messages go to our log at debug.
+      logger: sdkLogger(deps.logger.child({ component: 'tus-storage' })),
     },
     maxUploadBytes: deps.maxUploadBytes,
     onRefused: async (key) => {
@@ -247,6 +250,12 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
     return new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
   }
   return undefined;
+}
+
+/** The AWS SDK's logger interface on ours: its messages at debug, its errors at warn. */
+function sdkLogger(log: Logger) {
+  const at = (level: 'debug' | 'warn') => (...message: unknown[]) => log[level]({ sdk: message.length === 1 ? message[0] : message }, 'aws-sdk');
+  return { trace: at('debug'), debug: at('debug'), info: at('debug'), warn: at('debug'), error: at('warn') };
 }
 
 function videoHeaders(videoId: string): Record<string, string> {
