@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   if (!isWebAppBuilt(webAppDir)) logger.warn({ webAppDir }, 'the web app is not built (npm run build:web): only the API is served');
   const lifecycle = lifecycleApiDeps(config, { prisma, storage, logger, eventSource: '/video-pipeline/upload-api' });
 
+  // One locker for tus' requests and the sweeper: they take turns on an upload across every instance.
+  const tusLocker = new PostgresLocker({ databaseUrl: config.database.url, logger });
   const api = buildUploadApi({
     lifecycle,
     videos,
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
       idempotency: new IdempotencyKeys(prisma),
       config: config.uploads,
       storageConfig: config.storage,
-      tusLocker: new PostgresLocker({ databaseUrl: config.database.url, logger }),
+      tusLocker,
     },
     corsOrigins: config.api.corsOrigins,
     webAppDir: isWebAppBuilt(webAppDir) ? webAppDir : undefined,
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   });
 
   // Abandoned uploads are swept by every instance in turn; instances claim different uploads (SKIP LOCKED).
-  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), logger });
+  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), locker: tusLocker, logger });
   const sweeping = setInterval(() => {
     sweeper.sweep().catch((error: unknown) => logger.error({ err: error }, 'could not sweep expired uploads'));
   }, UPLOAD_SWEEP_INTERVAL_MS);

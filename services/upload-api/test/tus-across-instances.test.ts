@@ -3,6 +3,7 @@ import { HeadObjectCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { API_KEY, eventually, startUploadApi, testLogger, type RunningApi } from '../../../test/support/pipeline';
 import { testConfig, uniquePrefix } from '../../../test/support/test-env';
 import { sha256, storedSha256, videoLike } from '../../../test/support/upload-fixtures';
+import { UploadSweeper } from '../src/uploads/sweeper';
 import { PostgresLocker, tusLockName } from '../src/uploads/tus-locker';
 
 const MiB = 1024 * 1024;
@@ -162,6 +163,40 @@ describe('a tus upload whose requests land on different API instances', () => {
     expect(stalled.endedAt).toBeDefined();
     stalled.destroy();
     await eventually(async () => !(await lockHeld(uploadId)), 10_000, 'A’s PATCH to let go');
+    expect(await a.storage.listKeys(`videos/${uploadId}/`)).toEqual([]);
+    expect(await a.storage.listOpenMultipartUploads(key)).toEqual([]);
+    expect(await a.prisma.pendingUpload.count({ where: { id: uploadId } })).toBe(0);
+  }, 60_000);
+
+  it('the sweeper (here as `ops sweep-uploads` would run it) waits for a PATCH still writing to an expired upload, then nothing is left', async () => {
+    const bytes = await videoLike(3 * PART);
+    const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
+    const path = created.headers.get('location')!;
+    const uploadId = path.split('/').pop()!;
+    const key = `videos/${uploadId}/original`;
+    const first = await fetch(new URL(path, a.baseUrl), {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      body: bytes.subarray(0, PART + 2 * MiB),
+    });
+    expect(first.status).toBe(204);
+    const stalled = stalledPatch(a, path, bytes, PART + 2 * MiB, 3 * MiB);
+    await eventually(() => lockHeld(uploadId), 10_000, 'A’s PATCH to hold the upload’s lock');
+
+    // Expired now, for the sweeper.
+    await a.prisma.pendingUpload.updateMany({ where: { id: uploadId }, data: { expiresAt: new Date(Date.now() - 1_000) } });
+    const locker = new PostgresLocker({ databaseUrl: config.database.url, logger: testLogger() });
+    try {
+      const swept = await new UploadSweeper({ prisma: a.prisma, storage: a.storage, locker, logger: testLogger() }).sweep();
+      expect(swept.uploads).toBeGreaterThanOrEqual(1);
+      // The sweep got the lock only once A's request had been asked to stop and had ended.
+      expect(stalled.endedAt).toBeDefined();
+    } finally {
+      await locker.close();
+    }
+    stalled.destroy();
+    await eventually(async () => !(await lockHeld(uploadId)), 10_000, 'A’s PATCH to let go');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await a.storage.listKeys(`videos/${uploadId}/`)).toEqual([]);
     expect(await a.storage.listOpenMultipartUploads(key)).toEqual([]);
     expect(await a.prisma.pendingUpload.count({ where: { id: uploadId } })).toBe(0);

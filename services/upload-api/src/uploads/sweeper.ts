@@ -1,8 +1,12 @@
+import type { Locker } from '@tus/server';
 import type { PendingUpload, PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { CHANGE_LOG_RETENTION_MS, pruneChangeLog } from '../lifecycle/change-log-retention';
 import type { IdempotencyKeys } from './idempotency';
+
+/** A request asked to let go of its upload stops within tus' lock drain (10 s); this leaves it room. */
+const LOCK_WAIT_MS = 30_000;
 
 export interface SweepResult {
   /** Uploads whose data and record were removed. */
@@ -31,6 +35,8 @@ export class UploadSweeper {
       clock?: () => Date;
       /** How long finished videos keep their change history (default CHANGE_LOG_RETENTION_MS). */
       changeLogRetentionMs?: number;
+      /** tus' locks (shared by every instance): an upload is removed only once no request is writing to it. */
+      locker?: Locker;
     },
   ) {}
 
@@ -62,8 +68,22 @@ export class UploadSweeper {
     );
   }
 
-  /** Every trace of an unfinished upload in storage. */
+  /**
+   * Every trace of an unfinished upload in storage. Under the upload's tus
+   * lock: a request still writing to it is asked to stop first, or it could
+   * put a `.part` back after the sweep, with no row left to find it by.
+   */
   private async removeData(key: string): Promise<void> {
+    const lock = this.deps.locker?.newLock(key);
+    await lock?.lock(AbortSignal.timeout(LOCK_WAIT_MS), () => undefined);
+    try {
+      await this.removeObjects(key);
+    } finally {
+      await lock?.unlock();
+    }
+  }
+
+  private async removeObjects(key: string): Promise<void> {
     for (const open of await this.deps.storage.listOpenMultipartUploads(key)) {
       if (open.key === key) await this.deps.storage.abortMultipartUpload(open.key, open.uploadId);
     }
