@@ -145,7 +145,7 @@ describe('the web app in a browser', () => {
 
   it('pauses and resumes a tus upload, and resumes one after a page reload: one video each, byte for byte', async () => {
     const first = await makeVideo({ seconds: 8, size: '640x360' });
-    // Three of the web app's 8 MiB PATCHes: storage keeps whole parts, so the reload below must come after the first.
+    // Three of the server's 8 MiB parts: storage keeps whole parts, so the reload below must come after the first.
     const second = path.join(os.tmpdir(), `three-parts-${process.pid}.mp4`);
     await fs.writeFile(second, await videoLike(24 * 1024 * 1024));
     await signedIn();
@@ -183,7 +183,7 @@ describe('the web app in a browser', () => {
     await page.reload();
     await page.setInputFiles('#file-picker', second);
     // It goes on from what the server kept (tus-js-client finds the upload by the file's fingerprint), not from 0:
-    // at least the first 8 MiB PATCH, stored whole (a PATCH cut mid-part keeps its whole parts only).
+    // at least the first 8 MiB part, stored whole (a PATCH cut mid-part keeps its whole parts only).
     await reachPercent(1);
     expect(await percent()).toBeGreaterThanOrEqual(30);
     await devtools.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });

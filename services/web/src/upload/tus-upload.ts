@@ -1,8 +1,12 @@
 import { ApiError } from '../api';
 import { titleFromFileName, type Transfer, type TransferEvents } from './transfer';
 
-/** tus parts: large enough for S3 multipart's 5 MiB minimum, small enough to show progress and lose little on a drop. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * One PATCH per 64 MiB, a multiple of the server's 8 MiB parts: the server streams whole parts to storage as
+ * they arrive, so a drop loses only the part in flight, and fewer requests cost less (8 MiB PATCHes ran at
+ * 0.65× the speed of 64 MiB ones in bench upload-tus). Progress still moves within a PATCH.
+ */
+const CHUNK_BYTES = 64 * 1024 * 1024;
 
 /**
  * A resumable upload to `/v1/uploads` with tus-js-client. Its fingerprint is
