@@ -97,10 +97,11 @@ export class WebhookDispatcher {
     return this.inFlight.size;
   }
 
-  /** Deliveries due now and not being sent (the backlog), for the metrics. */
+  /** Deliveries due now to enabled endpoints and not being sent (the backlog), for the metrics. */
   async dueCount(): Promise<number> {
     const [row] = await this.options.prisma.$queryRaw<{ due: bigint }[]>`
-      SELECT count(*) AS due FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ${new Date(this.clock.now())}`;
+      SELECT count(*) AS due FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+      WHERE s.enabled AND d.status = 'pending' AND d.next_attempt_at <= ${new Date(this.clock.now())}`;
     return Number(row?.due ?? 0);
   }
 
@@ -239,7 +240,7 @@ class DispatcherMetrics {
     });
     new Gauge({
       name: 'webhook_deliveries_due',
-      help: 'Webhook deliveries due now and not being sent, all instances (the backlog)',
+      help: 'Webhook deliveries due now to enabled endpoints and not being sent, all instances (the backlog)',
       registers: [registry],
       async collect() {
         this.set(await dispatcher.dueCount());
