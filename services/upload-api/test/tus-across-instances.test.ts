@@ -66,6 +66,26 @@ describe('a tus upload whose requests land on different API instances', () => {
     return stalled;
   };
 
+  /**
+   * An upload on A with a part stored and 2 MiB aside (`.part`, which the next request takes up and puts back if
+   * it is cut), and a second PATCH on A that sent 3 MiB and stalls, holding the upload's lock.
+   */
+  const uploadWithStalledPatch = async () => {
+    const bytes = await videoLike(3 * PART);
+    const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
+    const path = created.headers.get('location')!;
+    const uploadId = path.split('/').pop()!;
+    const first = await fetch(new URL(path, a.baseUrl), {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      body: bytes.subarray(0, PART + 2 * MiB),
+    });
+    expect(first.status).toBe(204);
+    const stalled = stalledPatch(a, path, bytes, PART + 2 * MiB, 3 * MiB);
+    await eventually(() => lockHeld(uploadId), 10_000, 'A’s PATCH to hold the upload’s lock');
+    return { path, uploadId, key: `videos/${uploadId}/original`, stalled };
+  };
+
   it('a HEAD on B waits until the stalled PATCH on A has been asked to stop and has stored what it had; the upload completes byte-identical', async () => {
     const bytes = await videoLike(2 * PART + 3 * MiB);
     const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
@@ -143,20 +163,7 @@ describe('a tus upload whose requests land on different API instances', () => {
     }
   }, 30_000);
   it('a DELETE on B waits for the PATCH on A to stop, then nothing of the upload is left', async () => {
-    const bytes = await videoLike(3 * PART);
-    const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
-    const path = created.headers.get('location')!;
-    const uploadId = path.split('/').pop()!;
-    const key = `videos/${uploadId}/original`;
-    // A part and 2 MiB aside (`.part`), which the next request takes up and puts back if it is cut.
-    const first = await fetch(new URL(path, a.baseUrl), {
-      method: 'PATCH',
-      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
-      body: bytes.subarray(0, PART + 2 * MiB),
-    });
-    expect(first.status).toBe(204);
-    const stalled = stalledPatch(a, path, bytes, PART + 2 * MiB, 3 * MiB);
-    await eventually(() => lockHeld(uploadId), 10_000, 'A’s PATCH to hold the upload’s lock');
+    const { path, uploadId, key, stalled } = await uploadWithStalledPatch();
 
     const removed = await fetch(new URL(path, b.baseUrl), { method: 'DELETE', headers: tusHeaders });
     expect(removed.status).toBe(204);
@@ -169,19 +176,7 @@ describe('a tus upload whose requests land on different API instances', () => {
   }, 60_000);
 
   it('the sweeper (here as `ops sweep-uploads` would run it) waits for a PATCH still writing to an expired upload, then nothing is left', async () => {
-    const bytes = await videoLike(3 * PART);
-    const created = await fetch(`${a.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...tusHeaders, 'upload-length': String(bytes.length) } });
-    const path = created.headers.get('location')!;
-    const uploadId = path.split('/').pop()!;
-    const key = `videos/${uploadId}/original`;
-    const first = await fetch(new URL(path, a.baseUrl), {
-      method: 'PATCH',
-      headers: { ...tusHeaders, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
-      body: bytes.subarray(0, PART + 2 * MiB),
-    });
-    expect(first.status).toBe(204);
-    const stalled = stalledPatch(a, path, bytes, PART + 2 * MiB, 3 * MiB);
-    await eventually(() => lockHeld(uploadId), 10_000, 'A’s PATCH to hold the upload’s lock');
+    const { path, uploadId, key, stalled } = await uploadWithStalledPatch();
 
     // Expired now, for the sweeper.
     await a.prisma.pendingUpload.updateMany({ where: { id: uploadId }, data: { expiresAt: new Date(Date.now() - 1_000) } });
