@@ -16,14 +16,17 @@ const Player = lazy(() => import('./pages/player').then((module) => module.Playe
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
   const [features, setFeatures] = useState<Features>(NO_FEATURES);
+  // Asked once; pages that must not act on a guess (an upload picked before the answer came) await it.
+  const [detected] = useState(detectFeatures);
   useEffect(() => {
-    void detectFeatures().then(setFeatures);
-  }, []);
+    void detected.then(setFeatures);
+  }, [detected]);
   const context = useMemo(
     () => ({
       session,
       api: session ? new Api(session.key) : null,
       features,
+      detectedFeatures: detected,
       signIn: (next: Session) => {
         saveSession(next);
         setSession(next);
@@ -33,7 +36,7 @@ export function App() {
         setSession(null);
       },
     }),
-    [session, features],
+    [session, features, detected],
   );
   return (
     <AppContextValue.Provider value={context}>

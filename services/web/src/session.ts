@@ -28,7 +28,10 @@ export function saveSession(session: Session | null, storage: Storage = localSto
 export interface AppContext {
   session: Session | null;
   api: Api | null;
+  /** What the API offers, as known so far (nothing until it has answered). */
   features: Features;
+  /** The same, once the API has answered. */
+  detectedFeatures: Promise<Features>;
   signIn(session: Session): void;
   signOut(): void;
 }
@@ -37,6 +40,7 @@ export const AppContextValue = createContext<AppContext>({
   session: null,
   api: null,
   features: NO_FEATURES,
+  detectedFeatures: Promise.resolve(NO_FEATURES),
   signIn: () => undefined,
   signOut: () => undefined,
 });

@@ -163,9 +163,19 @@ describe('the web app in a browser', () => {
       }
     };
 
+    // Picked before the app has heard what the API offers (CI once picked that fast): it must still go by tus,
+    // not by the simple POST, which cannot pause.
+    let answerFeatures = () => {};
+    const featuresHeld = new Promise<void>((resolve) => (answerFeatures = resolve));
+    await page.route('**/openapi.json', async (route) => {
+      await featuresHeld;
+      await route.continue();
+    });
     await slow(first);
     await page.goto(url('/upload'));
     await page.setInputFiles('#file-picker', first);
+    await page.waitForTimeout(300);
+    answerFeatures();
     await reachPercent(20);
     await page.getByRole('button', { name: 'Pause' }).click();
     const pausedAt = await percent();

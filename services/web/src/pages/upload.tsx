@@ -23,7 +23,7 @@ let nextItemId = 1;
 
 /** Drop or pick one or several files; each uploads with its progress, speed and time left. */
 export function UploadPage() {
-  const { session, features } = useApp();
+  const { session, features, detectedFeatures } = useApp();
   const [items, setItems] = useState<Item[]>([]);
   const [dragging, setDragging] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
@@ -32,7 +32,10 @@ export function UploadPage() {
 
   async function add(files: FileList | null) {
     if (!files || !session) return;
-    for (const file of Array.from(files)) {
+    const picked = Array.from(files); // the picker is cleared as soon as this returns
+    // A file picked while the app is still asking the API what it offers must still go by tus where it can.
+    const { tus } = await detectedFeatures;
+    for (const file of picked) {
       const id = nextItemId++;
       const rate = new TransferRate();
       const events: TransferEvents = {
@@ -45,7 +48,7 @@ export function UploadPage() {
       };
       const item: Item = { id, file, state: 'uploading', sent: 0, speed: null, secondsLeft: null, error: null, videoId: null, transfer: null };
       setItems((all) => [...all, item]);
-      const transfer = features.tus ? await (await import('../upload/tus-upload')).tusUpload(file, session.key, events) : simpleUpload(file, session.key, events);
+      const transfer = tus ? await (await import('../upload/tus-upload')).tusUpload(file, session.key, events) : simpleUpload(file, session.key, events);
       update(id, { transfer });
       transfer.start();
     }
