@@ -65,7 +65,7 @@ async function start(args: string[]): Promise<number> {
   // The API's address and every health port are known before the stack starts: we refuse at once if another program holds one.
   const { api } = loadConfig(process.env, 'pipeline');
   const stackPorts = [stackOptions.kafka?.port, stackOptions.kafka?.controllerPort, stackOptions.s3?.port, stackOptions.postgres?.port, api.port];
-  const services = await planServices(instances, healthPortAllocator(metricsPortFrom(process.env), stackPorts), Boolean(process.env.ANALYTICS_METRICS_PORT));
+  const services = await planServices(instances, healthPortAllocator(metricsPortFrom(process.env), stackPorts));
   await claimDataDir(dataDir, log);
 
   const supervisor = new Supervisor((name, line) => process.stdout.write(`${formatLogLine(name, line)}\n`), { pidDir: runFiles(dataDir).servicePidDir });
@@ -98,10 +98,10 @@ async function start(args: string[]): Promise<number> {
     };
     await setupPipeline(loadConfig(env, 'pipeline'), log);
 
-    const specs: ServiceSpec[] = services.map(({ name, service, healthPort, analyticsPort }) => ({
+    const specs: ServiceSpec[] = services.map(({ name, service, healthPort }) => ({
       name,
       service,
-      env: { ...env, ...(healthPort === undefined ? {} : { METRICS_PORT: String(healthPort) }), ...(analyticsPort === undefined ? {} : { ANALYTICS_METRICS_PORT: String(analyticsPort) }) },
+      env: { ...env, ...(healthPort === undefined ? {} : { METRICS_PORT: String(healthPort) }) },
     }));
     for (const spec of specs) supervisor.start(spec);
     await waitForServices(
@@ -109,7 +109,9 @@ async function start(args: string[]): Promise<number> {
       services.map(({ name, healthPort }) => ({ name, url: healthPort === undefined ? `http://${probeHost(api.host)}:${api.port}/readyz` : `http://127.0.0.1:${healthPort}/readyz` })),
       { timeoutMs: SERVICES_READY_TIMEOUT_MS, maxCrashes: MAX_CRASHES_BEFORE_READY },
     );
-    printBanner(`http://${api.host}:${api.port}`, apiKey, specs, stack, env.DATABASE_URL, services.flatMap(({ analyticsPort }) => (analyticsPort === undefined ? [] : [analyticsPort])));
+    // The analytics workers' /metrics serve the pipeline's numbers (beside their own figures): the banner names them.
+    const analyticsPorts = services.flatMap(({ service, healthPort }) => (service === 'analytics' && healthPort !== undefined ? [healthPort] : []));
+    printBanner(`http://${api.host}:${api.port}`, apiKey, specs, stack, env.DATABASE_URL, analyticsPorts);
   } catch (error) {
     await stop('start-up failed');
     throw error;
@@ -124,20 +126,16 @@ interface PlannedService {
   service: string;
   /** Where it serves /readyz and /metrics (METRICS_PORT); the upload API has none, it answers on PORT. */
   healthPort?: number;
-  /** An analytics worker's gauges (ANALYTICS_METRICS_PORT), unless the user set where. */
-  analyticsPort?: number;
 }
 
 /** The upload API, each worker (as many as asked per group) and the relay, in that order, with their health ports. */
-async function planServices(instances: Record<ConsumerGroupName, number>, healthPorts: { next(): Promise<number> }, analyticsPortSet: boolean): Promise<PlannedService[]> {
+async function planServices(instances: Record<ConsumerGroupName, number>, healthPorts: { next(): Promise<number> }): Promise<PlannedService[]> {
   const workers = consumerGroups.flatMap((group) =>
     Array.from({ length: instances[group] }, (_, index) => ({ name: instances[group] > 1 ? `${group}#${index + 1}` : group, service: group })),
   );
   const planned: PlannedService[] = [{ name: 'upload-api', service: 'upload-api' }];
   // Workers take the first health ports (9400 up, as before the relay had one), the relay the next.
   for (const worker of [...workers, { name: 'outbox-relay', service: 'outbox-relay' }]) planned.push({ ...worker, healthPort: await healthPorts.next() });
-  // The analytics gauges come next, at a port the banner names (the worker alone would take any free one).
-  if (!analyticsPortSet) for (const service of planned.filter((planned) => planned.service === 'analytics')) service.analyticsPort = await healthPorts.next();
   return planned;
 }
 

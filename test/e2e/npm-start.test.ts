@@ -285,11 +285,11 @@ describe('npm start', () => {
     expect(run.logged(`  Web app      ${run.apiUrl}/   (sign in with one of your API_KEYS)`)).toHaveLength(1);
     expect(run.logged('  API keys     from API_KEYS')).toHaveLength(1);
 
-    // The banner names where the analytics worker serves the pipeline's numbers, and they count the video.
-    const analyticsPort = /^ {2}Analytics {4}http:\/\/127\.0\.0\.1:(\d+)\/metrics /.exec(run.logged('  Analytics    ')[0] ?? '')?.[1];
-    expect(run.logged(`analyticsMetricsPort=${analyticsPort}`)).toHaveLength(1);
+    // The banner names where the analytics worker serves the pipeline's numbers: its own /metrics, and they count the video.
+    const analyticsUrl = /^ {2}Analytics {4}(http:\/\/127\.0\.0\.1:\d+)\/metrics /.exec(run.logged('  Analytics    ')[0] ?? '')?.[1];
+    expect(analyticsUrl).toBe(run.metricsUrl('analytics'));
     await eventually(
-      async () => /^pipeline_analytics_video_outcomes\{outcome="ready"\} 1$/m.test(await (await fetch(`http://127.0.0.1:${analyticsPort}/metrics`)).text()),
+      async () => /^pipeline_analytics_video_outcomes\{outcome="ready"\} 1$/m.test(await (await fetch(`${analyticsUrl}/metrics`)).text()),
       20_000,
       'the analytics gauges to count the ready video',
     );

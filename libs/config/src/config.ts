@@ -91,8 +91,6 @@ export interface PipelineConfig {
   moderation: ModerationConfig;
   playback: PlaybackConfig;
   webhooks: WebhookConfig;
-  /** Where the analytics worker serves the pipeline's numbers as Prometheus gauges. */
-  analyticsMetricsPort: number;
   uploads: UploadsConfig;
   metricsPort: number;
   /** How often a consumer worker prunes its group's idempotency records; 0: never. */
@@ -156,7 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
       secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 60 * 60 * 1000,
       concurrency: e.WEBHOOK_CONCURRENCY,
     },
-    analyticsMetricsPort: e.ANALYTICS_METRICS_PORT,
     uploads: {
       quotas: { storedBytes: e.QUOTA_STORED_BYTES, uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY },
       expiryMs: e.UPLOAD_EXPIRY_HOURS * 60 * 60 * 1000,

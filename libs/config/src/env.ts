@@ -79,8 +79,13 @@ export const envSchema = z.object({
   WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
   /** Webhooks: attempts in flight at once per notifications instance. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(32),
-  /** The analytics worker's second metrics server: the pipeline's numbers as Prometheus gauges (0: any free port, logged). */
-  ANALYTICS_METRICS_PORT: port.default(0),
+  /**
+   * No longer read: the analytics gauges moved to the analytics worker's own /metrics (METRICS_PORT). Refused rather than
+   * ignored, so that a scrape still pointed at the old port is found at start, not by an empty dashboard.
+   */
+  ANALYTICS_METRICS_PORT: z
+    .never({ error: 'no longer used: the analytics worker serves its gauges on its own /metrics at METRICS_PORT; unset ANALYTICS_METRICS_PORT and scrape that port' })
+    .optional(),
 
   // ---- Uploads at real sizes (issue 22) ----
   /** Per owner: the bytes its videos and open uploads may hold; 100 GiB by default. */

@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ IDEMPOTENCY_PRUNE_HOURS: 'daily' })).toThrow(/IDEMPOTENCY_PRUNE_HOURS/);
   });
 
+  it('refuses ANALYTICS_METRICS_PORT, which is no longer read, saying where the analytics gauges went', () => {
+    expect(() => loadConfig({ ANALYTICS_METRICS_PORT: '9500' })).toThrow(/ANALYTICS_METRICS_PORT: no longer used: the analytics worker serves its gauges on its own \/metrics at METRICS_PORT/);
+    // Empty is unset, as for every variable.
+    expect(loadConfig({ ANALYTICS_METRICS_PORT: '' }).metricsPort).toBe(0);
+  });
+
   it('allows no cross-origin callers unless CORS_ORIGINS names them', () => {
     expect(loadConfig({}).api.corsOrigins).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173' }).api.corsOrigins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);

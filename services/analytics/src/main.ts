@@ -1,19 +1,19 @@
 import { Registry } from 'prom-client';
 import { registerAnalyticsMetrics } from '@video-pipeline/analytics-queries';
 import { runConsumerWorker } from '@video-pipeline/consumer';
-import { startHealthServer } from '@video-pipeline/health';
 import { analyticsHandlers } from './handlers';
 
-// The group records a fact per event; beside it, a metrics server turns the facts into the pipeline's numbers for dashboards.
-runConsumerWorker('analytics', ({ config, prisma, logger }) => {
-  const registry = new Registry();
-  registerAnalyticsMetrics(registry, prisma, config.kafka.topicPrefix + 'analytics');
-  void startHealthServer({ port: config.analyticsMetricsPort, registry, checks: { database: () => prisma.$queryRaw`SELECT 1` } }).then(
-    (server) => logger.info({ analyticsMetricsPort: server.port }, 'the pipeline\'s numbers are served as Prometheus gauges at /metrics'),
-    (error: unknown) => logger.error({ err: error }, 'could not serve the analytics gauges'),
-  );
-  return analyticsHandlers;
-}).then(
+// The group records a fact per event; the worker's own /metrics (METRICS_PORT) turns the facts into the pipeline's numbers
+// for dashboards, beside the consumer runtime's figures: one registry, one scrape.
+const registry = new Registry();
+runConsumerWorker(
+  'analytics',
+  ({ config, prisma }) => {
+    registerAnalyticsMetrics(registry, prisma, config.kafka.topicPrefix + 'analytics');
+    return analyticsHandlers;
+  },
+  { registry },
+).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);
