@@ -39,6 +39,8 @@ export interface UploadsConfig {
   quotas: { storedBytes: number; uploadsPerDay: number };
   /** How long an unfinished tus or direct upload lives before the sweeper removes it. */
   expiryMs: number;
+  /** How long a finished or deleted video's change log (its event stream's history) is kept; the upload sweeper trims it after. */
+  changeLogRetentionMs: number;
   /** The S3 endpoint clients reach, for presigned part URLs. */
   publicS3Endpoint: string;
   presignedUrlSeconds: number;
@@ -157,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, serviceName = '
     uploads: {
       quotas: { storedBytes: e.QUOTA_STORED_BYTES, uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY },
       expiryMs: e.UPLOAD_EXPIRY_HOURS * 60 * 60 * 1000,
+      changeLogRetentionMs: Math.round(e.CHANGE_LOG_RETENTION_HOURS * 60 * 60 * 1000),
       publicS3Endpoint: e.S3_PUBLIC_ENDPOINT ?? e.S3_ENDPOINT,
       presignedUrlSeconds: e.DIRECT_UPLOAD_URL_SECONDS,
     },

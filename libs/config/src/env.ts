@@ -94,6 +94,11 @@ export const envSchema = z.object({
   QUOTA_UPLOADS_PER_DAY: z.coerce.number().int().positive().default(500),
   /** Hours after which an unfinished resumable (tus) or direct upload is swept away; 24 by default. */
   UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  /** Hours a finished or deleted video's change history (behind its event stream) is kept before the upload sweeper trims it; 7 days by default. */
+  CHANGE_LOG_RETENTION_HOURS: z.coerce
+    .number({ error: 'expected a number of hours, e.g. 168 for 7 days' })
+    .positive({ error: 'expected a positive number of hours, e.g. 168 for 7 days' })
+    .default(7 * 24),
   /** The S3 endpoint as clients see it, for direct uploads' presigned URLs; S3_ENDPOINT by default. */
   S3_PUBLIC_ENDPOINT: z.string().url().optional(),
   /** How long a direct upload's presigned part URLs stay valid; one hour by default. */

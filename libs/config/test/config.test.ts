@@ -38,6 +38,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ANALYTICS_METRICS_PORT: '' }).metricsPort).toBe(0);
   });
 
+  it('keeps finished videos\' change log 7 days unless CHANGE_LOG_RETENTION_HOURS says otherwise, refusing what is not a positive number of hours', () => {
+    expect(loadConfig({}).uploads.changeLogRetentionMs).toBe(7 * 24 * 60 * 60 * 1000);
+    expect(loadConfig({ CHANGE_LOG_RETENTION_HOURS: '36' }).uploads.changeLogRetentionMs).toBe(36 * 60 * 60 * 1000);
+    expect(loadConfig({ CHANGE_LOG_RETENTION_HOURS: '0.5' }).uploads.changeLogRetentionMs).toBe(30 * 60 * 1000);
+    expect(() => loadConfig({ CHANGE_LOG_RETENTION_HOURS: '7d' })).toThrow('CHANGE_LOG_RETENTION_HOURS: expected a number of hours, e.g. 168 for 7 days');
+    expect(() => loadConfig({ CHANGE_LOG_RETENTION_HOURS: '0' })).toThrow('CHANGE_LOG_RETENTION_HOURS: expected a positive number of hours, e.g. 168 for 7 days');
+    expect(() => loadConfig({ CHANGE_LOG_RETENTION_HOURS: '-24' })).toThrow('CHANGE_LOG_RETENTION_HOURS: expected a positive number of hours');
+  });
+
   it('allows no cross-origin callers unless CORS_ORIGINS names them', () => {
     expect(loadConfig({}).api.corsOrigins).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173' }).api.corsOrigins).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   });
 
   // Abandoned uploads are swept by every instance in turn; instances claim different uploads (SKIP LOCKED).
-  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), locker: tusLocker, logger });
+  const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), locker: tusLocker, logger, changeLogRetentionMs: config.uploads.changeLogRetentionMs });
   const sweeping = setInterval(() => {
     sweeper.sweep().catch((error: unknown) => logger.error({ err: error }, 'could not sweep expired uploads'));
   }, UPLOAD_SWEEP_INTERVAL_MS);

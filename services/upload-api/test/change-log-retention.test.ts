@@ -61,11 +61,32 @@ describe('the change log behind the event streams, trimmed', () => {
     expect(events[0]).toContain('"status":"ready"');
   });
 
-  it('runs with the upload sweeper', async () => {
+  it('runs with the upload sweeper, which keeps the history for CHANGE_LOG_RETENTION_HOURS', async () => {
+    const short = testConfig(uniquePrefix('change-log-short'), { CHANGE_LOG_RETENTION_HOURS: '0.001' }); // 3.6 s
+    expect(short.uploads.changeLogRetentionMs).toBe(3_600);
+    const sweeper = new UploadSweeper({ prisma: api.prisma, storage: api.storage, logger: testLogger(), changeLogRetentionMs: short.uploads.changeLogRetentionMs });
     const finished = await videoThrough('processing', 'ready');
-    // A retention that ends in the future: every finished video's history is past it.
-    const sweeper = new UploadSweeper({ prisma: api.prisma, storage: api.storage, logger: testLogger(), changeLogRetentionMs: -60_000 });
-    expect((await sweeper.sweep()).changeLogRows).toBeGreaterThanOrEqual(4);
+    const history = await changesOf(finished);
+    expect(history).toHaveLength(7);
+
+    // Within the retention: all of it stays.
+    await sweeper.sweep();
+    expect(await changesOf(finished)).toEqual(history);
+
+    // Past it: all but the outcome goes.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect((await sweeper.sweep()).changeLogRows).toBeGreaterThanOrEqual(6);
+    expect(await changesOf(finished)).toEqual([{ type: 'status', status: 'ready' }]);
+  });
+
+  it('keeps a finished video’s history 7 days by default', async () => {
+    const { changeLogRetentionMs } = config.uploads;
+    const day = 24 * 60 * 60 * 1000;
+    const sweeperAt = (at: number) => new UploadSweeper({ prisma: api.prisma, storage: api.storage, logger: testLogger(), clock: () => new Date(at), changeLogRetentionMs });
+    const finished = await videoThrough('processing', 'ready');
+    await sweeperAt(Date.now() + 6 * day).sweep();
+    expect(await changesOf(finished)).toHaveLength(7);
+    await sweeperAt(Date.now() + 7 * day + 60_000).sweep();
     expect(await changesOf(finished)).toEqual([{ type: 'status', status: 'ready' }]);
   });
 });

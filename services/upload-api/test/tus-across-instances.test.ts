@@ -182,7 +182,7 @@ describe('a tus upload whose requests land on different API instances', () => {
     await a.prisma.pendingUpload.updateMany({ where: { id: uploadId }, data: { expiresAt: new Date(Date.now() - 1_000) } });
     const locker = new PostgresLocker({ databaseUrl: config.database.url, logger: testLogger() });
     try {
-      const swept = await new UploadSweeper({ prisma: a.prisma, storage: a.storage, locker, logger: testLogger() }).sweep();
+      const swept = await new UploadSweeper({ prisma: a.prisma, storage: a.storage, locker, logger: testLogger(), changeLogRetentionMs: config.uploads.changeLogRetentionMs }).sweep();
       expect(swept.uploads).toBeGreaterThanOrEqual(1);
       // The sweep got the lock only once A's request had been asked to stop and had ended.
       expect(stalled.endedAt).toBeDefined();

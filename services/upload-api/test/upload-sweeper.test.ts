@@ -56,13 +56,13 @@ describe('the sweeper of abandoned uploads', () => {
     expect(await api.storage.listOpenMultipartUploads()).toHaveLength(2);
     expect(await api.prisma.pendingUpload.count({ where: { ownerId: owner } })).toBe(2);
     // Not yet expired: nothing is swept.
-    const early = new UploadSweeper({ prisma: api.prisma, storage: api.storage, logger: testLogger(), clock: () => new Date(Date.now() - 60_000) });
+    const early = new UploadSweeper({ prisma: api.prisma, storage: api.storage, logger: testLogger(), clock: () => new Date(Date.now() - 60_000), changeLogRetentionMs: config.uploads.changeLogRetentionMs });
     expect((await early.sweep()).uploads).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 7500));
 
     const prismas = [createPrismaClient({ databaseUrl: config.database.url }), createPrismaClient({ databaseUrl: config.database.url })];
     try {
-      const results = await Promise.all(prismas.map((prisma) => new UploadSweeper({ prisma, storage: api.storage, logger: testLogger() }).sweep()));
+      const results = await Promise.all(prismas.map((prisma) => new UploadSweeper({ prisma, storage: api.storage, logger: testLogger(), changeLogRetentionMs: config.uploads.changeLogRetentionMs }).sweep()));
       expect(results.reduce((sum, result) => sum + result.uploads, 0)).toBe(2);
     } finally {
       await Promise.all(prismas.map((prisma) => prisma.$disconnect()));

@@ -1,8 +1,6 @@
 import type { PrismaClient } from '@video-pipeline/db';
 import { TERMINAL_STATUSES } from '@video-pipeline/lifecycle';
 
-/** How long a finished or deleted video's change history is kept for its event stream. */
-export const CHANGE_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const BATCH_ROWS = 5_000;
 
 /**

@@ -2,7 +2,7 @@ import type { Locker } from '@tus/server';
 import type { PendingUpload, PrismaClient } from '@video-pipeline/db';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
-import { CHANGE_LOG_RETENTION_MS, pruneChangeLog } from '../lifecycle/change-log-retention';
+import { pruneChangeLog } from '../lifecycle/change-log-retention';
 import type { IdempotencyKeys } from './idempotency';
 
 /** A request asked to let go of its upload stops within tus' lock drain (10 s); this leaves it room. */
@@ -33,8 +33,8 @@ export class UploadSweeper {
       idempotency?: IdempotencyKeys;
       logger: Logger;
       clock?: () => Date;
-      /** How long finished videos keep their change history (default CHANGE_LOG_RETENTION_MS). */
-      changeLogRetentionMs?: number;
+      /** How long finished and deleted videos keep their change history (CHANGE_LOG_RETENTION_HOURS). */
+      changeLogRetentionMs: number;
       /** tus' locks (shared by every instance): an upload is removed only once no request is writing to it. */
       locker?: Locker;
     },
@@ -46,7 +46,7 @@ export class UploadSweeper {
     while (uploads < limit && (await this.sweepOne())) uploads += 1;
     const idempotencyKeys = (await this.deps.idempotency?.pruneExpired()) ?? 0;
     const now = this.deps.clock?.() ?? new Date();
-    const changeLogRows = await pruneChangeLog(this.deps.prisma, new Date(now.getTime() - (this.deps.changeLogRetentionMs ?? CHANGE_LOG_RETENTION_MS)));
+    const changeLogRows = await pruneChangeLog(this.deps.prisma, new Date(now.getTime() - this.deps.changeLogRetentionMs));
     if (uploads || idempotencyKeys || changeLogRows) this.deps.logger.info({ uploads, idempotencyKeys, changeLogRows }, 'swept expired uploads and records');
     return { uploads, idempotencyKeys, changeLogRows };
   }

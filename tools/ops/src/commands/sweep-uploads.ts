@@ -19,7 +19,7 @@ export async function sweepUploads(context: Pick<OpsContext, 'config' | 'out'>):
   const locker = new PostgresLocker({ databaseUrl: context.config.database.url, logger });
   try {
     const storage = new ObjectStorage(createS3Client(context.config.storage), context.config.storage.bucket);
-    const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), locker, logger });
+    const sweeper = new UploadSweeper({ prisma, storage, idempotency: new IdempotencyKeys(prisma), locker, logger, changeLogRetentionMs: context.config.uploads.changeLogRetentionMs });
     context.out.progress('sweeping expired uploads ...');
     const swept = await sweeper.sweep();
     context.out.result(swept, () => `removed ${swept.uploads} expired upload(s), ${swept.idempotencyKeys} expired idempotency key(s) and ${swept.changeLogRows} old change-log row(s) of finished or deleted videos`);
