@@ -15,7 +15,12 @@ export type AttemptFailure =
   /** An answer other than 2xx. */
   | 'webhook_http_status'
   /** A 3xx: redirects are not followed (the next hop could be a private address). */
-  | 'webhook_redirect';
+  | 'webhook_redirect'
+  /** The dispatcher sending it died before it recorded an answer (logged when the delivery is claimed again). */
+  | typeof LOST_ATTEMPT_CODE;
+
+/** An attempt lost with its dispatcher: no answer is known. */
+export const LOST_ATTEMPT_CODE = 'webhook_attempt_lost';
 
 export interface AttemptResult {
   ok: boolean;

@@ -6,11 +6,14 @@ import { ChannelListener, createPrismaClient, type PrismaClient } from '@video-p
 import { stopOnSignals } from '@video-pipeline/health';
 import { createLogger, type Logger } from '@video-pipeline/logging';
 import { systemClock, type Clock, type Random } from '@video-pipeline/retry';
-import { TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type AttemptResult, type DeliveryPolicy } from '@video-pipeline/webhooks';
+import { LOST_ATTEMPT_CODE, TargetGuard, deliveryPolicyFrom, deliveryPolicyProblems, parseAllowedTargets, type AttemptResult, type DeliveryPolicy } from '@video-pipeline/webhooks';
 import { DeliveryAttempt, type ClaimedDelivery } from './delivery-attempt';
 
 /** The longest the loop waits for more slots to free up before it claims for the few that are. */
 const BATCH_WAIT_MS = 20;
+/** How long past an attempt's time limit its claim holds the delivery: a dispatcher that dies mid-attempt delays it by this much more. */
+const LEASE_MARGIN_MS = 30_000;
+const LOST_ATTEMPT_MESSAGE = 'the dispatcher sending this attempt stopped before it recorded an answer; whether the endpoint got it is unknown, so it is sent again';
 /** The channel the deliveries' triggers NOTIFY when deliveries become due (new ones, retries asked for). */
 export const WEBHOOK_DELIVERIES_CHANNEL = 'webhook_deliveries';
 
@@ -32,6 +35,8 @@ export interface WebhookDispatcherOptions {
   registry?: Registry;
   /** How long in-flight attempts get on `stop()` before they are aborted (and given back, due at once). */
   shutdownGraceMs?: number;
+  /** How long past the attempt's time limit a claim holds its delivery (30 s). */
+  leaseMarginMs?: number;
   clock?: Clock;
   random?: Random;
 }
@@ -55,6 +60,7 @@ export class WebhookDispatcher {
   private readonly claimBatch: number;
   private readonly pollMs: number;
   private readonly shutdownGraceMs: number;
+  private readonly leaseMarginMs: number;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
@@ -70,6 +76,7 @@ export class WebhookDispatcher {
     this.claimBatch = Math.max(1, Math.floor(this.concurrency / 4));
     this.pollMs = options.pollMs ?? (options.databaseUrl ? 1_000 : 250);
     this.shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.leaseMarginMs = options.leaseMarginMs ?? LEASE_MARGIN_MS;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     if (options.databaseUrl) {
@@ -134,7 +141,10 @@ export class WebhookDispatcher {
         }
         const free = this.concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
-        for (const delivery of claimed) this.send(delivery);
+        for (const delivery of claimed) {
+          if (delivery.lost_attempt) this.lost(delivery);
+          this.send(delivery);
+        }
         if (claimed.length === 0 || claimed.length === free) await this.idle(claimed.length === free);
       } catch (error) {
         this.options.logger.error({ err: error }, 'could not claim webhook deliveries; trying again');
@@ -169,29 +179,51 @@ export class WebhookDispatcher {
   /**
    * Claims up to `limit` due deliveries of enabled subscriptions, at most one
    * per endpoint and none of an endpoint this instance is sending to, and
-   * leases them past the attempt's time limit.
+   * leases them past the attempt's time limit. A claimed delivery whose last
+   * claim left no attempt row was leased by a dispatcher that died before it
+   * recorded the answer: the same statement logs that attempt as lost (when
+   * it was claimed, no answer, `webhook_attempt_lost`), so the owner's log
+   * and the attempt count agree. It is not counted against the endpoint: the
+   * endpoint may well have answered.
    */
-  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+  private async claim(limit: number): Promise<(ClaimedDelivery & { lost_attempt: boolean })[]> {
     const now = new Date(this.clock.now());
-    const leaseUntil = new Date(now.getTime() + this.options.policy.timeoutMs + 30_000);
+    const leaseUntil = new Date(now.getTime() + this.options.policy.timeoutMs + this.leaseMarginMs);
     const busy = [...new Set(this.inFlight.values())];
-    return this.options.prisma.$queryRaw<ClaimedDelivery[]>`
+    return this.options.prisma.$queryRaw<(ClaimedDelivery & { lost_attempt: boolean })[]>`
       WITH candidates AS (
         SELECT DISTINCT ON (d.subscription_id) d.id, d.next_attempt_at
         FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
         WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND s.enabled AND NOT (d.subscription_id = ANY(${busy}::uuid[]))
         ORDER BY d.subscription_id, d.next_attempt_at
       ), due AS (
-        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
+        SELECT d.id, d.attempts AS previous_attempt, d.claimed_at AS previous_claimed_at, d.next_attempt_at AS previous_lease_end
+        FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
         WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
         ORDER BY c.next_attempt_at
         LIMIT ${limit}
         FOR UPDATE OF d SKIP LOCKED
+      ), lost AS (
+        INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error_code, error_message)
+        -- Started when it was claimed (a claim from before claimed_at existed: its lease's end is all we know).
+        SELECT due.id, due.previous_attempt, COALESCE(due.previous_claimed_at, due.previous_lease_end), NULL, NULL, ${LOST_ATTEMPT_CODE}, ${LOST_ATTEMPT_MESSAGE}
+        FROM due
+        WHERE due.previous_attempt > 0
+          AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = due.id AND a.attempt = due.previous_attempt)
+        -- A dispatcher that outlived its lease may record its answer at the same moment: its row wins.
+        ON CONFLICT DO NOTHING
+        RETURNING delivery_id
       )
-      UPDATE webhook_deliveries d SET next_attempt_at = ${leaseUntil}, attempts = d.attempts + 1
+      UPDATE webhook_deliveries d SET next_attempt_at = ${leaseUntil}, claimed_at = ${now}, attempts = d.attempts + 1
       FROM due, webhook_subscriptions s
       WHERE d.id = due.id AND s.id = d.subscription_id
-      RETURNING d.id::text, d.subscription_id::text, d.event_id::text, d.body, d.attempts, s.url, s.secret, s.previous_secret, s.previous_secret_expires_at`;
+      RETURNING d.id::text, d.subscription_id::text, d.event_id::text, d.body, d.attempts, s.url, s.secret, s.previous_secret, s.previous_secret_expires_at,
+        EXISTS (SELECT 1 FROM lost WHERE lost.delivery_id = d.id) AS lost_attempt`;
+  }
+
+  private lost(delivery: ClaimedDelivery): void {
+    this.metrics?.lost();
+    this.options.logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts - 1 }, 'webhook attempt lost with the dispatcher that was sending it; sending it again');
   }
 
   private send(delivery: ClaimedDelivery): void {
@@ -220,7 +252,7 @@ class DispatcherMetrics {
   constructor(registry: Registry, dispatcher: WebhookDispatcher) {
     this.attempts = new Counter({
       name: 'webhook_attempts_total',
-      help: 'Webhook delivery attempts, by outcome: delivered, or the failure (webhook_http_status, webhook_timeout, webhook_connection_failed, ...)',
+      help: 'Webhook delivery attempts, by outcome: delivered, the failure (webhook_http_status, webhook_timeout, webhook_connection_failed, ...), or lost (its dispatcher died before the answer)',
       labelNames: ['outcome'],
       registers: [registry],
     });
@@ -246,6 +278,11 @@ class DispatcherMetrics {
         this.set(await dispatcher.dueCount());
       },
     });
+  }
+
+  /** An attempt whose dispatcher died before it recorded the answer, found when its delivery was claimed again. */
+  lost(): void {
+    this.attempts.inc({ outcome: 'lost' });
   }
 
   attempted(result: AttemptResult): void {

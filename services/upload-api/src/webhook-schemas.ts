@@ -68,8 +68,11 @@ export const attemptSchema = z.object({
   attempt: z.number().int(),
   at: z.iso.datetime(),
   statusCode: z.number().int().nullable().meta({ description: 'null when no answer came' }),
-  latencyMs: z.number().int(),
-  error: z.object({ code: z.string(), message: z.string() }).nullable().meta({ description: 'webhook_timeout, webhook_connection_failed, webhook_http_status, webhook_redirect or webhook_target_refused' }),
+  latencyMs: z.number().int().nullable().meta({ description: 'null for a lost attempt (no answer is known)' }),
+  error: z
+    .object({ code: z.string(), message: z.string() })
+    .nullable()
+    .meta({ description: 'webhook_timeout, webhook_connection_failed, webhook_http_status, webhook_redirect, webhook_target_refused, or webhook_attempt_lost (the dispatcher sending it stopped before it had the answer; the delivery is sent again)' }),
 });
 
 export const deliverySchema = z

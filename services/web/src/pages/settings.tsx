@@ -22,7 +22,7 @@ interface Delivery {
   status: string;
   nextAttemptAt: string | null;
   createdAt: string;
-  attempts: { attempt: number; at: string; statusCode: number | null; latencyMs: number; error: { code: string; message: string } | null }[];
+  attempts: { attempt: number; at: string; statusCode: number | null; latencyMs: number | null; error: { code: string; message: string } | null }[];
 }
 
 const message = (caught: unknown, fallback: string) => (caught instanceof ApiError ? caught.message : fallback);
@@ -176,7 +176,7 @@ function WebhookCard({ api, hook, onDelete, onError }: { api: Api; hook: Webhook
                   <td>{delivery.eventType}</td>
                   <td>{formatDate(delivery.createdAt)}</td>
                   <td>{delivery.status}</td>
-                  <td>{last ? `${last.statusCode ?? last.error?.code ?? '–'} in ${last.latencyMs} ms` : 'not sent yet'}</td>
+                  <td>{last ? `${last.statusCode ?? last.error?.code ?? '–'}${last.latencyMs === null ? '' : ` in ${last.latencyMs} ms`}` : 'not sent yet'}</td>
                 </tr>
               );
             })}
