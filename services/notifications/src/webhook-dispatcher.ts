@@ -252,7 +252,7 @@ class DispatcherMetrics {
   constructor(registry: Registry, dispatcher: WebhookDispatcher) {
     this.attempts = new Counter({
       name: 'webhook_attempts_total',
-      help: 'Webhook delivery attempts, by outcome: delivered, the failure (webhook_http_status, webhook_timeout, webhook_connection_failed, ...), or lost (its dispatcher died before the answer)',
+      help: 'Webhook delivery attempts, by outcome: delivered, the failure (webhook_http_status, webhook_timeout, webhook_connection_failed, ...), or webhook_attempt_lost (its dispatcher died before the answer)',
       labelNames: ['outcome'],
       registers: [registry],
     });
@@ -282,7 +282,7 @@ class DispatcherMetrics {
 
   /** An attempt whose dispatcher died before it recorded the answer, found when its delivery was claimed again. */
   lost(): void {
-    this.attempts.inc({ outcome: 'lost' });
+    this.attempts.inc({ outcome: 'webhook_attempt_lost' });
   }
 
   attempted(result: AttemptResult): void {

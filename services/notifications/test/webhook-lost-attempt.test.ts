@@ -100,7 +100,7 @@ describe('a webhook attempt lost with its dispatcher', () => {
     expect(lostAt).toBeLessThanOrEqual(first.at);
     expect(first.at - lostAt).toBeLessThan(1_000);
     expect(second.at - lostAt).toBeGreaterThanOrEqual(LEASE_MS);
-    expect(await counted(registry, 'lost')).toBe(1);
+    expect(await counted(registry, 'webhook_attempt_lost')).toBe(1);
     expect(await counted(registry, 'delivered')).toBe(1);
     // Not the endpoint's failure: it does not count towards disabling it.
     expect((await bed.call('GET', `/v1/webhooks/${hook.id}`)).body.consecutiveFailures).toBe(0);
@@ -130,7 +130,7 @@ describe('a webhook attempt lost with its dispatcher', () => {
       [1, 500, 'webhook_http_status'],
       [2, 200, null],
     ]);
-    expect(await counted(registry, 'lost')).toBe(0);
+    expect(await counted(registry, 'webhook_attempt_lost')).toBe(0);
     expect(await counted(registry, 'webhook_http_status')).toBe(1);
   });
 });
