@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
-import { ContainerSniffer } from '@video-pipeline/storage';
+import { ContainerSniffer, isStorageUnavailable } from '@video-pipeline/storage';
 
 /**
  * The `Content-Length` of the request being handled. tus hands a store only
@@ -225,6 +225,11 @@ export class TusVideoStore extends S3Store {
    * and make a client send it all again. The object exists only once complete.
    */
   override async getUpload(id: string) {
+    // s3-store says any failure to read `.info` is a missing upload (404: a client would start again); storage
+    // out of reach is not. Read here first (s3-store caches it for its own read).
+    await this.getMetadata(id).catch((error: unknown) => {
+      if (isStorageUnavailable(error)) throw error;
+    });
     const upload = await super.getUpload(id);
     if (upload.offset === 0 && upload.size && (await this.objectExists(id))) upload.offset = upload.size;
     return upload;

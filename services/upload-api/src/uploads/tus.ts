@@ -6,6 +6,7 @@ import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
+import { asPipelineError } from '../http/errors';
 import { uploadForm } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
@@ -86,14 +87,22 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     },
   });
 
+  /**
+   * tus' answer to a failed request, as the rest of the API answers: our
+   * JSON error body with its code (storage out of reach is 503
+   * `storage_unavailable`, as for `POST /v1/videos`), logged with the
+   * request's line. tus' own protocol answers (a 409 offset conflict, say)
+   * stay as tus gives them.
+   */
   const asTusError = (req: unknown, error: unknown) => {
-    const failure = isPipelineError(error) ? error : undefined;
-    if (!failure) return undefined;
+    if (!isPipelineError(error) && typeof (error as { status_code?: unknown }).status_code === 'number') return undefined;
+    const failure = asPipelineError(error);
     const { req: nodeReq, res } = nodeOf(req);
     res.locals.errorCode = failure.code;
+    // The request's log line carries it, with its stack (as answerErrors does): logged once.
+    if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
     const retryAfter = failure.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
-    if (!res.headersSent) res.setHeader('Content-Type', 'application/json; charset=utf-8');
     return { status_code: failure.status, body: JSON.stringify({ ...failure.toJSON(), requestId: nodeReq.id }) };
   };
 
@@ -124,6 +133,29 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       }
       throw error;
     }
+  };
+
+  /**
+   * The uploads being created, by request, from their reservation until tus
+   * answers. A creation answered with an error is removed: its client got no
+   * URL for it (tus-js-client creates another), and its row would count
+   * against the owner's quotas for a day.
+   */
+  const creations = new WeakMap<IncomingMessage, { key: string; inStorage: boolean }>();
+  const undoCreation = async (req: IncomingMessage) => {
+    const creation = creations.get(req);
+    if (!creation) return;
+    creations.delete(req);
+    const uploadId = uploadIdOfKey(creation.key);
+    try {
+      // Nothing to remove from storage if tus never got to start the upload there (storage out of reach, say).
+      if (creation.inStorage) await store.removeAll(creation.key);
+    } catch (error) {
+      // Storage out of reach: the row stays for the sweeper, which removes both once the upload expires.
+      deps.logger.warn({ err: error, uploadId }, 'could not remove a failed tus creation from storage; the sweeper will');
+      return;
+    }
+    await deps.pending.remove(uploadId).catch((error: unknown) => deps.logger.warn({ err: error, uploadId }, 'could not remove a failed tus creation’s row; the sweeper will'));
   };
 
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
@@ -171,6 +203,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         sizeBytes: upload.size,
         title,
       });
+      creations.set(nodeOf(req).req, { key: upload.id, inStorage: false });
       return {};
     },
     // A creation that carried the whole file is still a creation (201, with its Location); and tus reads the
@@ -180,9 +213,16 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       const videoId = await finish(nodeOf(req).res.locals.ownerId!, upload, { keepNotes: creating });
       return { status_code: creating ? 201 : 204, headers: videoHeaders(videoId) };
     },
-    onResponseError: (req, error) => asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error),
+    onResponseError: async (req, error) => {
+      await undoCreation(nodeOf(req).req);
+      return asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error);
+    },
   };
-  const server = new Server({ ...options, datastore: store });
+  const server = new JsonErrorsServer({ ...options, datastore: store });
+  server.on(EVENTS.POST_CREATE, (req) => {
+    const creation = creations.get(nodeOf(req).req);
+    if (creation) creation.inStorage = true;
+  });
   server.on(EVENTS.POST_FINISH, (req, _res, upload) => {
     if (req.method === 'POST') void forget(upload.id);
   });
@@ -239,6 +279,14 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   return { handler, removeUpload: (uploadId) => store.removeAll(tusObjectKey(uploadId)) };
 }
 
+/** tus' server, its answers labelled as what they are: our error bodies (from `onResponseError`) are JSON, tus' own are text. */
+class JsonErrorsServer extends Server {
+  override write(...[context, headers, status, body]: Parameters<Server['write']>) {
+    if (status >= 400 && body?.startsWith('{')) headers.set('Content-Type', 'application/json; charset=utf-8');
+    return super.write(context, headers, status, body);
+  }
+}
+
 /** tus' own refusals that mean one of our codes, answered with it. */
 function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | undefined {
   const status = (error as { status_code?: number }).status_code;
@@ -252,10 +300,14 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
   return undefined;
 }
 
-/** The AWS SDK's logger interface on ours: its messages at debug, its errors at warn. */
+/**
+ * The AWS SDK's logger interface on ours, all at debug: a failed call is
+ * logged once, by the request it fails (its answer's log line, with the
+ * stack) or by the warning of the code that lets it pass.
+ */
 function sdkLogger(log: Logger) {
-  const at = (level: 'debug' | 'warn') => (...message: unknown[]) => log[level]({ sdk: message.length === 1 ? message[0] : message }, 'aws-sdk');
-  return { trace: at('debug'), debug: at('debug'), info: at('debug'), warn: at('debug'), error: at('warn') };
+  const at = (...message: unknown[]) => log.debug({ sdk: message.length === 1 ? message[0] : message }, 'aws-sdk');
+  return { trace: at, debug: at, info: at, warn: at, error: at };
 }
 
 function videoHeaders(videoId: string): Record<string, string> {
