@@ -11,6 +11,7 @@ import { uploadForm } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
+import { uploadLockTimedOut, underUploadLock } from './tus-locker';
 import { TusVideoStore, withDeclaredBodyLength } from './tus-store';
 
 /** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
@@ -160,22 +161,6 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
 
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
-  const { locker } = deps;
-  /**
-   * `work` holding the upload's lock, as tus' own handlers do: a request on the
-   * upload (on any instance) is asked to stop and store what it has first.
-   */
-  const underUploadLock = async <T>(uploadId: string, work: () => Promise<T>): Promise<T> => {
-    const lock = locker.newLock(tusObjectKey(uploadId));
-    await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
-      throw tusRefusal(error, deps.maxUploadBytes) ?? error;
-    });
-    try {
-      return await work();
-    } finally {
-      await lock.unlock();
-    }
-  };
   const options: ServerOptions = {
     path: TUS_PATH,
     maxSize: deps.maxUploadBytes,
@@ -184,7 +169,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     allowedOrigins: (origin) => Boolean(deps.corsOrigins?.includes('*') || deps.corsOrigins?.includes(origin)),
     exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
     // An upload's requests take turns across every instance; the completion's primary key keeps it to one video regardless.
-    locker,
+    locker: deps.locker,
     // A request cut off mid-way finishes with storage (aborts the part it was sending, puts back a tail it took)
     // before the next one on its upload may start; storage under load may take seconds for that. Cut short, the
     // two would overlap.
@@ -243,7 +228,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
         if (pending && req.method === 'DELETE') {
           // Under the lock: a PATCH still running would put its tail (`.part`) back after the removal, left to nobody.
-          await underUploadLock(uploadId, async () => {
+          await underUploadLock(deps.locker, tusObjectKey(uploadId), async () => {
             await store.removeAll(tusObjectKey(uploadId));
             await deps.pending.remove(uploadId);
           });
@@ -253,7 +238,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         if (pending && req.method === 'HEAD') {
           // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
           // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
-          await underUploadLock(uploadId, async () => {
+          await underUploadLock(deps.locker, tusObjectKey(uploadId), async () => {
             const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
             if (upload?.size !== undefined && upload.offset === upload.size) {
               for (const [name, value] of Object.entries(videoHeaders(await finish(ownerId, upload)))) res.setHeader(name, value);
@@ -294,9 +279,7 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
   if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
   if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
   // Another request on the upload (on any instance) did not let go in time, or the locks' database is away: worth a retry.
-  if (error === ERRORS.ERR_LOCK_TIMEOUT) {
-    return new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
-  }
+  if (error === ERRORS.ERR_LOCK_TIMEOUT) return uploadLockTimedOut();
   return undefined;
 }
 
