@@ -4,7 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
+import type { Clock } from '@video-pipeline/retry';
 import { ContainerSniffer, isStorageUnavailable } from '@video-pipeline/storage';
+import { ExpiringEntries } from './expiring-entries';
 
 /**
  * The `Content-Length` of the request being handled. tus hands a store only
@@ -21,6 +23,9 @@ export function withDeclaredBodyLength<T>(req: IncomingMessage, handle: () => T)
 }
 
 export interface TusStoreOptions extends S3StoreOptions {
+  /** How long an unfinished upload lives (UPLOAD_EXPIRY_HOURS): also how long this process keeps its notes on one. */
+  expirationPeriodInMilliseconds: number;
+  clock?: Pick<Clock, 'now'>;
   /** The largest upload: the part size of an upload whose length is deferred (s3-store would assume 5 TiB, ~525 MiB parts). */
   maxUploadBytes: number;
   /** Removes an upload refused by its first bytes (not a video). */
@@ -53,13 +58,18 @@ interface SeenBytes {
 export class TusVideoStore extends S3Store {
   private readonly maxUploadBytes: number;
   private readonly onRefused: (id: string) => Promise<void>;
-  /** Per upload, what this process has seen of its stored bytes, from the first; dropped when a request elsewhere breaks the chain. */
-  private readonly seen = new Map<string, SeenBytes>();
+  /**
+   * Per upload, what this process has seen of its stored bytes, from the
+   * first; dropped when a request elsewhere breaks the chain, and at the
+   * latest when the upload expires (another instance may finish or sweep it).
+   */
+  private readonly seen: ExpiringEntries<SeenBytes>;
 
-  constructor({ maxUploadBytes, onRefused, ...options }: TusStoreOptions) {
+  constructor({ maxUploadBytes, onRefused, clock, ...options }: TusStoreOptions) {
     super(options);
     this.maxUploadBytes = maxUploadBytes;
     this.onRefused = onRefused;
+    this.seen = new ExpiringEntries(options.expirationPeriodInMilliseconds, clock);
   }
 
   override async write(src: Readable, id: string, offset: number): Promise<number> {
