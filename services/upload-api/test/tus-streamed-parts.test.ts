@@ -150,6 +150,25 @@ describe('tus parts streamed from the request', () => {
     await expectVideoOf(await patch(url, cuts[2]!, bytes.subarray(cuts[2])), bytes);
   });
 
+  it('tails of two uploads at once, read back into reused buffers, each begin their own upload\'s next part', async () => {
+    // A's tail (4 MiB) is read first; B's (1 MiB) then gets a buffer that held A's, or a new one while A's is in use.
+    const [a, b] = [await videoLike(2 * PART + 4 * MiB), await videoLike(2 * PART + 1 * MiB + 5)];
+    const [uploadA, uploadB] = [await create(a.length), await create(b.length)];
+    const [cutA, cutB] = [PART + 4 * MiB, PART + 1 * MiB];
+    expect((await Promise.all([patch(uploadA.url, 0, a.subarray(0, cutA)), patch(uploadB.url, 0, b.subarray(0, cutB))])).map((r) => r.status)).toEqual([204, 204]);
+    expect([(await stored(uploadA.key)).tail, (await stored(uploadB.key)).tail]).toEqual([4 * MiB, 1 * MiB]);
+    const [lastA, lastB] = await Promise.all([patch(uploadA.url, cutA, a.subarray(cutA)), patch(uploadB.url, cutB, b.subarray(cutB))]);
+    await expectVideoOf(lastA, a);
+    await expectVideoOf(lastB, b);
+    // Then one after the other: B's tail in the buffer A's just left, which held more bytes.
+    const [c, d] = [await videoLike(PART + 4 * MiB + 1), await videoLike(PART + 2 * MiB + 3)];
+    for (const [bytes, cut] of [[c, 4 * MiB], [d, 1 * MiB]] as const) {
+      const { url } = await create(bytes.length);
+      expect((await patch(url, 0, bytes.subarray(0, cut))).status).toBe(204);
+      await expectVideoOf(await patch(url, cut, bytes.subarray(cut)), bytes);
+    }
+  });
+
   it('a request the client cuts stores the parts it completed; the tail it began with stays; resumed, the object is identical', async () => {
     const bytes = await videoLike(4 * PART + 777);
     const { url, key } = await create(bytes.length);
