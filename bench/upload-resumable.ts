@@ -16,8 +16,6 @@ import { benchStorage, removeUploads, uploadTimeoutMs, type UploadedVideo } from
 const TUS_TARGET_RATIO = 0.85;
 const TUS_TARGET_GROWTH_MB = 64;
 const DIRECT_TARGET_RATIO = 0.9;
-/** tus-js-client's PATCH size, as in the README's Node example (a multiple of the API's 8 MiB tus part size). */
-const TUS_CHUNK_BYTES = 64 * MiB;
 /** Parts sent at once by the direct upload client, and lib-storage's queueSize on the baseline. */
 const DIRECT_PARALLEL_PARTS = 4;
 /** The API's default direct part size (DEFAULT_DIRECT_PART_BYTES), named so both paths use it. */
@@ -49,14 +47,14 @@ export const uploadTus: Benchmark = {
       cleanup.defer('stop the upload API', () => api.stop());
 
       await libStorageUpload(storage, warmupFile, {});
-      uploaded.push(await tusUpload(api, warmupFile, WARMUP_BYTES));
+      uploaded.push(await tusUpload(api, warmupFile, WARMUP_BYTES, options.tusChunkMib * MiB));
       const atRest = await sampleWhileIdle(api.pid);
 
       env.progress(`upload-tus: baseline, lib-storage, ${options.tusMib} MiB`);
       const baselineMs = await libStorageUpload(storage, file, {});
       env.progress(`upload-tus: tus through the API (pid ${api.pid}), ${options.tusMib} MiB`);
       const sampler = new RssSampler(api.pid, SAMPLE_INTERVAL_MS).start();
-      const video = await tusUpload(api, file, sizeBytes).finally(() => sampler.stop());
+      const video = await tusUpload(api, file, sizeBytes, options.tusChunkMib * MiB).finally(() => sampler.stop());
       uploaded.push(video);
 
       const rate = (ms: number) => toMB(sizeBytes) / (ms / 1000);
@@ -79,7 +77,7 @@ export const uploadTus: Benchmark = {
           met: ratio >= TUS_TARGET_RATIO && growthMB < TUS_TARGET_GROWTH_MB,
         },
         findings: [
-          `one run per path, baseline first; tus-js-client PATCHes of ${TUS_CHUNK_BYTES / MiB} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
+          `one run per path, baseline first; tus-js-client PATCHes of ${options.tusChunkMib} MiB read from disk; lib-storage at its defaults (5 MiB parts, queue 4)`,
           `PATCHes retried after a failure (counted in the time): ${video.retries.length}${video.retries.length ? ` (the first: ${video.retries[0]}; all in latest.json)` : ''}`,
           `the last byte was sent ${(video.lastByteSentMs / 1000).toFixed(1)} s in; the final answer (the last part stored, CompleteMultipartUpload, the transaction) came ${((video.elapsedMs - video.lastByteSentMs) / 1000).toFixed(1)} s later`,
           `API RSS after a ${WARMUP_BYTES / MiB} MiB warm-up tus upload ${toMB(atRest.meanBytes).toFixed(0)} MB (the baseline); ${sampler.samples.length} samples`,
@@ -163,8 +161,8 @@ async function libStorageUpload(storage: ObjectStorage, file: string, settings: 
   return elapsedMs;
 }
 
-/** The README's Node example: tus-js-client reading the file as a stream, in TUS_CHUNK_BYTES PATCHes. */
-async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number): Promise<UploadedVideo & { retries: string[]; lastByteSentMs: number }> {
+/** The README's Node example: tus-js-client reading the file as a stream, in PATCHes of `chunkBytes` (the README's: 64 MiB). */
+async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number, chunkBytes: number): Promise<UploadedVideo & { retries: string[]; lastByteSentMs: number }> {
   const retries: string[] = [];
   const started = performance.now();
   let lastByteSentMs = 0;
@@ -175,7 +173,7 @@ async function tusUpload(api: UploadApiProcess, file: string, sizeBytes: number)
       headers: { Authorization: `Bearer ${BENCH_API_KEY}` },
       metadata: { title: 'bench' },
       uploadSize: sizeBytes,
-      chunkSize: TUS_CHUNK_BYTES,
+      chunkSize: chunkBytes,
       // The README's delays: a PATCH that fails is resumed from the server's offset, as a real client would; each is counted.
       retryDelays: [0, 1000, 3000, 10000],
       // tus-js-client reports progress at most every 100 ms as it writes, and the total only with the answer:

@@ -15,6 +15,8 @@ export interface BenchOptions {
   throughputMib: number;
   /** upload-tus: size of the tus upload. Default 2048 MiB. */
   tusMib: number;
+  /** upload-tus: tus-js-client's PATCH size (`chunkSize`). Default 64 MiB, as the README's example; one not a multiple of 8 MiB leaves a tail each PATCH. */
+  tusChunkMib: number;
   /** upload-direct: size of the direct upload. Default 1024 MiB. */
   directMib: number;
   /** upload-throughput: timed runs per path (API and baseline, alternating). Default 5. */
@@ -57,6 +59,7 @@ const defaults: Omit<BenchOptions, 'only'> = {
   uploadMib: 1024,
   throughputMib: 256,
   tusMib: 2048,
+  tusChunkMib: 64,
   directMib: 1024,
   throughputRuns: 5,
   events: 200,
@@ -99,6 +102,7 @@ const numericFlags: Record<string, NumericOption> = {
   '--throughput-mib': 'throughputMib',
   '--throughput-runs': 'throughputRuns',
   '--tus-mib': 'tusMib',
+  '--tus-chunk-mib': 'tusChunkMib',
   '--direct-mib': 'directMib',
   '--events': 'events',
   '--events-per-second': 'eventsPerSecond',

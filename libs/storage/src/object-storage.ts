@@ -319,7 +319,9 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  * a call the SDK gave up on without any answer, or a 5xx answer. A 404 or
  * 403 is not an outage. Duck-typed: under jest the SDK wraps Node's socket
  * errors (from another realm) in a plain Error without their `code`, but its
- * `$metadata` still says no answer came.
+ * `$metadata` still says no answer came; a streamed request's failure gets no
+ * `$metadata`, only the wrapper's message (an answer would have been parsed
+ * into an error of the SDK's own).
  */
 export function isStorageUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
@@ -327,6 +329,7 @@ export function isStorageUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
   if (Array.isArray(errors) && errors.some(isStorageUnavailable)) return true;
   if (name === 'TimeoutError') return true;
+  if (String((error as { message?: unknown }).message).startsWith('AWS SDK error wrapper for ')) return true;
   if ($metadata) return $metadata.httpStatusCode === undefined || $metadata.httpStatusCode >= 500;
   return false;
 }

@@ -101,6 +101,7 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
     presignedUrlSeconds: deps.uploads.config.presignedUrlSeconds,
     maxUploadBytes: deps.maxUploadBytes,
     quotas: deps.uploads.config.quotas,
+    locker: deps.uploads.tusLocker,
   });
   // A router per area; each route is one handler file, declared once for both its router and the document.
   const areas: Record<string, Route[]> = {

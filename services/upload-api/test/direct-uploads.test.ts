@@ -69,6 +69,77 @@ describe('direct uploads to storage', () => {
     await api.removeVideo(done.body);
   });
 
+  it('two completions at once (no Idempotency-Key) make one video, and both answer it', async () => {
+    const bytes = await videoLike(12 * MiB + 321);
+    const start = await call('POST', '/v1/uploads/direct', { sizeBytes: bytes.length, partSizeBytes: 5 * MiB });
+    const parts = await sendParts(start.body, bytes, [1, 2, 3]);
+    // The steps of the race that lost the video: both completions find no object yet; the first completes it and
+    // reads it back; only then does the second list the parts (gone with the multipart upload). Each wait is
+    // bounded: completions that take turns never reach the next step, and go on after it.
+    const { storage } = api;
+    const [objectExists, listParts, inspectVideo] = [storage.objectExists.bind(storage), storage.listParts.bind(storage), storage.inspectVideo.bind(storage)];
+    const step = () => {
+      let reached!: () => void;
+      const promise = new Promise<void>((resolve) => (reached = resolve));
+      return { reached, promise, orAfter: (ms: number) => Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms))]) };
+    };
+    const bothChecked = step();
+    const firstReading = step();
+    let checks = 0;
+    let lists = 0;
+    const spies = [
+      jest.spyOn(storage, 'objectExists').mockImplementation(async (key) => {
+        const exists = await objectExists(key);
+        if (++checks === 2) bothChecked.reached();
+        return exists;
+      }),
+      jest.spyOn(storage, 'listParts').mockImplementation(async (key, uploadId) => {
+        await ((++lists === 1 ? bothChecked : firstReading).orAfter(2_000));
+        return listParts(key, uploadId);
+      }),
+      jest.spyOn(storage, 'inspectVideo').mockImplementation(async (key) => {
+        firstReading.reached();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return inspectVideo(key);
+      }),
+    ];
+    const answers = await Promise.all([call('POST', start.body.completeUrl, { parts }), call('POST', start.body.completeUrl, { parts })]).finally(() => {
+      for (const spy of spies) spy.mockRestore();
+    });
+
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201]);
+    expect(answers[1]!.body.id).toBe(answers[0]!.body.id);
+    expect(answers[0]!.body.object).toMatchObject({ sizeBytes: bytes.length, sha256: sha256(bytes) });
+    expect(await storedSha256(api, answers[0]!.body.object.key)).toBe(sha256(bytes));
+    expect(await api.prisma.video.count({ where: { id: start.body.id } })).toBe(1);
+    expect(await api.prisma.outboxEvent.count({ where: { key: start.body.id, type: 'video.uploaded' } })).toBe(1);
+    expect(await api.prisma.pendingUpload.count({ where: { id: start.body.id } })).toBe(0);
+    expect(await api.storage.listOpenMultipartUploads()).toEqual([]);
+    await api.removeVideo(answers[0]!.body);
+  });
+
+  it('a cancel sent while a completion runs waits for it, and finds the upload finished: the video keeps its object', async () => {
+    const bytes = await videoLike(6 * MiB);
+    const start = await call('POST', '/v1/uploads/direct', { sizeBytes: bytes.length, partSizeBytes: 5 * MiB });
+    const parts = await sendParts(start.body, bytes, [1, 2]);
+    const inspectVideo = api.storage.inspectVideo.bind(api.storage);
+    let reading!: () => void;
+    const completionReading = new Promise<void>((resolve) => (reading = resolve));
+    const spy = jest.spyOn(api.storage, 'inspectVideo').mockImplementation(async (key) => {
+      reading();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return inspectVideo(key);
+    });
+    const completion = call('POST', start.body.completeUrl, { parts });
+    await completionReading;
+    const cancel = await call('DELETE', `/v1/uploads/direct/${start.body.id}`);
+    const done = await completion.finally(() => spy.mockRestore());
+
+    expect([done.status, cancel.status, cancel.body.error.code]).toEqual([201, 404, 'not_found']);
+    expect(await storedSha256(api, done.body.object.key)).toBe(sha256(bytes));
+    await api.removeVideo(done.body);
+  });
+
   it('a completion whose read-back failed (storage out of reach) completes when sent again', async () => {
     const bytes = await videoLike(6 * MiB);
     const start = await call('POST', '/v1/uploads/direct', { sizeBytes: bytes.length, partSizeBytes: 5 * MiB });

@@ -14,7 +14,7 @@ export function cancelDirectUploadRoute(uploads: DirectUploads) {
     auth: 'owner',
     params: uploadIdParams,
     responses: { 204: { description: 'aborted' } },
-    errors: ['not_found', 'storage_unavailable', 'database_unavailable'],
+    errors: ['not_found', 'temporarily_unavailable', 'storage_unavailable', 'database_unavailable'],
     async handle({ ownerId, params: { id } }) {
       await uploads.cancel(ownerId, id);
       return { status: 204, body: undefined };

@@ -14,7 +14,8 @@ export function completeDirectUploadRoute(uploads: DirectUploads, idempotency: I
     summary: 'Complete a direct upload',
     description:
       'Checks every part with storage (present, of its size, with the ETag listed here), completes the object, sniffs and hashes it, ' +
-      'then records the video and its `video.uploaded` event, once: a completion sent again answers the same video. ' +
+      'then records the video and its `video.uploaded` event, once: a completion sent again, or at the same time, answers the same video ' +
+      '(completions of one upload take turns; one that waited 30 s is answered `temporarily_unavailable`). ' +
       'A missing or wrong part, or a file that is not a video, is refused and the whole upload aborted: nothing is left. ' +
       `Takes an \`${IDEMPOTENCY_HEADER}\`.`,
     auth: 'owner',
@@ -30,6 +31,8 @@ export function completeDirectUploadRoute(uploads: DirectUploads, idempotency: I
       'upload_quota_exceeded',
       'idempotency_key_reused',
       'idempotency_in_progress',
+      // Another completion of the upload ran past 30 s; sent again, this one answers its video.
+      'temporarily_unavailable',
       'storage_unavailable',
       'database_unavailable',
     ],

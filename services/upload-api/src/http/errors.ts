@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
+import { isStorageUnavailable } from '@video-pipeline/storage';
 import { readRestAfterAnswer, type DiscardLimits } from './early-answers';
 
 /** Every request no route took: `not_found`. */
@@ -32,12 +33,15 @@ export function answerErrors(discardLimits: DiscardLimits): ErrorRequestHandler 
 }
 
 /**
- * Our own errors pass as they are. The framework's (a path that is not valid
- * percent-encoding, say) carry a 4xx status and mean a malformed request;
- * anything else is a bug of ours, whose message stays in the log.
+ * Our own errors pass as they are. Storage out of reach, from a call that
+ * did not say so itself (tus' store), is `storage_unavailable`. The
+ * framework's (a path that is not valid percent-encoding, say) carry a 4xx
+ * status and mean a malformed request; anything else is a bug of ours,
+ * whose message stays in the log.
  */
 export function asPipelineError(error: unknown): PipelineError {
   if (isPipelineError(error)) return error;
+  if (isStorageUnavailable(error)) return new PipelineError('storage_unavailable', 'the storage did not answer; try again shortly', { cause: error });
   const status = (error as { status?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = status === 404 ? 'not_found' : status === 413 ? 'body_too_large' : status === 415 ? 'not_json' : 'invalid_request';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Locker } from '@tus/server';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
 import { MAX_PARTS, type ObjectStorage } from '@video-pipeline/storage';
@@ -7,6 +8,7 @@ import type { PendingUpload } from '@video-pipeline/db';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
+import { underUploadLock } from './tus-locker';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_DIRECT_PART_BYTES = 8 * MiB;
@@ -20,6 +22,8 @@ export interface DirectUploadsDeps {
   presignedUrlSeconds: number;
   maxUploadBytes: number;
   quotas: QuotaLimits;
+  /** The uploads' locks (shared with tus and the sweeper, across instances): an upload's completions and its cancel take turns. */
+  locker: Locker;
   clock?: () => Date;
 }
 
@@ -88,8 +92,18 @@ export class DirectUploads {
     }
   }
 
-  /** Completes the owner's upload into a video; a completion sent again answers the same video. */
+  /**
+   * Completes the owner's upload into a video; a completion sent again, or
+   * at the same time, answers the same video. Completions take turns: one
+   * that found no object yet would otherwise list no parts once the other
+   * completed it, refuse the upload and abort it, deleting the object the
+   * other is reading back.
+   */
   async complete(ownerId: string, id: string, parts: { partNumber: number; etag: string }[], log: Logger) {
+    return underUploadLock(this.deps.locker, directObjectKey(id), () => this.completeInTurn(ownerId, id, parts, log));
+  }
+
+  private async completeInTurn(ownerId: string, id: string, parts: { partNumber: number; etag: string }[], log: Logger) {
     const upload = await this.deps.pending.findForOwner(id, ownerId, 'direct');
     if (!upload) {
       const video = await this.deps.videos.completedVideo(id);
@@ -138,9 +152,12 @@ export class DirectUploads {
 
   /** DELETE: the owner gives up an upload; storage forgets its parts. */
   async cancel(ownerId: string, id: string): Promise<void> {
-    const upload = await this.deps.pending.findForOwner(id, ownerId, 'direct');
-    if (!upload) throw new PipelineError('not_found', `no direct upload ${id} under way`);
-    await this.abort(upload.id, upload.objectKey, upload.s3UploadId!);
+    // In turn with a completion: one running finishes (and the upload is its video) before this looks.
+    await underUploadLock(this.deps.locker, directObjectKey(id), async () => {
+      const upload = await this.deps.pending.findForOwner(id, ownerId, 'direct');
+      if (!upload) throw new PipelineError('not_found', `no direct upload ${id} under way`);
+      await this.abort(upload.id, upload.objectKey, upload.s3UploadId!);
+    });
   }
 
   private async abort(id: string, key: string, s3UploadId: string): Promise<void> {

@@ -31,15 +31,15 @@ const uploadIdPath = z.object({ id: z.string().meta({ description: 'the upload\'
 const fileBytes = (description: string) => ({ 'application/offset+octet-stream': { schema: z.string().meta({ description, format: 'binary' }) } });
 
 /**
- * tus' own refusals, by status: @tus/server answers them in plain text, not
- * with our error body (see its ERRORS list).
+ * tus' own refusals of a request that breaks the protocol, by status:
+ * @tus/server answers them in plain text, not with our error body (see its
+ * ERRORS list). Its failures (storage out of reach, say) are ours, with codes.
  */
 const tusRefusals = {
   400: 'a malformed tus header (`Invalid <header>`), neither `Upload-Length` nor `Upload-Defer-Length`, or a malformed `Upload-Metadata`',
   403: 'a PATCH without `Upload-Offset`, or whose `Content-Type` is not `application/offset+octet-stream`',
   409: '`Upload-Offset` is not the stored offset: HEAD for it and go on from there',
   412: 'no `Tus-Resumable` header',
-  500: 'storage failed while the bytes were stored; HEAD for the offset and go on',
 } as const;
 
 /** Our error answers for `codes`, and tus' plain-text ones for `refusals`, merged by status. */
@@ -126,7 +126,7 @@ const create = ownersOperation({
       'Upload-Offset': uploadOffset.optional().meta({ description: 'the bytes stored, when the body carried some' }),
       ...optionalVideoHeaders,
     }),
-    ...tusErrors(['invalid_request', ...ownerErrors, ...finishErrors, 'internal'], [400, 412, 500]),
+    ...tusErrors(['invalid_request', ...ownerErrors, ...finishErrors, 'internal'], [400, 412]),
   },
 });
 
@@ -147,7 +147,7 @@ const head = ownersOperation({
       'Cache-Control': z.literal('no-store'),
       ...optionalVideoHeaders,
     }),
-    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [412, 500])),
+    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [412])),
   },
 });
 
@@ -168,7 +168,7 @@ const patch = ownersOperation({
   requestBody: { required: true, content: fileBytes('the file\'s bytes from `Upload-Offset` on') },
   responses: {
     204: answer('stored', { 'Upload-Offset': uploadOffset, 'Upload-Expires': uploadExpires.optional(), ...optionalVideoHeaders }),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [400, 403, 409, 412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [400, 403, 409, 412]),
   },
 });
 
@@ -179,7 +179,7 @@ const terminate = ownersOperation({
   requestParams: { path: uploadIdPath, header: z.object({ 'Tus-Resumable': tusResumable }) },
   responses: {
     204: answer('removed', {}),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal'], [412, 500]),
+    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal'], [412]),
   },
 });
 

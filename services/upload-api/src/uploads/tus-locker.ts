@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/server';
 import { ChannelListener, connectionOptions } from '@video-pipeline/db';
+import { PipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
 import { backoffDelayMs, systemClock, type BackoffPolicy, type Clock } from '@video-pipeline/retry';
 
@@ -9,6 +10,31 @@ export const TUS_LOCK_RELEASE_CHANNEL = 'tus_lock_release';
 
 /** The advisory lock's name: its key is `hashtextextended(name, 0)`, apart from the quota locks (`quota:<owner>`). */
 export const tusLockName = (uploadId: string) => `tus-upload:${uploadId}`;
+
+/** How long a request waits for an upload's lock by `underUploadLock` (the locker may give up sooner). */
+const UPLOAD_LOCK_WAIT_MS = 30_000;
+
+/** A request that waited its time for an upload's lock: worth a retry. */
+export const uploadLockTimedOut = () =>
+  new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
+
+/**
+ * `work` holding an upload's lock (`key`: its object key), as tus' own
+ * handlers hold it: a request on the upload, on any instance, is asked to
+ * stop first; `work` itself goes on when asked. Past the wait: 503
+ * `temporarily_unavailable`.
+ */
+export async function underUploadLock<T>(locker: Locker, key: string, work: () => Promise<T>): Promise<T> {
+  const lock = locker.newLock(key);
+  await lock.lock(AbortSignal.timeout(UPLOAD_LOCK_WAIT_MS), () => undefined).catch((error: unknown) => {
+    throw error === ERRORS.ERR_LOCK_TIMEOUT ? uploadLockTimedOut() : error;
+  });
+  try {
+    return await work();
+  } finally {
+    await lock.unlock();
+  }
+}
 
 /** Tries again soon (a released lock is taken within 50 ms), then four times a second while a holder drains. */
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 25, maxMs: 250, multiplier: 2, jitter: 0.2 };

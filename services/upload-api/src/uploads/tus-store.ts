@@ -4,7 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
-import { ContainerSniffer } from '@video-pipeline/storage';
+import type { Clock } from '@video-pipeline/retry';
+import { ContainerSniffer, isStorageUnavailable } from '@video-pipeline/storage';
+import { ExpiringEntries } from './expiring-entries';
 
 /**
  * The `Content-Length` of the request being handled. tus hands a store only
@@ -21,6 +23,9 @@ export function withDeclaredBodyLength<T>(req: IncomingMessage, handle: () => T)
 }
 
 export interface TusStoreOptions extends S3StoreOptions {
+  /** How long an unfinished upload lives (UPLOAD_EXPIRY_HOURS): also how long this process keeps its notes on one. */
+  expirationPeriodInMilliseconds: number;
+  clock?: Pick<Clock, 'now'>;
   /** The largest upload: the part size of an upload whose length is deferred (s3-store would assume 5 TiB, ~525 MiB parts). */
   maxUploadBytes: number;
   /** Removes an upload refused by its first bytes (not a video). */
@@ -53,13 +58,22 @@ interface SeenBytes {
 export class TusVideoStore extends S3Store {
   private readonly maxUploadBytes: number;
   private readonly onRefused: (id: string) => Promise<void>;
-  /** Per upload, what this process has seen of its stored bytes, from the first; dropped when a request elsewhere breaks the chain. */
-  private readonly seen = new Map<string, SeenBytes>();
+  /**
+   * Per upload, what this process has seen of its stored bytes, from the
+   * first; dropped when a request elsewhere breaks the chain, and at the
+   * latest when the upload expires (another instance may finish or sweep it).
+   */
+  private readonly seen: ExpiringEntries<SeenBytes>;
 
-  constructor({ maxUploadBytes, onRefused, ...options }: TusStoreOptions) {
+  /** Buffers for the tails requests begin with, reused: see `TailBuffers`. */
+  private readonly tailBuffers: TailBuffers;
+
+  constructor({ maxUploadBytes, onRefused, clock, ...options }: TusStoreOptions) {
     super(options);
     this.maxUploadBytes = maxUploadBytes;
     this.onRefused = onRefused;
+    this.seen = new ExpiringEntries(options.expirationPeriodInMilliseconds, clock);
+    this.tailBuffers = new TailBuffers(this.minPartSize, KEPT_TAIL_BUFFERS);
   }
 
   override async write(src: Readable, id: string, offset: number): Promise<number> {
@@ -108,42 +122,46 @@ export class TusVideoStore extends S3Store {
     let partNumber = (await this.retrieveParts(id)).at(-1)?.PartNumber ?? 0;
     // The previous request's tail begins this one's first part. It is removed before that part is sent (s3-store's
     // order), so a part that fails leaves the stored parts as they were, and the tail is put back.
-    let tail = await this.takeIncompletePart(id);
-
-    while (offset < end) {
-      // The hash as it was before this segment's bytes, in case they are not stored after all.
-      const hashBefore = seen?.hash.copy();
-      const fromRequest = Math.min(end - offset, partSize - tail.length);
-      const segment = tail.length + fromRequest;
-      const bytes = body.stream(fromRequest, tail);
-      // A short part is fine as the last one, or at S3's minimum; below that it waits as the tail for the next request.
-      const asPart = segment === partSize || offset + fromRequest === size || segment >= this.minPartSize;
-      const request = (abortSignal: AbortSignal) =>
-        asPart
-          ? this.client.uploadPart({ Bucket: this.bucket, Key: id, UploadId: metadata['upload-id'], PartNumber: partNumber + 1, Body: bytes, ContentLength: segment }, { abortSignal })
-          : this.client.putObject({ Bucket: this.bucket, Key: this.partKey(id, true), Body: bytes, ContentLength: segment }, { abortSignal });
-      let stored: boolean;
-      try {
-        stored = await this.send(body, bytes, request);
-      } catch (error) {
-        await this.restoreAfterFailure(id, tail, seen, hashBefore);
-        throw error;
+    const taken = await this.takeIncompletePart(id);
+    let tail = taken.bytes;
+    try {
+      while (offset < end) {
+        // The hash as it was before this segment's bytes, in case they are not stored after all.
+        const hashBefore = seen?.hash.copy();
+        const fromRequest = Math.min(end - offset, partSize - tail.length);
+        const segment = tail.length + fromRequest;
+        const bytes = body.stream(fromRequest, tail);
+        // A short part is fine as the last one, or at S3's minimum; below that it waits as the tail for the next request.
+        const asPart = segment === partSize || offset + fromRequest === size || segment >= this.minPartSize;
+        const request = (abortSignal: AbortSignal) =>
+          asPart
+            ? this.client.uploadPart({ Bucket: this.bucket, Key: id, UploadId: metadata['upload-id'], PartNumber: partNumber + 1, Body: bytes, ContentLength: segment }, { abortSignal })
+            : this.client.putObject({ Bucket: this.bucket, Key: this.partKey(id, true), Body: bytes, ContentLength: segment }, { abortSignal });
+        let stored: boolean;
+        try {
+          stored = await this.send(body, bytes, request);
+        } catch (error) {
+          await this.restoreAfterFailure(id, tail, seen, hashBefore);
+          throw error;
+        }
+        // The client went away within this segment: none of it is stored, its tail is again (unless storage refuses that too).
+        if (!stored) return offset - (await this.restoreAfterFailure(id, tail, seen, hashBefore));
+        if (asPart) partNumber += 1;
+        offset += fromRequest;
+        if (seen) seen.length = offset;
+        tail = Buffer.alloc(0);
       }
-      // The client went away within this segment: none of it is stored, its tail is again (unless storage refuses that too).
-      if (!stored) return offset - (await this.restoreAfterFailure(id, tail, seen, hashBefore));
-      if (asPart) partNumber += 1;
-      offset += fromRequest;
-      if (seen) seen.length = offset;
-      tail = Buffer.alloc(0);
+      if (offset === size) {
+        await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+        await this.completeMetadata(metadata.file);
+        await this.clearCache(id);
+      }
+      // tus waits for the body's end, which follows its declared length.
+      await body.expectEnd();
+      return offset;
+    } finally {
+      taken.release();
     }
-    if (offset === size) {
-      await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
-      await this.completeMetadata(metadata.file);
-      await this.clearCache(id);
-    }
-    // tus waits for the body's end, which follows its declared length.
-    await body.expectEnd();
-    return offset;
   }
 
   /**
@@ -172,13 +190,28 @@ export class TusVideoStore extends S3Store {
     }
   }
 
-  /** The previous request's tail (under S3's 5 MiB part minimum, so held in memory), removed from storage; empty if none. */
-  private async takeIncompletePart(id: string): Promise<Buffer> {
+  /**
+   * The previous request's tail (under S3's 5 MiB part minimum, so held in
+   * memory, in one of `tailBuffers`), removed from storage; empty if none.
+   * `release` once its part is stored or it is put back.
+   */
+  private async takeIncompletePart(id: string): Promise<{ bytes: Buffer; release: () => void }> {
     const stored = await this.getIncompletePart(id);
-    if (!stored) return Buffer.alloc(0);
-    const bytes = Buffer.concat(await stored.toArray());
-    await this.deleteIncompletePart(id);
-    return bytes;
+    if (!stored) return { bytes: Buffer.alloc(0), release: () => undefined };
+    const buffer = this.tailBuffers.take();
+    const release = () => this.tailBuffers.give(buffer);
+    try {
+      let length = 0;
+      for await (const chunk of stored as AsyncIterable<Buffer>) {
+        if (length + chunk.length > buffer.length) throw new Error(`${id}.part is over S3's part minimum, ${buffer.length} bytes`);
+        length += chunk.copy(buffer, length);
+      }
+      await this.deleteIncompletePart(id);
+      return { bytes: buffer.subarray(0, length), release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**
@@ -225,6 +258,11 @@ export class TusVideoStore extends S3Store {
    * and make a client send it all again. The object exists only once complete.
    */
   override async getUpload(id: string) {
+    // s3-store says any failure to read `.info` is a missing upload (404: a client would start again); storage
+    // out of reach is not. Read here first (s3-store caches it for its own read).
+    await this.getMetadata(id).catch((error: unknown) => {
+      if (isStorageUnavailable(error)) throw error;
+    });
     const upload = await super.getUpload(id);
     if (upload.offset === 0 && upload.size && (await this.objectExists(id))) upload.offset = upload.size;
     return upload;
@@ -254,6 +292,32 @@ export class TusVideoStore extends S3Store {
       if ((error as { status_code?: number }).status_code !== 404) throw error;
     });
     await this.forget(id);
+  }
+}
+
+/** Tail buffers kept for reuse: one per request that begins with a tail at once; more are made and dropped. */
+const KEPT_TAIL_BUFFERS = 4;
+
+/**
+ * Buffers of S3's part minimum for tails read back. A new buffer per
+ * request, held while its part was sent, lived long enough to outlive
+ * young-generation collections, and the API's memory grew with PATCHes that
+ * are not a multiple of the part size (bench upload-tus); a few are kept.
+ */
+class TailBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly bytes: number,
+    private readonly kept: number,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bytes);
+  }
+
+  give(buffer: Buffer): void {
+    if (this.free.length < this.kept) this.free.push(buffer);
   }
 }
 

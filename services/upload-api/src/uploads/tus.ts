@@ -6,10 +6,12 @@ import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
+import { asPipelineError } from '../http/errors';
 import { uploadForm } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
+import { uploadLockTimedOut, underUploadLock } from './tus-locker';
 import { TusVideoStore, withDeclaredBodyLength } from './tus-store';
 
 /** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
@@ -86,14 +88,22 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     },
   });
 
+  /**
+   * tus' answer to a failed request, as the rest of the API answers: our
+   * JSON error body with its code (storage out of reach is 503
+   * `storage_unavailable`, as for `POST /v1/videos`), logged with the
+   * request's line. tus' own protocol answers (a 409 offset conflict, say)
+   * stay as tus gives them.
+   */
   const asTusError = (req: unknown, error: unknown) => {
-    const failure = isPipelineError(error) ? error : undefined;
-    if (!failure) return undefined;
+    if (!isPipelineError(error) && typeof (error as { status_code?: unknown }).status_code === 'number') return undefined;
+    const failure = asPipelineError(error);
     const { req: nodeReq, res } = nodeOf(req);
     res.locals.errorCode = failure.code;
+    // The request's log line carries it, with its stack (as answerErrors does): logged once.
+    if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
     const retryAfter = failure.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
-    if (!res.headersSent) res.setHeader('Content-Type', 'application/json; charset=utf-8');
     return { status_code: failure.status, body: JSON.stringify({ ...failure.toJSON(), requestId: nodeReq.id }) };
   };
 
@@ -126,24 +136,31 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     }
   };
 
+  /**
+   * The uploads being created, by request, from their reservation until tus
+   * answers. A creation answered with an error is removed: its client got no
+   * URL for it (tus-js-client creates another), and its row would count
+   * against the owner's quotas for a day.
+   */
+  const creations = new WeakMap<IncomingMessage, { key: string; inStorage: boolean }>();
+  const undoCreation = async (req: IncomingMessage) => {
+    const creation = creations.get(req);
+    if (!creation) return;
+    creations.delete(req);
+    const uploadId = uploadIdOfKey(creation.key);
+    try {
+      // Nothing to remove from storage if tus never got to start the upload there (storage out of reach, say).
+      if (creation.inStorage) await store.removeAll(creation.key);
+    } catch (error) {
+      // Storage out of reach: the row stays for the sweeper, which removes both once the upload expires.
+      deps.logger.warn({ err: error, uploadId }, 'could not remove a failed tus creation from storage; the sweeper will');
+      return;
+    }
+    await deps.pending.remove(uploadId).catch((error: unknown) => deps.logger.warn({ err: error, uploadId }, 'could not remove a failed tus creation’s row; the sweeper will'));
+  };
+
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
-  const { locker } = deps;
-  /**
-   * `work` holding the upload's lock, as tus' own handlers do: a request on the
-   * upload (on any instance) is asked to stop and store what it has first.
-   */
-  const underUploadLock = async <T>(uploadId: string, work: () => Promise<T>): Promise<T> => {
-    const lock = locker.newLock(tusObjectKey(uploadId));
-    await lock.lock(AbortSignal.timeout(30_000), () => undefined).catch((error: unknown) => {
-      throw tusRefusal(error, deps.maxUploadBytes) ?? error;
-    });
-    try {
-      return await work();
-    } finally {
-      await lock.unlock();
-    }
-  };
   const options: ServerOptions = {
     path: TUS_PATH,
     maxSize: deps.maxUploadBytes,
@@ -152,7 +169,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     allowedOrigins: (origin) => Boolean(deps.corsOrigins?.includes('*') || deps.corsOrigins?.includes(origin)),
     exposedHeaders: [VIDEO_ID_HEADER, VIDEO_URL_HEADER, 'X-Request-Id', 'Retry-After'],
     // An upload's requests take turns across every instance; the completion's primary key keeps it to one video regardless.
-    locker,
+    locker: deps.locker,
     // A request cut off mid-way finishes with storage (aborts the part it was sending, puts back a tail it took)
     // before the next one on its upload may start; storage under load may take seconds for that. Cut short, the
     // two would overlap.
@@ -171,6 +188,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         sizeBytes: upload.size,
         title,
       });
+      creations.set(nodeOf(req).req, { key: upload.id, inStorage: false });
       return {};
     },
     // A creation that carried the whole file is still a creation (201, with its Location); and tus reads the
@@ -180,9 +198,16 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
       const videoId = await finish(nodeOf(req).res.locals.ownerId!, upload, { keepNotes: creating });
       return { status_code: creating ? 201 : 204, headers: videoHeaders(videoId) };
     },
-    onResponseError: (req, error) => asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error),
+    onResponseError: async (req, error) => {
+      await undoCreation(nodeOf(req).req);
+      return asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error);
+    },
   };
-  const server = new Server({ ...options, datastore: store });
+  const server = new JsonErrorsServer({ ...options, datastore: store });
+  server.on(EVENTS.POST_CREATE, (req) => {
+    const creation = creations.get(nodeOf(req).req);
+    if (creation) creation.inStorage = true;
+  });
   server.on(EVENTS.POST_FINISH, (req, _res, upload) => {
     if (req.method === 'POST') void forget(upload.id);
   });
@@ -203,7 +228,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
         if (pending && req.method === 'DELETE') {
           // Under the lock: a PATCH still running would put its tail (`.part`) back after the removal, left to nobody.
-          await underUploadLock(uploadId, async () => {
+          await underUploadLock(deps.locker, tusObjectKey(uploadId), async () => {
             await store.removeAll(tusObjectKey(uploadId));
             await deps.pending.remove(uploadId);
           });
@@ -213,7 +238,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         if (pending && req.method === 'HEAD') {
           // All bytes are in but the video was not recorded (its final answer failed, or is still running): HEAD completes it.
           // Under the upload's lock: a request cut off mid-way may still be storing its last bytes.
-          await underUploadLock(uploadId, async () => {
+          await underUploadLock(deps.locker, tusObjectKey(uploadId), async () => {
             const upload = await store.getUpload(tusObjectKey(uploadId)).catch(() => undefined);
             if (upload?.size !== undefined && upload.offset === upload.size) {
               for (const [name, value] of Object.entries(videoHeaders(await finish(ownerId, upload)))) res.setHeader(name, value);
@@ -239,6 +264,14 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   return { handler, removeUpload: (uploadId) => store.removeAll(tusObjectKey(uploadId)) };
 }
 
+/** tus' server, its answers labelled as what they are: our error bodies (from `onResponseError`) are JSON, tus' own are text. */
+class JsonErrorsServer extends Server {
+  override write(...[context, headers, status, body]: Parameters<Server['write']>) {
+    if (status >= 400 && body?.startsWith('{')) headers.set('Content-Type', 'application/json; charset=utf-8');
+    return super.write(context, headers, status, body);
+  }
+}
+
 /** tus' own refusals that mean one of our codes, answered with it. */
 function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | undefined {
   const status = (error as { status_code?: number }).status_code;
@@ -246,16 +279,18 @@ function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | und
   if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
   if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
   // Another request on the upload (on any instance) did not let go in time, or the locks' database is away: worth a retry.
-  if (error === ERRORS.ERR_LOCK_TIMEOUT) {
-    return new PipelineError('temporarily_unavailable', 'another request on this upload is still running; try again', { details: { retryAfterSeconds: 1 } });
-  }
+  if (error === ERRORS.ERR_LOCK_TIMEOUT) return uploadLockTimedOut();
   return undefined;
 }
 
-/** The AWS SDK's logger interface on ours: its messages at debug, its errors at warn. */
+/**
+ * The AWS SDK's logger interface on ours, all at debug: a failed call is
+ * logged once, by the request it fails (its answer's log line, with the
+ * stack) or by the warning of the code that lets it pass.
+ */
 function sdkLogger(log: Logger) {
-  const at = (level: 'debug' | 'warn') => (...message: unknown[]) => log[level]({ sdk: message.length === 1 ? message[0] : message }, 'aws-sdk');
-  return { trace: at('debug'), debug: at('debug'), info: at('debug'), warn: at('debug'), error: at('warn') };
+  const at = (...message: unknown[]) => log.debug({ sdk: message.length === 1 ? message[0] : message }, 'aws-sdk');
+  return { trace: at, debug: at, info: at, warn: at, error: at };
 }
 
 function videoHeaders(videoId: string): Record<string, string> {
