@@ -116,9 +116,15 @@ describe('a video ends rejected, failed, or ready after a review, and its owner 
     const failed = await life.published('video.failed', video.id);
     expect(failed).toHaveLength(1);
     expect(videoFailedV1.parse(failed[0])).toMatchObject({ stage: 'transcode', reason: { code: 'media_undecodable' } });
-    // A late review cannot change a failed video.
-    await life.request('POST', `/v1/reviews/${video.id}`, { apiKey: ADMIN_API_KEY, body: { decision: 'approved' } });
-    expect((await life.request('GET', `/v1/videos/${video.id}`, { apiKey: API_KEY })).body.status).toBe('failed');
+    // Moderation could not read it either and asked for a review, but the video has ended: it waits for no
+    // reviewer, so it is not in the queue and a late decision is refused, changing nothing.
+    expect(body.stages.moderation.status).toBe('needs_review');
+    const queue = await life.request('GET', '/v1/reviews', { apiKey: ADMIN_API_KEY });
+    expect(queue.body.items.map((item: { videoId: string }) => item.videoId)).not.toContain(video.id);
+    const late = await life.request('POST', `/v1/reviews/${video.id}`, { apiKey: ADMIN_API_KEY, body: { decision: 'approved' } });
+    expect([late.status, late.body.error]).toEqual([409, expect.objectContaining({ code: 'review_not_pending', details: { moderation: 'needs_review', status: 'failed' } })]);
+    expect(await life.bed.prisma.moderationReview.findMany({ where: { videoId: video.id } })).toEqual([]);
+    expect((await life.request('GET', `/v1/videos/${video.id}`, { apiKey: API_KEY })).body).toMatchObject({ status: 'failed', stages: { moderation: { status: 'needs_review' } } });
     expect(await life.published('video.failed', video.id)).toHaveLength(1);
   });
 

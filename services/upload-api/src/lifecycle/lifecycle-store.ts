@@ -1,7 +1,7 @@
 import { isDatabaseUnavailable, type PrismaClient } from '@video-pipeline/db';
 import { PipelineError } from '@video-pipeline/errors';
 import { createEvent, type ModerationReasonV1 } from '@video-pipeline/events';
-import { applyStageOutcome, lockVideo } from '@video-pipeline/lifecycle';
+import { applyStageOutcome, isTerminal, lockVideo, TERMINAL_STATUSES } from '@video-pipeline/lifecycle';
 import type { TextBlocklist } from '@video-pipeline/moderation-rules';
 import { writeToOutbox } from '@video-pipeline/outbox';
 import type { ObjectStorage } from '@video-pipeline/storage';
@@ -73,10 +73,14 @@ export class LifecycleStore {
     return count > 0;
   }
 
-  /** Videos waiting for a reviewer, longest waiting first. */
+  /**
+   * Videos waiting for a reviewer, longest waiting first. A video whose
+   * lifecycle ended meanwhile (a media stage failed for good) waits for
+   * nothing: a decision could not change it, so it leaves the queue.
+   */
   async pendingReviews(limit: number) {
     const stages = await this.prisma.videoStage
-      .findMany({ where: { stage: 'moderation', status: 'needs_review' }, orderBy: { updatedAt: 'asc' }, take: limit, include: { video: { include: { moderation: true, thumbnails: true } } } })
+      .findMany({ where: { stage: 'moderation', status: 'needs_review', video: { status: { notIn: [...TERMINAL_STATUSES] } } }, orderBy: { updatedAt: 'asc' }, take: limit, include: { video: { include: { moderation: true, thumbnails: true } } } })
       .catch(asOutage);
     return stages.map(({ video, updatedAt }) => ({
       videoId: video.id,
@@ -95,7 +99,8 @@ export class LifecycleStore {
    * is recorded (who, when, the note), the decision replaces the policy's
    * and is announced as `video.moderated`, and the lifecycle settles, all
    * in one transaction. `not_found` for no such video, `review_not_pending`
-   * when it is not waiting for a review (decided already, or not yet screened).
+   * when it is not waiting for a review (decided already, not yet screened,
+   * or failed meanwhile).
    */
   async decideReview(reviewer: string, videoId: string, decision: 'approved' | 'rejected', note: string | null): Promise<ReviewRecord & { status: string }> {
     const decidedAt = this.now();
@@ -105,6 +110,9 @@ export class LifecycleStore {
         const video = await tx.video.findUniqueOrThrow({ where: { id: videoId }, include: { moderation: true, stages: { where: { stage: 'moderation' } } } });
         if (video.stages[0]?.status !== 'needs_review') {
           throw new PipelineError('review_not_pending', `video ${videoId} is not waiting for a review`, { details: { moderation: video.stages[0]?.status ?? 'pending' } });
+        }
+        if (isTerminal(video.status)) {
+          throw new PipelineError('review_not_pending', `video ${videoId} is not waiting for a review: it is ${video.status}`, { details: { moderation: 'needs_review', status: video.status } });
         }
         const reasons: ModerationReasonV1[] = [
           ...((video.moderation?.reasons ?? []) as ModerationReasonV1[]),
