@@ -1,10 +1,12 @@
 // Migrations without Prisma's native schema engine.
 //   tsx libs/db/src/migrate-cli.ts deploy [--migrations-dir DIR] [--json]
 //   tsx libs/db/src/migrate-cli.ts diff --name NAME [--allow-empty] [--schema FILE] [--migrations-dir DIR]
-// DATABASE_URL names the database (deploy) or any database on the server (diff).
+// DATABASE_URL names the database (deploy) or any database on the server (diff); unset, the one every
+// service uses by default (libs/config: npm start's own Postgres), so `npm run migrate` works beside npm start.
 // Logs go to stderr; `deploy --json` prints {"appliedMigrationNames":[...]} on stdout.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@video-pipeline/config';
 import { diffMigration } from './diff-migration';
 import { applyMigrationsInProcess } from './migrate';
 import { MIGRATIONS_DIR, SCHEMA_PATH } from './paths';
@@ -12,7 +14,7 @@ import { MIGRATIONS_DIR, SCHEMA_PATH } from './paths';
 const USAGE = `usage:
   migrate-cli deploy [--migrations-dir DIR] [--json]
   migrate-cli diff --name NAME [--allow-empty] [--schema FILE] [--migrations-dir DIR]
-DATABASE_URL must be set.`;
+DATABASE_URL names the database (default: npm start's own, as for every service).`;
 
 function logToStderr(message: string): void {
   process.stderr.write(`[migrate] ${message}\n`);
@@ -37,8 +39,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const databaseUrl = process.env['DATABASE_URL'];
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set');
+  // Only DATABASE_URL is read: the rest of the environment (a test's, say) is none of this tool's business.
+  const databaseUrl = loadConfig({ DATABASE_URL: process.env['DATABASE_URL'] }, 'migrate').database.url;
   const migrationsDir = path.resolve(values['migrations-dir']);
 
   if (command === 'deploy') {
