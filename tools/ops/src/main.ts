@@ -35,7 +35,8 @@ const usage = `usage: npm run ops -- <command> [options] [--json]
 
   sweep-uploads                       remove unfinished uploads (tus, direct) past UPLOAD_EXPIRY_HOURS: their
                                       multipart uploads, partial data and records; safe beside running APIs.
-                                      Also trims the event streams' change log of videos finished or deleted over 7 days ago
+                                      Also drops expired idempotency keys, and trims the event streams' change log of
+                                      videos finished or deleted over CHANGE_LOG_RETENTION_HOURS (7 days) ago
 
   --json                              machine-readable output on stdout; progress stays on stderr
 Connection settings come from the environment (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX; DATABASE_URL for waiting, prune and
