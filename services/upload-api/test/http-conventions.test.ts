@@ -175,12 +175,21 @@ describe('HTTP conventions', () => {
       expect(answer.status).toBe(400);
       expect(answer.headers).toMatch(/content-type: application\/json/i);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/^malformed HTTP request/) } });
+      expectRequestId(answer);
     });
 
     it('headers over 16 KiB get 431 headers_too_large', async () => {
       const answer = await raw(`GET /v1/videos HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
       expect(answer.status).toBe(431);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'headers_too_large' } });
+      expectRequestId(answer);
     });
+
+    /** Like every answer, it carries a request id, the same in the header and the error body. */
+    function expectRequestId(answer: { headers: string; body: string }): void {
+      const id = /^x-request-id: (.+)$/im.exec(answer.headers)?.[1]?.trim();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(JSON.parse(answer.body).requestId).toBe(id);
+    }
   });
 });

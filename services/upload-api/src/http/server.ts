@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -19,7 +20,8 @@ export interface HttpServer {
 /**
  * A request Node's parser refuses never reaches the app: without this, Node
  * answers a bare `400 Bad Request` with no body. It gets our JSON error (a
- * stable code, as from any route) and the connection is closed.
+ * stable code and a request id, as from any route; a new id, since the
+ * client's own header could not be read) and the connection is closed.
  */
 function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -30,10 +32,11 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Duplex
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new PipelineError('headers_too_large', 'the request\'s headers are over 16 KiB in all')
       : new PipelineError('invalid_request', `malformed HTTP request (${error.code ?? error.message})`);
-  const body = JSON.stringify(failure.toJSON());
+  const requestId = randomUUID();
+  const body = JSON.stringify({ ...failure.toJSON(), requestId });
   const reason = failure.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
   socket.end(
-    `HTTP/1.1 ${failure.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${failure.status} ${reason}\r\nX-Request-Id: ${requestId}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
