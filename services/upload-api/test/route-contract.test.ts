@@ -148,10 +148,15 @@ describe('the route layer: keys of two kinds, JSON bodies, answers without a bod
   });
 
   it('refuses JSON that does not parse, another content type, and a body over the limit, each with its code', async () => {
-    expect(await call('PATCH', '/things/1', { key: OWNER_KEY, body: '{"title": ' })).toMatchObject({ status: 400, json: { error: { code: 'invalid_request' } } });
+    expect(await call('PATCH', '/things/1', { key: OWNER_KEY, body: '{"title": ' })).toMatchObject({ status: 400, json: { error: { code: 'invalid_request', details: { in: 'body' } } } });
     expect(await call('PATCH', '/things/1', { key: OWNER_KEY, body: 'title=new', contentType: 'application/x-www-form-urlencoded' })).toMatchObject({ status: 415, json: { error: { code: 'not_json' } } });
     const huge = { title: 'x', tags: ['y'.repeat(JSON_BODY_LIMIT_BYTES)] };
     expect(await call('PATCH', '/things/1', { key: OWNER_KEY, json: huge })).toMatchObject({ status: 413, json: { error: { code: 'body_too_large' } } });
+    expect(seen).toEqual([]);
+  });
+
+  it('refuses a path that is not valid percent-encoding, saying it is the path', async () => {
+    expect(await call('GET', '/things/%zz', { key: OWNER_KEY })).toMatchObject({ status: 400, json: { error: { code: 'invalid_request', details: { in: 'path' } } } });
     expect(seen).toEqual([]);
   });
 

@@ -45,7 +45,15 @@ export function asPipelineError(error: unknown): PipelineError {
   const status = (error as { status?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = status === 404 ? 'not_found' : status === 413 ? 'body_too_large' : status === 415 ? 'not_json' : 'invalid_request';
-    return new PipelineError(code, (error as Error).message, { cause: error });
+    return new PipelineError(code, (error as Error).message, { cause: error, ...whereMalformed(error) });
   }
   return new PipelineError('internal', 'something went wrong on our side', { cause: error });
+}
+
+/** Where a request the framework refused went wrong, as `details.in` says it for a schema's refusals. */
+function whereMalformed(error: unknown): { details?: { in: 'body' | 'path' } } {
+  // body-parser's JSON that does not parse; the router's path parameter that is not valid percent-encoding.
+  if ((error as { type?: unknown }).type === 'entity.parse.failed') return { details: { in: 'body' } };
+  if (error instanceof URIError) return { details: { in: 'path' } };
+  return {};
 }
