@@ -42,6 +42,17 @@ describe('docker-compose.yml', () => {
     expect(Number(signedFor.port)).toBe((await hostPorts('s3')).get(9000));
   });
 
+  it('gives every worker and the relay a known health and metrics port, for probes and scrapes', async () => {
+    for (const service of ['transcoder', 'thumbnailer', 'moderation', 'analytics', 'notifications', 'outbox-relay']) {
+      expect((await serviceLines(service)).join('\n')).toContain('<<: *pipeline-service');
+    }
+    // The environment every service shares (x-pipeline-env, at the top of the file).
+    const text = await fs.readFile(path.join(__dirname, '../../docker-compose.yml'), 'utf8');
+    const shared = text.slice(text.indexOf('x-pipeline-env:'), text.indexOf('\n\n', text.indexOf('x-pipeline-env:')));
+    const [, port] = /^ {2}METRICS_PORT: "(\d+)"$/m.exec(shared) ?? [];
+    expect(loadConfig({ METRICS_PORT: port }).metricsPort).toBeGreaterThan(0);
+  });
+
   it("takes the reviewers' keys from the environment, none when unset", async () => {
     const { variable, fallback } = fromHostEnvironment((await composeEnvironment('upload-api')).get('ADMIN_API_KEYS'));
     expect(variable).toBe('ADMIN_API_KEYS');
