@@ -101,6 +101,22 @@ export const errorCodes = {
   idempotency_in_progress: { status: 409, retriable: true },
   /** A direct upload's completion found a part missing, of the wrong size or with another ETag than the client listed. */
   upload_incomplete: { status: 400, retriable: false },
+
+  // tus' own refusals (resumable uploads), at the status tus gives them: tus clients act on the status
+  /** No `Tus-Resumable: 1.0.0` on a tus request; the answer's `Tus-Version` says what is served. */
+  tus_version_unsupported: { status: 412, retriable: false },
+  /** A tus PATCH without `Upload-Offset` or `Content-Type` (`details.parameter`). */
+  tus_header_missing: { status: 403, retriable: false },
+  /** A tus extension this server does not serve (`details.extension`), e.g. concatenation (parallel uploads). */
+  tus_extension_unsupported: { status: 501, retriable: false },
+  /** A PATCH whose `Upload-Offset` is not the upload's offset: HEAD for it and go on from there. */
+  upload_offset_mismatch: { status: 409, retriable: false },
+  /** A request that carries bytes past the upload's declared `Upload-Length`. */
+  upload_length_exceeded: { status: 413, retriable: false },
+  /** An unfinished upload past its expiry (UPLOAD_EXPIRY_HOURS), not yet swept: start a new one. */
+  upload_expired: { status: 410, retriable: false },
+  /** Termination of a finished upload: it is a video now; delete the video instead. */
+  upload_finished: { status: 400, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { ERRORS, EVENTS, Server, type Locker, type ServerOptions } from '@tus/server';
+import { EVENTS, Server, TUS_RESUMABLE, type Locker, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -11,7 +12,8 @@ import { uploadForm } from '../schemas';
 import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
-import { uploadLockTimedOut, underUploadLock } from './tus-locker';
+import { underUploadLock } from './tus-locker';
+import { tusRefusal } from './tus-refusals';
 import { TusVideoStore, withDeclaredBodyLength } from './tus-store';
 
 /** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
@@ -42,7 +44,8 @@ export interface TusDeps {
 
 /** The srvx request tus hands its hooks carries the node request and response it wraps. */
 type HookRequest = { runtime?: { node?: { req: IncomingMessage; res: ServerResponse } } };
-const nodeOf = (req: unknown) => (req as HookRequest).runtime!.node! as { req: Request; res: Response };
+type NodeExchange = { req: Request; res: Response };
+const nodeOf = (req: unknown) => (req as HookRequest).runtime!.node! as NodeExchange;
 
 export interface TusEndpoint {
   /** Express middleware for `/v1/uploads` (every path but `/direct...`). */
@@ -89,22 +92,16 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   });
 
   /**
-   * tus' answer to a failed request, as the rest of the API answers: our
+   * Our failure of a tus request, as the rest of the API answers: our
    * JSON error body with its code (storage out of reach is 503
    * `storage_unavailable`, as for `POST /v1/videos`), logged with the
-   * request's line. tus' own protocol answers (a 409 offset conflict, say)
-   * stay as tus gives them.
+   * request's line. tus' own protocol refusals (a 409 offset conflict, say)
+   * are left to `JsonErrorsServer`, which answers them at tus' status.
    */
   const asTusError = (req: unknown, error: unknown) => {
     if (!isPipelineError(error) && typeof (error as { status_code?: unknown }).status_code === 'number') return undefined;
     const failure = asPipelineError(error);
-    const { req: nodeReq, res } = nodeOf(req);
-    res.locals.errorCode = failure.code;
-    // The request's log line carries it, with its stack (as answerErrors does): logged once.
-    if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
-    const retryAfter = failure.details?.retryAfterSeconds;
-    if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
-    return { status_code: failure.status, body: JSON.stringify({ ...failure.toJSON(), requestId: nodeReq.id }) };
+    return { status_code: failure.status, body: errorBody(failure, error, nodeOf(req)) };
   };
 
   /**
@@ -200,10 +197,13 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     },
     onResponseError: async (req, error) => {
       await undoCreation(nodeOf(req).req);
-      return asTusError(req, tusRefusal(error, deps.maxUploadBytes) ?? error);
+      return asTusError(req, error);
     },
   };
-  const server = new JsonErrorsServer({ ...options, datastore: store });
+  const server = new JsonErrorsServer({ ...options, datastore: store }, (answer, exchange) => {
+    const refusal = tusRefusal({ ...answer, method: exchange.req.method, headers: exchange.req.headers }, deps.maxUploadBytes);
+    return refusal && { status: refusal.error.status, body: errorBody(refusal.error, refusal.error, exchange), headers: refusal.headers };
+  });
   server.on(EVENTS.POST_CREATE, (req) => {
     const creation = creations.get(nodeOf(req).req);
     if (creation) creation.inStorage = true;
@@ -216,6 +216,8 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     if (req.path === '/direct' || req.path.startsWith('/direct/')) return next();
     // OPTIONS is public: it announces the protocol, and browsers send it without a key (CORS preflight).
     if (req.method !== 'OPTIONS') {
+      // Every tus answer says the protocol, ours too (401, 404, a finished upload's); tus sets it again on its own.
+      res.setHeader('Tus-Resumable', TUS_RESUMABLE);
       deps.authenticate(req, res, () => undefined);
       const ownerId = res.locals.ownerId!;
       if (req.path === '/') {
@@ -232,7 +234,7 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
             await store.removeAll(tusObjectKey(uploadId));
             await deps.pending.remove(uploadId);
           });
-          res.status(204).set({ 'Tus-Resumable': '1.0.0' }).end();
+          res.status(204).end();
           return;
         }
         if (pending && req.method === 'HEAD') {
@@ -249,9 +251,9 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
           const video = await deps.videos.completedVideo(uploadId);
           if (!video || video.ownerId !== ownerId) throw new PipelineError('not_found', 'no such upload');
           // A finished upload is its video: HEAD says so, a final request sent again after its answer was lost stores nothing more.
-          if (req.method === 'DELETE') throw new PipelineError('invalid_request', `the upload is finished: it is the video ${video.id}`);
+          if (req.method === 'DELETE') throw new PipelineError('upload_finished', `the upload is finished: it is the video ${video.id}; delete the video instead`, { details: { videoId: video.id } });
           const size = String(video.sizeBytes);
-          res.set({ 'Tus-Resumable': '1.0.0', 'Upload-Offset': size, 'Cache-Control': 'no-store', ...videoHeaders(video.id) });
+          res.set({ 'Upload-Offset': size, 'Cache-Control': 'no-store', ...videoHeaders(video.id) });
           if (req.method === 'HEAD') res.set('Upload-Length', size).status(200).end();
           else res.status(204).end();
           return;
@@ -264,23 +266,53 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
   return { handler, removeUpload: (uploadId) => store.removeAll(tusObjectKey(uploadId)) };
 }
 
-/** tus' server, its answers labelled as what they are: our error bodies (from `onResponseError`) are JSON, tus' own are text. */
+/** Our error body for `failure` of a tus request (`error` as thrown), noted for the request's log line. */
+function errorBody(failure: PipelineError, error: unknown, { req, res }: NodeExchange): string {
+  res.locals.errorCode = failure.code;
+  // The request's log line carries it, with its stack (as answerErrors does): logged once.
+  if (failure.status >= 500) res.err = error instanceof Error ? error : failure;
+  const retryAfter = failure.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(Math.ceil(retryAfter)));
+  return JSON.stringify({ ...failure.toJSON(), requestId: req.id });
+}
+
+/** tus' plain-text refusal (`status`, `body`) of the request `exchange`, as our answer (tus' status but for a lock's timeout), and headers to add; undefined to leave it as it is. */
+type RefusalAnswer = (answer: { status: number; body: string }, exchange: NodeExchange) => { status: number; body: string; headers?: Record<string, string> } | undefined;
+
+/**
+ * tus' server, every error answered in our JSON body with tus' headers:
+ * ours come from `onResponseError`; tus' own refusals, thrown by its
+ * handlers or written before them (412, malformed headers), pass through
+ * `write` as plain text and are turned into ours there, at tus' status (a
+ * lock's timeout excepted: 503).
+ */
 class JsonErrorsServer extends Server {
-  override write(...[context, headers, status, body]: Parameters<Server['write']>) {
+  /** The request being answered: tus writes its answers without it. */
+  private readonly answering = new AsyncLocalStorage<NodeExchange>();
+  private readonly refusalAnswer: RefusalAnswer;
+
+  constructor(options: ConstructorParameters<typeof Server>[0], refusalAnswer: RefusalAnswer) {
+    super(options);
+    this.refusalAnswer = refusalAnswer;
+  }
+
+  override handle(req: IncomingMessage, res: ServerResponse) {
+    return this.answering.run({ req: req as Request, res: res as Response }, () => super.handle(req, res));
+  }
+
+  override write(...[context, headers, tusStatus, text]: Parameters<Server['write']>) {
+    let [status, body] = [tusStatus, text];
+    const exchange = this.answering.getStore();
+    if (status >= 400 && exchange && body !== undefined && !body.startsWith('{')) {
+      const ours = this.refusalAnswer({ status, body }, exchange);
+      if (ours) {
+        [status, body] = [ours.status, ours.body];
+        for (const [name, value] of Object.entries(ours.headers ?? {})) headers.set(name, value);
+      }
+    }
     if (status >= 400 && body?.startsWith('{')) headers.set('Content-Type', 'application/json; charset=utf-8');
     return super.write(context, headers, status, body);
   }
-}
-
-/** tus' own refusals that mean one of our codes, answered with it. */
-function tusRefusal(error: unknown, maxUploadBytes: number): PipelineError | undefined {
-  const status = (error as { status_code?: number }).status_code;
-  // Said as the direct upload says it, with the limit people need rather than tus' header name.
-  if (status === 413) return new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
-  if (status === 404 || status === 410) return new PipelineError('not_found', 'no such upload (it may have expired)');
-  // Another request on the upload (on any instance) did not let go in time, or the locks' database is away: worth a retry.
-  if (error === ERRORS.ERR_LOCK_TIMEOUT) return uploadLockTimedOut();
-  return undefined;
 }
 
 /**
