@@ -90,10 +90,28 @@ describe('the OpenAPI document', () => {
     expect(Object.keys((resolved.paths!['/v1/uploads/{id}']!.head!.responses!['200'] as OpenAPIV3_1.ResponseObject).headers!)).toEqual(
       expect.arrayContaining(['Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Expires', 'Video-Id', 'Video-Url']),
     );
-    // Our refusals in our error body, tus' own in its plain text, under one status.
-    expect(documentedErrors('/v1/uploads/{id}', 'patch')).toMatchObject({ '404': ['not_found'], '413': ['file_too_large', 'storage_quota_exceeded'], '415': ['unsupported_media_type'] });
-    expect(Object.keys((patch.responses!['409'] as OpenAPIV3_1.ResponseObject).content!)).toEqual(['text/plain']);
-    expect(Object.keys((patch.responses!['400'] as OpenAPIV3_1.ResponseObject).content!)).toEqual(['application/json', 'text/plain']);
+    // tus' own refusals are ours too: our error body, at tus' status, with the protocol's headers.
+    expect(documentedErrors('/v1/uploads/{id}', 'patch')).toEqual({
+      '400': ['invalid_request', 'upload_aborted'],
+      '401': ['unauthorized'],
+      '403': ['forbidden', 'tus_header_missing'],
+      '404': ['not_found'],
+      '409': ['upload_offset_mismatch'],
+      '410': ['upload_expired'],
+      '412': ['tus_version_unsupported'],
+      '413': ['upload_length_exceeded', 'file_too_large', 'storage_quota_exceeded'],
+      '415': ['unsupported_media_type'],
+      '429': ['upload_quota_exceeded'],
+      '500': ['internal'],
+      '503': ['storage_unavailable', 'database_unavailable', 'temporarily_unavailable'],
+    });
+    expect(documentedErrors('/v1/uploads', 'post')).toMatchObject({ '400': ['invalid_request', 'upload_aborted'], '412': ['tus_version_unsupported'], '413': expect.arrayContaining(['upload_length_exceeded']), '501': ['tus_extension_unsupported'] });
+    expect(documentedErrors('/v1/uploads/{id}', 'delete')).toMatchObject({ '400': ['invalid_request', 'upload_finished'], '404': ['not_found'] });
+    for (const status of ['409', '412']) expect(Object.keys((patch.responses![status] as OpenAPIV3_1.ResponseObject).content!)).toEqual(['application/json']);
+    expect(Object.keys((patch.responses!['412'] as OpenAPIV3_1.ResponseObject).headers!)).toEqual(['X-Request-Id', 'Tus-Resumable', 'Tus-Version']);
+    // HEAD answers have no body: its refusals are listed by status, with their headers.
+    const headRefusals = resolved.paths!['/v1/uploads/{id}']!.head!.responses!;
+    for (const status of ['404', '410', '412']) expect({ status, headers: Object.keys((headRefusals[status] as OpenAPIV3_1.ResponseObject).headers ?? {}) }).toEqual({ status, headers: expect.arrayContaining(['Tus-Resumable']) });
   });
 
   it('declares Idempotency-Key where it is taken, with the limits the API enforces', async () => {
@@ -162,7 +180,7 @@ describe('the OpenAPI document', () => {
   describe('describes the answers the API really gives', () => {
     const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 
-    async function expectDocumented(method: 'get' | 'post', path: string, response: { status: number; headers: Headers; body: unknown }): Promise<void> {
+    async function expectDocumented(method: 'get' | 'post' | 'patch' | 'delete', path: string, response: { status: number; headers: Headers; body: unknown }): Promise<void> {
       const documented = resolved.paths![path]![method]!.responses![String(response.status)] as OpenAPIV3_1.ResponseObject | undefined;
       expect({ path, method, status: response.status, documented: documented !== undefined }).toEqual({ path, method, status: response.status, documented: true });
       const validateBody = ajv.compile(documented!.content!['application/json']!.schema as object);
@@ -190,6 +208,24 @@ describe('the OpenAPI document', () => {
       await expectDocumented('get', '/v1/videos', await call('/v1/videos?limit=1', { headers: withKey }));
       await expectDocumented('get', '/v1/videos', await call('/v1/videos?limit=0', { headers: withKey }));
       await expectDocumented('get', '/v1/videos', await call('/v1/videos?cursor=nope', { headers: withKey }));
+    });
+
+    it('for tus’ own refusals', async () => {
+      const tus = (path: string, method: string, headers: Record<string, string> = {}, body?: string) =>
+        call(path, { method, headers: { ...withKey, 'tus-resumable': '1.0.0', ...headers }, body });
+      await expectDocumented('post', '/v1/uploads', await call('/v1/uploads', { method: 'POST', headers: { ...withKey, 'upload-length': '10' } }));
+      await expectDocumented('post', '/v1/uploads', await tus('/v1/uploads', 'POST'));
+      await expectDocumented('post', '/v1/uploads', await tus('/v1/uploads', 'POST', { 'upload-concat': 'partial', 'upload-length': '10' }));
+      const created = await fetch(`${api.baseUrl}/v1/uploads`, { method: 'POST', headers: { ...withKey, 'tus-resumable': '1.0.0', 'upload-length': '10' } });
+      expect(created.status).toBe(201);
+      const upload = created.headers.get('location')!;
+      const patching = { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' };
+      await expectDocumented('patch', '/v1/uploads/{id}', await tus(upload, 'PATCH', { ...patching, 'upload-offset': '5' }, 'x'));
+      await expectDocumented('patch', '/v1/uploads/{id}', await tus(upload, 'PATCH', patching, 'x'.repeat(11)));
+      await expectDocumented('patch', '/v1/uploads/{id}', await tus(upload, 'PATCH', { 'content-type': patching['content-type'] }, 'x'));
+      await expectDocumented('patch', '/v1/uploads/{id}', await call(upload, { method: 'PATCH', headers: { ...withKey, ...patching }, body: 'x' }));
+      await expectDocumented('delete', '/v1/uploads/{id}', await tus('/v1/uploads/00000000-0000-4000-8000-000000000000', 'DELETE'));
+      expect((await fetch(`${api.baseUrl}${upload}`, { method: 'DELETE', headers: { ...withKey, 'tus-resumable': '1.0.0' } })).status).toBe(204);
     });
 
     it('for probes and this document', async () => {

@@ -15,6 +15,7 @@ import { TUS_PATH, VIDEO_ID_HEADER, VIDEO_URL_HEADER } from './tus';
 const digits = z.string().regex(/^[0-9]+$/);
 const TUS_PROTOCOL = 'tus 1.0 (https://tus.io/protocols/resumable-upload)';
 
+const tusVersion = z.literal('1.0.0').meta({ description: 'the protocol versions served' });
 const tusResumable = z.literal('1.0.0').meta({ description: 'the tus protocol version; required on every request but OPTIONS, and on every answer' });
 const uploadExpires = z.string().meta({ description: 'when the unfinished upload expires (HTTP date), `UPLOAD_EXPIRY_HOURS` after its creation', example: 'Tue, 08 Dec 2026 06:00:00 GMT' });
 const uploadOffset = digits.meta({ description: 'how many bytes of the file are stored' });
@@ -31,35 +32,22 @@ const uploadIdPath = z.object({ id: z.string().meta({ description: 'the upload\'
 const fileBytes = (description: string) => ({ 'application/offset+octet-stream': { schema: z.string().meta({ description, format: 'binary' }) } });
 
 /**
- * tus' own refusals of a request that breaks the protocol, by status:
- * @tus/server answers them in plain text, not with our error body (see its
- * ERRORS list). Its failures (storage out of reach, say) are ours, with codes.
+ * Our error answers for `codes`, tus' own refusals among them (mapped in
+ * `tus-refusals.ts`, at tus' status). A tus answer says `Tus-Resumable`; a
+ * 412 also says the versions served.
  */
-const tusRefusals = {
-  400: 'a malformed tus header (`Invalid <header>`), neither `Upload-Length` nor `Upload-Defer-Length`, or a malformed `Upload-Metadata`',
-  403: 'a PATCH without `Upload-Offset`, or whose `Content-Type` is not `application/offset+octet-stream`',
-  409: '`Upload-Offset` is not the stored offset: HEAD for it and go on from there',
-  412: 'no `Tus-Resumable` header',
-} as const;
-
-/** Our error answers for `codes`, and tus' plain-text ones for `refusals`, merged by status. */
-function tusErrors(codes: readonly ErrorCode[], refusals: readonly (keyof typeof tusRefusals)[]): ZodOpenApiResponsesObject {
-  const responses = errorResponses(codes);
-  for (const status of refusals) {
-    const key = String(status) as `${4 | 5}${string}`;
-    const ours = responses[key] as { description: string; content?: Record<string, unknown> } | undefined;
-    responses[key] = {
-      description: ours ? `${ours.description}; or tus: ${tusRefusals[status]}` : `tus: ${tusRefusals[status]}`,
-      headers: requestIdHeader,
-      content: { ...ours?.content, 'text/plain': { schema: z.string().meta({ description: 'tus\' own message' }) } },
-    };
-  }
-  return responses;
+function tusErrors(codes: readonly ErrorCode[]): ZodOpenApiResponsesObject {
+  return Object.fromEntries(
+    Object.entries(errorResponses(codes)).map(([status, response]) => [
+      status,
+      { ...response, headers: requestIdHeader.extend({ 'Tus-Resumable': tusResumable, ...(status === '412' && { 'Tus-Version': tusVersion }) }) },
+    ]),
+  );
 }
 
 /** HEAD answers carry no body: a refusal says itself by its status, and the codes are those of its description. */
 function withoutBodies(responses: ZodOpenApiResponsesObject): ZodOpenApiResponsesObject {
-  return Object.fromEntries(Object.entries(responses).map(([status, response]) => [status, { description: (response as { description: string }).description, headers: requestIdHeader }]));
+  return Object.fromEntries(Object.entries(responses).map(([status, response]) => [status, { description: (response as { description: string }).description, headers: (response as { headers: typeof requestIdHeader }).headers }]));
 }
 
 const answer = (description: string, headers: z.ZodRawShape) => ({ description, headers: requestIdHeader.extend({ 'Tus-Resumable': tusResumable, ...headers }) });
@@ -73,6 +61,8 @@ const ownersOperation = (operation: ZodOpenApiOperationObject): ZodOpenApiOperat
 });
 
 const ownerErrors: ErrorCode[] = ['unauthorized', 'forbidden'];
+/** tus' refusals of a request that breaks the protocol, before any handler: no `Tus-Resumable` (412), a malformed tus header (400). */
+const protocolErrors: ErrorCode[] = ['invalid_request', 'tus_version_unsupported'];
 /** A request on an upload waits its turn behind another on it (on any instance), for 30 s at most. */
 const lockErrors: ErrorCode[] = ['temporarily_unavailable'];
 const finishErrors: ErrorCode[] = ['unsupported_media_type', 'file_too_large', 'storage_quota_exceeded', 'upload_quota_exceeded', 'storage_unavailable', 'database_unavailable'];
@@ -88,7 +78,7 @@ const options: ZodOpenApiOperationObject = {
       description: 'the protocol, its extensions and the largest upload',
       headers: requestIdHeader.extend({
         'Tus-Resumable': tusResumable,
-        'Tus-Version': z.literal('1.0.0').meta({ description: 'the protocol versions served' }),
+        'Tus-Version': tusVersion,
         'Tus-Extension': z.string().meta({ description: 'the extensions served', example: 'creation,creation-with-upload,termination,creation-defer-length,expiration' }),
         'Tus-Max-Size': digits.meta({ description: 'the largest upload in bytes: `MAX_UPLOAD_BYTES`' }),
       }),
@@ -126,7 +116,7 @@ const create = ownersOperation({
       'Upload-Offset': uploadOffset.optional().meta({ description: 'the bytes stored, when the body carried some' }),
       ...optionalVideoHeaders,
     }),
-    ...tusErrors(['invalid_request', ...ownerErrors, ...finishErrors, 'internal'], [400, 412]),
+    ...tusErrors([...protocolErrors, ...ownerErrors, 'tus_extension_unsupported', 'upload_length_exceeded', 'upload_aborted', ...finishErrors, 'internal']),
   },
 });
 
@@ -147,7 +137,7 @@ const head = ownersOperation({
       'Cache-Control': z.literal('no-store'),
       ...optionalVideoHeaders,
     }),
-    ...withoutBodies(tusErrors(['not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [412])),
+    ...withoutBodies(tusErrors([...protocolErrors, 'not_found', 'upload_expired', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'])),
   },
 });
 
@@ -168,18 +158,30 @@ const patch = ownersOperation({
   requestBody: { required: true, content: fileBytes('the file\'s bytes from `Upload-Offset` on') },
   responses: {
     204: answer('stored', { 'Upload-Offset': uploadOffset, 'Upload-Expires': uploadExpires.optional(), ...optionalVideoHeaders }),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, ...finishErrors, ...lockErrors, 'internal'], [400, 403, 409, 412]),
+    ...tusErrors([
+      ...protocolErrors,
+      'not_found',
+      'upload_expired',
+      ...ownerErrors,
+      'tus_header_missing',
+      'upload_offset_mismatch',
+      'upload_length_exceeded',
+      'upload_aborted',
+      ...finishErrors,
+      ...lockErrors,
+      'internal',
+    ]),
   },
 });
 
 const terminate = ownersOperation({
   operationId: 'tusDeleteUpload',
   summary: 'Give up a resumable upload (tus termination)',
-  description: 'Removes the upload and what was stored of it, once a request still sending bytes to it has stopped. A finished upload is its video and is refused here (`invalid_request`): delete the video instead.',
+  description: 'Removes the upload and what was stored of it, once a request still sending bytes to it has stopped. A finished upload is its video and is refused here (`upload_finished`, `details.videoId`): delete the video instead.',
   requestParams: { path: uploadIdPath, header: z.object({ 'Tus-Resumable': tusResumable }) },
   responses: {
     204: answer('removed', {}),
-    ...tusErrors(['invalid_request', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal'], [412]),
+    ...tusErrors(['invalid_request', 'upload_finished', 'not_found', ...ownerErrors, 'storage_unavailable', 'database_unavailable', ...lockErrors, 'internal']),
   },
 });
 
