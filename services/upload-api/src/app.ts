@@ -158,11 +158,13 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
     }),
   );
-  // tus answers its own CORS (its OPTIONS announces the protocol too), so it comes before the API's.
+  const apiCors = deps.corsOrigins?.length ? cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }) : undefined;
+  // tus answers its own CORS and its own preflight (its OPTIONS announces the protocol too), so it comes before the
+  // API's. Its other requests get the API's headers first: a refusal our middleware gives there (401, 404, a finished
+  // upload) is answered by answerErrors, past tus, and a page on another origin must still read it.
+  if (apiCors) app.use(TUS_PATH, (request, response, next) => (request.method === 'OPTIONS' ? next() : apiCors(request, response, next)));
   app.use(TUS_PATH, tus.handler);
-  if (deps.corsOrigins?.length) {
-    app.use(cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }));
-  }
+  if (apiCors) app.use(apiCors);
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
   if (deps.webAppDir) app.use(webAppRouter(deps.webAppDir));
   app.use(noSuchRoute);

@@ -102,6 +102,26 @@ describe('HTTP conventions', () => {
       expect(response.headers.get('access-control-expose-headers')).toBe('Location,X-Request-Id');
     });
 
+    it("lets a configured origin's pages read the tus endpoint's refusals, ours and tus' own", async () => {
+      const refusedByUs = await fetch(`${api.baseUrl}/v1/uploads/no-such-upload`, { method: 'HEAD', headers: { origin: BROWSER_ORIGIN, 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}` } });
+      expect(refusedByUs.status).toBe(404);
+      expect(refusedByUs.headers.get('access-control-allow-origin')).toBe(BROWSER_ORIGIN);
+      const unauthenticated = await fetch(`${api.baseUrl}/v1/uploads`, { method: 'POST', headers: { origin: BROWSER_ORIGIN, 'tus-resumable': '1.0.0', 'upload-length': '10' } });
+      expect(unauthenticated.status).toBe(401);
+      expect(unauthenticated.headers.get('access-control-allow-origin')).toBe(BROWSER_ORIGIN);
+      expect(unauthenticated.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+      const refusedByTus = await fetch(`${api.baseUrl}/v1/uploads`, { method: 'POST', headers: { origin: BROWSER_ORIGIN, 'tus-resumable': '1.0.0', authorization: `Bearer ${API_KEY}` } });
+      expect(refusedByTus.status).toBe(400);
+      expect(refusedByTus.headers.get('access-control-allow-origin')).toBe(BROWSER_ORIGIN);
+      // tus' preflight is still tus': it announces the protocol's headers.
+      const preflight = await fetch(`${api.baseUrl}/v1/uploads`, {
+        method: 'OPTIONS',
+        headers: { origin: BROWSER_ORIGIN, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'upload-offset' },
+      });
+      expect(preflight.headers.get('tus-resumable')).toBe('1.0.0');
+      expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Upload-Offset/i);
+    });
+
     it('gives other origins nothing', async () => {
       const response = await get('/v1/videos', { origin: 'http://127.0.0.3:5173', authorization: `Bearer ${API_KEY}` });
       expect(response.status).toBe(200);
