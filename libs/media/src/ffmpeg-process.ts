@@ -79,11 +79,13 @@ export function runFfmpeg(job: FfmpegJob, options: RunOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let commandLine = 'ffmpeg (not started)';
     let stopped: FfmpegFailure | undefined;
+    let started = false;
     let exited = false;
     const stop = (reason: FfmpegFailure) => {
       if (stopped || exited) return;
       stopped = reason;
-      command.kill('SIGKILL');
+      // Before its start fluent-ffmpeg has no process to kill (it checks ffmpeg's formats and encoders first): the start handler kills it.
+      if (started) command.kill('SIGKILL');
     };
     const onAbort = () => stop('aborted');
     const timer = setTimeout(() => stop('timeout'), options.timeLimitMs);
@@ -98,11 +100,15 @@ export function runFfmpeg(job: FfmpegJob, options: RunOptions): Promise<void> {
       .on('start', (line: string) => {
         commandLine = line.replace(/^ffmpeg /, `${options.binaries.ffmpeg} `);
         options.logger?.debug({ commandLine }, 'ffmpeg started');
-        // An abort that came before the process existed could not kill it.
-        if (options.signal?.aborted) stop('aborted');
+        started = true;
+        // A time limit or an abort that came before the process existed: it is killed now.
+        if (options.signal?.aborted) stopped ??= 'aborted';
+        if (stopped) command.kill('SIGKILL');
       })
-      .on('progress', (progress: { timemark?: string }) => {
-        const seconds = timemarkSeconds(progress.timemark);
+      // Progress read from stderr, not from fluent-ffmpeg's 'progress' event: listening to that makes it run an
+      // ffprobe of the input (for a percentage we do not use), without our input options, time limit or abort.
+      .on('stderr', (line: string) => {
+        const seconds = timemarkSeconds(/\btime=\s*(\S+)/.exec(line)?.[1]);
         if (seconds !== undefined) options.onProgress?.(seconds);
       })
       .on('end', () => {
