@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from './logger';
 
@@ -14,8 +13,6 @@ export interface MediaBinaries {
   ffmpeg: string;
   ffprobe: string;
 }
-
-const execFileAsync = promisify(execFile);
 
 export const defaultBinaries: MediaBinaries = {
   ffmpeg: path.resolve(__dirname, '../bin/ffmpeg'),
@@ -175,7 +172,7 @@ export async function runFfprobe(input: string, inputOptions: string[], options:
   const signals = [AbortSignal.timeout(options.timeLimitMs), ...(options.signal ? [options.signal] : [])];
   const signal = AbortSignal.any(signals);
   try {
-    const { stdout } = await execFileAsync(options.binaries.ffprobe, args, { signal, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 });
+    const stdout = await execFileToExit(options.binaries.ffprobe, args, signal);
     const data = JSON.parse(stdout) as Partial<ProbeData>;
     return { format: data.format ?? {}, streams: data.streams ?? [] };
   } catch (error) {
@@ -185,6 +182,24 @@ export async function runFfprobe(input: string, inputOptions: string[], options:
     const reason = (error as { code?: unknown }).code === 'ENOENT' ? 'spawn' : 'exit';
     throw new FfmpegError('ffprobe could not read the input', reason, commandLine, tailLines(stderr || (error as Error).message), { cause: error });
   }
+}
+
+/**
+ * Runs a command to its end and gives its stdout; `signal` kills it (SIGKILL).
+ * It settles once the process has exited: execFile's own `signal` option
+ * settles as soon as it has sent the kill, with the process still there.
+ */
+function execFileToExit(file: string, args: string[], signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const kill = () => child.kill('SIGKILL');
+    const child = execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      signal.removeEventListener('abort', kill);
+      if (error) reject(Object.assign(error, { stderr }));
+      else resolve(stdout);
+    });
+    if (signal.aborted) kill();
+    else signal.addEventListener('abort', kill, { once: true });
+  });
 }
 
 function timemarkSeconds(timemark: string | undefined): number | undefined {
