@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,19 +89,39 @@ describe('runFfmpeg', () => {
 });
 
 describe('runFfprobe', () => {
-  it('gives up on an input that never answers, and kills ffprobe', async () => {
+  /** Runs `use` with an input that never answers (a fifo no one writes to) in a folder of its own. */
+  async function withSilentInput(use: (input: string, dir: string) => Promise<void>) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'probe-'));
     try {
       const fifo = path.join(dir, 'never-written');
       await new Promise((resolve, reject) => spawn('mkfifo', [fifo]).once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`mkfifo: ${code}`)))));
-      const started = Date.now();
-      await expect(runFfprobe(fifo, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: defaultBinaries, timeLimitMs: 1_000 })).rejects.toMatchObject({ reason: 'timeout' });
-      expect(Date.now() - started).toBeLessThan(5_000);
-      expect(await childrenNamed(process.pid, 'ffprobe')).toEqual([]);
+      await use(fifo, dir);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  it('gives up on an input that never answers, and kills ffprobe', () =>
+    withSilentInput(async (input) => {
+      const started = Date.now();
+      await expect(runFfprobe(input, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: defaultBinaries, timeLimitMs: 1_000 })).rejects.toMatchObject({ reason: 'timeout' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(await childrenNamed(process.pid, 'ffprobe')).toEqual([]);
+    }));
+
+  it('kills ffprobe when its signal aborts, and settles once ffprobe has exited', () =>
+    withSilentInput(async (input, dir) => {
+      // ffprobe behind a wrapper that notes its pid (exec keeps it); it waits on the input until it is killed.
+      const ffprobe = path.join(dir, 'ffprobe');
+      await fs.writeFile(ffprobe, `#!/bin/sh\necho $$ > '${dir}/pid'\nexec '${defaultBinaries.ffprobe}' "$@"\n`, { mode: 0o755 });
+      const abort = new AbortController();
+      const probing = runFfprobe(input, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: { ...defaultBinaries, ffprobe }, timeLimitMs: 60_000, signal: abort.signal });
+      const pid = Number(await eventually(() => fs.readFile(path.join(dir, 'pid'), 'utf8').catch(() => undefined), 20_000, 'ffprobe to start'));
+      abort.abort();
+      await expect(probing).rejects.toMatchObject({ reason: 'aborted' });
+      // Looked at before anything else can run: not even a zombie waiting to be reaped is left.
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+    }));
 });
 
 describe('a worker killed with SIGKILL', () => {
