@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createPrismaClient } from '@video-pipeline/db';
+import { sseReader } from '../test/support/sse';
 import { withCleanup } from './support/cleanup';
 import { readRssBytes } from './support/proc';
 import { measurement, type Benchmark } from './support/report';
@@ -90,22 +91,19 @@ async function openStreams(baseUrl: string, videoId: string, count: number, arri
         new Promise<void>((resolve, reject) => {
           const request = http.get(`${baseUrl}/v1/videos/${videoId}/events`, { agent: false, headers: { authorization: `Bearer ${BENCH_API_KEY}` } }, (res) => {
             if (res.statusCode !== 200) return reject(new Error(`event stream answered ${res.statusCode}`));
-            let buffer = '';
             res.setEncoding('utf8');
-            res.on('data', (chunk: string) => {
-              buffer += chunk;
-              let boundary;
-              while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-                const block = buffer.slice(0, boundary);
-                buffer = buffer.slice(boundary + 2);
-                const data = block.split('\n').find((line) => line.startsWith('data: '));
-                if (!data || !block.includes('event: stage')) continue;
-                const progress = String((JSON.parse(data.slice(6)) as { progress: number }).progress);
-                let list = arrivals.get(progress);
-                if (!list) arrivals.set(progress, (list = []));
-                list.push(performance.now());
-              }
-            });
+            res.on(
+              'data',
+              sseReader({
+                onEvent: (event) => {
+                  if (event.event !== 'stage') return;
+                  const progress = String((event.data as { progress: number }).progress);
+                  let list = arrivals.get(progress);
+                  if (!list) arrivals.set(progress, (list = []));
+                  list.push(performance.now());
+                },
+              }),
+            );
             resolve();
           });
           request.on('error', (error) => {

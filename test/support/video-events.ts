@@ -57,11 +57,7 @@ export class VideoStory {
   }
 
   transcodeFailed(startedAfter: number, tookSeconds: number, code: string): CloudEvent<'video.transcode.failed'> {
-    const done = this.at(startedAfter + tookSeconds);
-    return createEvent('video.transcode.failed', {
-      ...this.base(done),
-      data: { schemaVersion: 1, videoId: this.videoId, ownerId: this.ownerId, stage: 'transcode', reason: { code, message: `failed: ${code}` }, startedAt: this.at(startedAfter).toISOString(), failedAt: done.toISOString() },
-    });
+    return createEvent('video.transcode.failed', this.stageFailure('transcode', startedAfter, tookSeconds, code));
   }
 
   thumbnailsGenerated(startedAfter: number, tookSeconds: number): CloudEvent<'video.thumbnails.generated'> {
@@ -84,11 +80,16 @@ export class VideoStory {
   }
 
   thumbnailsFailed(startedAfter: number, tookSeconds: number, code: string): CloudEvent<'video.thumbnails.failed'> {
+    return createEvent('video.thumbnails.failed', this.stageFailure('thumbnails', startedAfter, tookSeconds, code));
+  }
+
+  /** Envelope fields and data of a media stage's failure: it started `startedAfter` seconds in and failed `tookSeconds` later. */
+  private stageFailure<Stage extends 'transcode' | 'thumbnails'>(stage: Stage, startedAfter: number, tookSeconds: number, code: string) {
     const done = this.at(startedAfter + tookSeconds);
-    return createEvent('video.thumbnails.failed', {
+    return {
       ...this.base(done),
-      data: { schemaVersion: 1, videoId: this.videoId, ownerId: this.ownerId, stage: 'thumbnails', reason: { code, message: `failed: ${code}` }, startedAt: this.at(startedAfter).toISOString(), failedAt: done.toISOString() },
-    });
+      data: { schemaVersion: 1 as const, videoId: this.videoId, ownerId: this.ownerId, stage, reason: failureReason(code), startedAt: this.at(startedAfter).toISOString(), failedAt: done.toISOString() },
+    };
   }
 
   moderated(after: number, decision: 'approved' | 'rejected' | 'needs_review'): CloudEvent<'video.moderated'> {
@@ -125,7 +126,11 @@ export class VideoStory {
   failed(after: number, stage: 'transcode' | 'thumbnails' | 'moderation', code: string): CloudEvent<'video.failed'> {
     return createEvent('video.failed', {
       ...this.base(this.at(after)),
-      data: { schemaVersion: 1, videoId: this.videoId, ownerId: this.ownerId, stage, reason: { code, message: `failed: ${code}` }, uploadedAt: this.at(0).toISOString(), failedAt: this.at(after).toISOString() },
+      data: { schemaVersion: 1, videoId: this.videoId, ownerId: this.ownerId, stage, reason: failureReason(code), uploadedAt: this.at(0).toISOString(), failedAt: this.at(after).toISOString() },
     });
   }
+}
+
+function failureReason(code: string) {
+  return { code, message: `failed: ${code}` };
 }

@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from './logger';
 
@@ -14,8 +13,6 @@ export interface MediaBinaries {
   ffmpeg: string;
   ffprobe: string;
 }
-
-const execFileAsync = promisify(execFile);
 
 export const defaultBinaries: MediaBinaries = {
   ffmpeg: path.resolve(__dirname, '../bin/ffmpeg'),
@@ -79,11 +76,13 @@ export function runFfmpeg(job: FfmpegJob, options: RunOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let commandLine = 'ffmpeg (not started)';
     let stopped: FfmpegFailure | undefined;
+    let started = false;
     let exited = false;
     const stop = (reason: FfmpegFailure) => {
       if (stopped || exited) return;
       stopped = reason;
-      command.kill('SIGKILL');
+      // Before its start fluent-ffmpeg has no process to kill (it checks ffmpeg's formats and encoders first): the start handler kills it.
+      if (started) command.kill('SIGKILL');
     };
     const onAbort = () => stop('aborted');
     const timer = setTimeout(() => stop('timeout'), options.timeLimitMs);
@@ -98,11 +97,15 @@ export function runFfmpeg(job: FfmpegJob, options: RunOptions): Promise<void> {
       .on('start', (line: string) => {
         commandLine = line.replace(/^ffmpeg /, `${options.binaries.ffmpeg} `);
         options.logger?.debug({ commandLine }, 'ffmpeg started');
-        // An abort that came before the process existed could not kill it.
-        if (options.signal?.aborted) stop('aborted');
+        started = true;
+        // A time limit or an abort that came before the process existed: it is killed now.
+        if (options.signal?.aborted) stopped ??= 'aborted';
+        if (stopped) command.kill('SIGKILL');
       })
-      .on('progress', (progress: { timemark?: string }) => {
-        const seconds = timemarkSeconds(progress.timemark);
+      // Progress read from stderr, not from fluent-ffmpeg's 'progress' event: listening to that makes it run an
+      // ffprobe of the input (for a percentage we do not use), without our input options, time limit or abort.
+      .on('stderr', (line: string) => {
+        const seconds = timemarkSeconds(/\btime=\s*(\S+)/.exec(line)?.[1]);
         if (seconds !== undefined) options.onProgress?.(seconds);
       })
       .on('end', () => {
@@ -169,7 +172,7 @@ export async function runFfprobe(input: string, inputOptions: string[], options:
   const signals = [AbortSignal.timeout(options.timeLimitMs), ...(options.signal ? [options.signal] : [])];
   const signal = AbortSignal.any(signals);
   try {
-    const { stdout } = await execFileAsync(options.binaries.ffprobe, args, { signal, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 });
+    const stdout = await execFileToExit(options.binaries.ffprobe, args, signal);
     const data = JSON.parse(stdout) as Partial<ProbeData>;
     return { format: data.format ?? {}, streams: data.streams ?? [] };
   } catch (error) {
@@ -179,6 +182,24 @@ export async function runFfprobe(input: string, inputOptions: string[], options:
     const reason = (error as { code?: unknown }).code === 'ENOENT' ? 'spawn' : 'exit';
     throw new FfmpegError('ffprobe could not read the input', reason, commandLine, tailLines(stderr || (error as Error).message), { cause: error });
   }
+}
+
+/**
+ * Runs a command to its end and gives its stdout; `signal` kills it (SIGKILL).
+ * It settles once the process has exited: execFile's own `signal` option
+ * settles as soon as it has sent the kill, with the process still there.
+ */
+function execFileToExit(file: string, args: string[], signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const kill = () => child.kill('SIGKILL');
+    const child = execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      signal.removeEventListener('abort', kill);
+      if (error) reject(Object.assign(error, { stderr }));
+      else resolve(stdout);
+    });
+    if (signal.aborted) kill();
+    else signal.addEventListener('abort', kill, { once: true });
+  });
 }
 
 function timemarkSeconds(timemark: string | undefined): number | undefined {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,15 +15,42 @@ const endless = { input: 'testsrc2=size=160x120:rate=10', inputOptions: ['-re', 
 
 describe('runFfmpeg', () => {
   it('kills ffmpeg when its time limit passes, and says so', async () => {
-    const running = runFfmpeg(endless, { binaries: defaultBinaries, timeLimitMs: 1_500 });
-    const [pid] = await eventually(async () => {
-      const pids = await childrenNamed(process.pid, 'ffmpeg');
-      return pids.length > 0 ? pids : undefined;
-    }, 5_000, 'ffmpeg to start');
-    const error = await running.catch((failure: unknown) => failure);
+    const error = await runFfmpeg(endless, { binaries: defaultBinaries, timeLimitMs: 1_500 }).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(FfmpegError);
+    // The command line is known from ffmpeg's start on: it ran, and none of our ffmpeg processes is left.
     expect(error).toMatchObject({ reason: 'timeout', commandLine: expect.stringContaining('-f lavfi -i testsrc2') });
-    expect(await isAlive(pid!)).toBe(false);
+    expect(await childrenNamed(process.pid, 'ffmpeg')).toEqual([]);
+  });
+
+  // fluent-ffmpeg checks ffmpeg's formats and encoders before it starts ffmpeg: a kill asked for meanwhile finds no process.
+  it('kills ffmpeg whose time limit passed while it was being started', async () => {
+    await expect(runFfmpeg(endless, { binaries: defaultBinaries, timeLimitMs: 1 })).rejects.toMatchObject({ reason: 'timeout' });
+    expect(await childrenNamed(process.pid, 'ffmpeg')).toEqual([]);
+  });
+
+  it('kills ffmpeg whose signal aborted while it was being started', async () => {
+    const abort = new AbortController();
+    const running = runFfmpeg(endless, { binaries: defaultBinaries, timeLimitMs: 60_000, signal: abort.signal });
+    abort.abort();
+    await expect(running).rejects.toMatchObject({ reason: 'aborted' });
+    expect(await childrenNamed(process.pid, 'ffmpeg')).toEqual([]);
+  });
+
+  it('runs no ffprobe beside ffmpeg, which nothing would stop', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'no-probe-'));
+    try {
+      // An ffprobe that never ends by itself: one started for the run would still be there after it.
+      const ffprobe = path.join(dir, 'ffprobe');
+      await fs.writeFile(ffprobe, '#!/bin/sh\nwhile :; do sleep 1; done\n', { mode: 0o755 });
+      const progress: number[] = [];
+      const oneSecond = { input: 'testsrc2=size=160x120:rate=10:duration=1', inputOptions: ['-f', 'lavfi'], outputs: [{ target: '-', options: ['-f', 'null'] }] };
+      await runFfmpeg(oneSecond, { binaries: { ...defaultBinaries, ffprobe }, timeLimitMs: 20_000, onProgress: (seconds) => progress.push(seconds) });
+      expect(await childrenNamed(process.pid, 'ffprobe')).toEqual([]);
+      expect(progress.at(-1)).toBeCloseTo(1, 0);
+    } finally {
+      for (const pid of await childrenNamed(process.pid, 'ffprobe')) process.kill(pid, 'SIGKILL');
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('kills ffmpeg when its signal aborts, and reports progress meanwhile', async () => {
@@ -61,19 +89,39 @@ describe('runFfmpeg', () => {
 });
 
 describe('runFfprobe', () => {
-  it('gives up on an input that never answers, and kills ffprobe', async () => {
+  /** Runs `use` with an input that never answers (a fifo no one writes to) in a folder of its own. */
+  async function withSilentInput(use: (input: string, dir: string) => Promise<void>) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'probe-'));
     try {
       const fifo = path.join(dir, 'never-written');
       await new Promise((resolve, reject) => spawn('mkfifo', [fifo]).once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`mkfifo: ${code}`)))));
-      const started = Date.now();
-      await expect(runFfprobe(fifo, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: defaultBinaries, timeLimitMs: 1_000 })).rejects.toMatchObject({ reason: 'timeout' });
-      expect(Date.now() - started).toBeLessThan(5_000);
-      expect(await childrenNamed(process.pid, 'ffprobe')).toEqual([]);
+      await use(fifo, dir);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  it('gives up on an input that never answers, and kills ffprobe', () =>
+    withSilentInput(async (input) => {
+      const started = Date.now();
+      await expect(runFfprobe(input, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: defaultBinaries, timeLimitMs: 1_000 })).rejects.toMatchObject({ reason: 'timeout' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(await childrenNamed(process.pid, 'ffprobe')).toEqual([]);
+    }));
+
+  it('kills ffprobe when its signal aborts, and settles once ffprobe has exited', () =>
+    withSilentInput(async (input, dir) => {
+      // ffprobe behind a wrapper that notes its pid (exec keeps it); it waits on the input until it is killed.
+      const ffprobe = path.join(dir, 'ffprobe');
+      await fs.writeFile(ffprobe, `#!/bin/sh\necho $$ > '${dir}/pid'\nexec '${defaultBinaries.ffprobe}' "$@"\n`, { mode: 0o755 });
+      const abort = new AbortController();
+      const probing = runFfprobe(input, ['-protocol_whitelist', 'file,pipe', '-f', 'mpegts'], { binaries: { ...defaultBinaries, ffprobe }, timeLimitMs: 60_000, signal: abort.signal });
+      const pid = Number(await eventually(() => fs.readFile(path.join(dir, 'pid'), 'utf8').catch(() => undefined), 20_000, 'ffprobe to start'));
+      abort.abort();
+      await expect(probing).rejects.toMatchObject({ reason: 'aborted' });
+      // Looked at before anything else can run: not even a zombie waiting to be reaped is left.
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+    }));
 });
 
 describe('a worker killed with SIGKILL', () => {

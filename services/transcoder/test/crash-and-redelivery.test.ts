@@ -3,17 +3,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ConsumerGroupRuntime } from '@video-pipeline/consumer';
-import { newEventId, toKafkaRecord, type CloudEvent } from '@video-pipeline/events';
-import { createKafka, createProducer } from '@video-pipeline/kafka';
-import { fastMembership, fastRetryPolicy, groupTopicSpecs, processedEventIds } from '../../../libs/consumer/test/support/harness';
+import { newEventId } from '@video-pipeline/events';
+import { processedEventIds } from '../../../libs/consumer/test/support/harness';
 import { MediaFixtures, testPattern, tone, h264, aac } from '../../../test/support/media-fixtures';
-import { MediaTestbed } from '../../../test/support/media-testbed';
-import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
-import { testConfig } from '../../../test/support/test-env';
-import { transcoderHandlers } from '../src/handlers';
+import { eventually } from '../../../test/support/pipeline';
 import { hlsPrefix } from '../src/handlers/video-uploaded';
 import { childrenNamed, isAlive } from '../../../test/support/processes';
+import { TranscoderGroup } from './support/transcoder-group';
 
 jest.setTimeout(180_000);
 
@@ -27,27 +23,17 @@ const WORKER = path.join(__dirname, 'fixtures', 'transcoder-worker.ts');
  */
 describe('a transcoder killed mid-ladder', () => {
   const fixtures = new MediaFixtures();
-  const bed = new MediaTestbed('crash');
-  const prefix = bed.config.kafka.topicPrefix;
-  const kafka = createKafka(bed.config.kafka, testLogger());
-  const producer = createProducer(kafka);
+  const group = new TranscoderGroup('crash');
+  const { bed, prefix } = group;
   let worker: ChildProcess | undefined;
-  let survivor: ConsumerGroupRuntime | undefined;
 
-  beforeAll(async () => {
-    await bed.start();
-    await Promise.all([createTopics(kafka, prefix, groupTopicSpecs('transcoder')), producer.connect()]);
-  });
+  beforeAll(() => group.start());
 
   afterAll(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-    await survivor?.stop();
-    await producer.disconnect();
-    await bed.close();
+    await group.close();
     await fixtures.remove();
   });
-
-  const publish = (event: CloudEvent) => producer.send({ topic: `${prefix}video.uploaded`, acks: -1, messages: [toKafkaRecord(event, prefix)] });
 
   /** Every stored object of the ladder with its ETag and time: what "changes nothing" is checked against. */
   async function ladderObjects(videoId: string): Promise<string[]> {
@@ -59,7 +45,7 @@ describe('a transcoder killed mid-ladder', () => {
     const file = await fixtures.make('twelve-seconds-720p.mp4', [...testPattern('1280x720', 12), ...tone(12), ...h264, ...aac, '-shortest']);
     const event = await bed.storeUpload(file);
     const { videoId } = event.data;
-    await publish(event);
+    await group.publish(event);
 
     // The first worker encodes slowly (x264's medium preset), so it is caught mid-ladder.
     let output = '';
@@ -98,19 +84,7 @@ describe('a transcoder killed mid-ladder', () => {
     await eventually(async () => !(await isAlive(ffmpeg!)), 5_000, 'the killed worker’s ffmpeg to die');
 
     // Another instance takes over once the broker drops the dead member, and sweeps what it left.
-    const config = testConfig(prefix, { S3_BUCKET: bed.storage.bucket, MEDIA_TEMP_DIR: bed.tempDir, X264_PRESET: 'superfast' });
-    survivor = new ConsumerGroupRuntime({
-      group: 'transcoder',
-      handlers: transcoderHandlers({ config, prisma: bed.prisma, logger: testLogger() }),
-      kafka,
-      prisma: bed.prisma,
-      logger: testLogger(),
-      topicPrefix: prefix,
-      retryPolicy: fastRetryPolicy,
-      fetchMaxWaitMs: 100,
-      ...fastMembership,
-    });
-    await survivor.start();
+    const survivor = await group.startInstance({ X264_PRESET: 'superfast' });
     await eventually(async () => (await bed.stage(videoId, 'transcode'))?.status === 'succeeded', 120_000, 'the other instance to complete the ladder');
 
     expect(await bed.stage(videoId, 'transcode')).toMatchObject({ status: 'succeeded', attempts: 2, progress: 100, errorCode: null });
@@ -137,9 +111,9 @@ describe('a transcoder killed mid-ladder', () => {
     // A redelivery of the same event (same id) is skipped; a replay under a new id finds the stage done: nothing changes.
     const before = await ladderObjects(videoId);
     const replay = { ...event, id: newEventId() };
-    await publish(event);
-    await publish(replay);
-    await eventually(async () => (await processedEventIds(bed.prisma, survivor!.groupId)).includes(replay.id), 30_000, 'the replay to be handled');
+    await group.publish(event);
+    await group.publish(replay);
+    await eventually(async () => (await processedEventIds(bed.prisma, survivor.groupId)).includes(replay.id), 30_000, 'the replay to be handled');
     expect(await processedEventIds(bed.prisma, survivor.groupId)).toEqual([event.id, replay.id]);
     expect(await ladderObjects(videoId)).toEqual(before);
     expect(await bed.published('video.transcoded', videoId)).toHaveLength(1);

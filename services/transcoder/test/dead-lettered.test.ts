@@ -1,13 +1,8 @@
-import { ConsumerGroupRuntime } from '@video-pipeline/consumer';
-import { toKafkaRecord } from '@video-pipeline/events';
-import { createKafka, createProducer } from '@video-pipeline/kafka';
-import { fastMembership, fastRetryPolicy, groupTopicSpecs, processedEventIds } from '../../../libs/consumer/test/support/harness';
+import { processedEventIds } from '../../../libs/consumer/test/support/harness';
 import { MediaFixtures, h264, testPattern } from '../../../test/support/media-fixtures';
-import { MediaTestbed } from '../../../test/support/media-testbed';
-import { createTopics, eventually, testLogger } from '../../../test/support/pipeline';
-import { testConfig } from '../../../test/support/test-env';
-import { transcoderHandlers } from '../src/handlers';
+import { eventually } from '../../../test/support/pipeline';
 import { videoUploadedDeadLettered } from '../src/handlers/video-uploaded';
+import { TranscoderGroup } from './support/transcoder-group';
 
 jest.setTimeout(120_000);
 
@@ -22,41 +17,21 @@ const DEAD_S3 = `http://127.0.0.1:${20_000 + 100 * Number(process.env.TEST_STACK
  */
 describe('a transcode whose retries run out', () => {
   const fixtures = new MediaFixtures();
-  const bed = new MediaTestbed('dead-lettered');
-  const prefix = bed.config.kafka.topicPrefix;
-  const kafka = createKafka(bed.config.kafka, testLogger());
-  const producer = createProducer(kafka);
-  let runtime: ConsumerGroupRuntime | undefined;
+  const group = new TranscoderGroup('dead-lettered');
+  const { bed } = group;
 
-  beforeAll(async () => {
-    await bed.start();
-    await Promise.all([createTopics(kafka, prefix, groupTopicSpecs('transcoder')), producer.connect()]);
-  });
+  beforeAll(() => group.start());
 
   afterAll(async () => {
-    await runtime?.stop();
-    await producer.disconnect();
-    await bed.close();
+    await group.close();
     await fixtures.remove();
   });
 
   it('ends the stage as failed with the last reason and publishes one failure event', async () => {
     const event = await bed.storeUpload(await fixtures.make('clip.mp4', [...testPattern('320x240', 1), ...h264]));
     const { videoId } = event.data;
-    const config = testConfig(prefix, { S3_BUCKET: bed.storage.bucket, S3_ENDPOINT: DEAD_S3, MEDIA_TEMP_DIR: bed.tempDir });
-    runtime = new ConsumerGroupRuntime({
-      group: 'transcoder',
-      handlers: transcoderHandlers({ config, prisma: bed.prisma, logger: testLogger() }),
-      kafka,
-      prisma: bed.prisma,
-      logger: testLogger(),
-      topicPrefix: prefix,
-      retryPolicy: fastRetryPolicy,
-      fetchMaxWaitMs: 100,
-      ...fastMembership,
-    });
-    await runtime.start();
-    await producer.send({ topic: `${prefix}video.uploaded`, acks: -1, messages: [toKafkaRecord(event, prefix)] });
+    const runtime = await group.startInstance({ S3_ENDPOINT: DEAD_S3 });
+    await group.publish(event);
 
     await eventually(async () => (await bed.stage(videoId, 'transcode'))?.status === 'failed', 60_000, 'the stage to end as failed');
     // One attempt on the event's own topic, one in each of the two retry tiers, then parked. The S3 client's
@@ -71,9 +46,9 @@ describe('a transcode whose retries run out', () => {
     expect(await bed.prisma.video.findUnique({ where: { id: videoId }, select: { status: true } })).toEqual({ status: 'failed' });
     expect(await bed.published('video.failed', videoId)).toHaveLength(1);
     await eventually(async () => {
-      const admin = kafka.admin();
+      const admin = group.kafka.admin();
       await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(runtime!.deadLetterTopic).finally(() => admin.disconnect());
+      const offsets = await admin.fetchTopicOffsets(runtime.deadLetterTopic).finally(() => admin.disconnect());
       return offsets.reduce((sum, partition) => sum + Number(partition.high), 0) === 1;
     }, 10_000, 'the event parked in the dead-letter topic');
     expect(await processedEventIds(bed.prisma, runtime.groupId)).toEqual([]); // parked, not processed: a replay runs it again

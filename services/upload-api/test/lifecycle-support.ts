@@ -3,6 +3,7 @@ import { createEvent, eventCatalog, type CloudEvent, type EventType } from '@vid
 import type { EventHandler } from '@video-pipeline/consumer';
 import { MediaTestbed } from '../../../test/support/media-testbed';
 import { API_KEY, startUploadApi, testLogger, type RunningApi } from '../../../test/support/pipeline';
+import { sseReader, type SseEvent } from '../../../test/support/sse';
 import { testConfig } from '../../../test/support/test-env';
 import { uploadFile } from '../../../test/support/upload-client';
 import { handleVideoUploaded as moderate } from '../../moderation/src/handlers/video-uploaded';
@@ -90,12 +91,6 @@ export class LifecycleBed {
   }
 }
 
-export interface SseEvent {
-  id?: string;
-  event?: string;
-  data?: any;
-}
-
 /** A Server-Sent Events client on a raw HTTP request: every event and comment, and whether the server ended the stream. */
 export function openEventStream(url: string, headers: Record<string, string>) {
   const events: SseEvent[] = [];
@@ -107,24 +102,8 @@ export function openEventStream(url: string, headers: Record<string, string>) {
     const req = (request = http.get(url, { headers }, (res) => {
       status = res.statusCode ?? 0;
       contentType = String(res.headers['content-type'] ?? '');
-      let buffer = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let boundary;
-        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const event: SseEvent = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) comments.push(line.slice(1).trim());
-            else if (line.startsWith('id: ')) event.id = line.slice(4);
-            else if (line.startsWith('event: ')) event.event = line.slice(7);
-            else if (line.startsWith('data: ')) event.data = JSON.parse(line.slice(6));
-          }
-          if (event.event) events.push(event);
-        }
-      });
+      res.on('data', sseReader({ onEvent: (event) => events.push(event), onComment: (text) => comments.push(text) }));
       res.on('end', resolve);
       res.on('error', reject);
     }));
