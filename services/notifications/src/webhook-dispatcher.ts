@@ -210,14 +210,14 @@ export class WebhookDispatcher {
         FROM due
         WHERE due.previous_attempt > 0
           AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = due.id AND a.attempt = due.previous_attempt)
-        -- A dispatcher that outlived its lease may record its answer at the same moment: its row wins.
+        -- A dispatcher that outlived its lease may record its answer at the same moment: its row wins, and one that comes later replaces this one.
         ON CONFLICT DO NOTHING
         RETURNING delivery_id
       )
       UPDATE webhook_deliveries d SET next_attempt_at = ${leaseUntil}, claimed_at = ${now}, attempts = d.attempts + 1
       FROM due, webhook_subscriptions s
       WHERE d.id = due.id AND s.id = d.subscription_id
-      RETURNING d.id::text, d.subscription_id::text, d.event_id::text, d.body, d.attempts, s.url, s.secret, s.previous_secret, s.previous_secret_expires_at,
+      RETURNING d.id::text, d.subscription_id::text, d.event_id::text, d.body, d.attempts, d.next_attempt_at AS lease_until, s.url, s.secret, s.previous_secret, s.previous_secret_expires_at,
         EXISTS (SELECT 1 FROM lost WHERE lost.delivery_id = d.id) AS lost_attempt`;
   }
 

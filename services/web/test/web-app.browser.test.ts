@@ -304,6 +304,76 @@ describe('the web app in a browser', () => {
     await expectNoSeriousViolations('settings with analytics');
   });
 
+  it("shows a webhook's delivery log attempt by attempt: what the endpoint answered and how fast, and an attempt lost with no answer", async () => {
+    const created = await fetch(url('/v1/webhooks'), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/delivery-log', events: ['video.ready'] }),
+    });
+    expect(created.status).toBe(201);
+    const hook = (await created.json()) as { id: string };
+    const lostMessage = 'the dispatcher sending this attempt stopped before it recorded an answer; whether the endpoint got it is unknown, so it is sent again';
+    const lost = { statusCode: null, latencyMs: null, errorCode: 'webhook_attempt_lost', errorMessage: lostMessage };
+    // As the dispatcher leaves them (no dispatcher runs here): one delivered on its second attempt after a lost first,
+    // one whose only attempt so far was lost, waiting to be sent again.
+    const delivery = (id: string, createdAt: Date, rest: object) => ({ id, subscriptionId: hook.id, eventId: randomUUID(), eventType: 'video.ready', body: '{}', createdAt, ...rest });
+    const [delivered, resending] = [randomUUID(), randomUUID()];
+    try {
+      await api.prisma.webhookDelivery.createMany({
+        data: [
+          delivery(delivered, new Date(Date.now() - 60_000), { status: 'succeeded', attempts: 2, lastStatusCode: 200, finishedAt: new Date() }),
+          delivery(resending, new Date(), { status: 'pending', attempts: 1, nextAttemptAt: new Date(Date.now() + 3_600_000) }),
+        ],
+      });
+      await api.prisma.webhookAttempt.createMany({
+        data: [
+          { deliveryId: delivered, attempt: 1, startedAt: new Date(Date.now() - 50_000), ...lost },
+          { deliveryId: delivered, attempt: 2, startedAt: new Date(Date.now() - 10_000), statusCode: 200, latencyMs: 42, errorCode: null, errorMessage: null },
+          { deliveryId: resending, attempt: 1, startedAt: new Date(Date.now() - 5_000), ...lost },
+        ],
+      });
+
+      await signedIn();
+      await page.goto(url('/settings'));
+      const card = page.locator(`[data-webhook-id="${hook.id}"]`);
+      await card.getByRole('button', { name: 'Show deliveries' }).click();
+      const log = card.getByRole('table', { name: 'Latest deliveries' });
+      await log.waitFor();
+      const rows = log.locator('tbody tr');
+      // Newest first: the one waiting to be sent again, then the delivered one.
+      expect(await rows.count()).toBe(2);
+      expect(await rows.nth(0).locator('td').nth(2).textContent()).toBe('pending');
+      expect(await rows.nth(1).locator('td').nth(2).textContent()).toBe('succeeded');
+
+      const attemptsOf = (row: number) => rows.nth(row).locator('.attempts li');
+      // The message has no regular expression characters in it.
+      const lostText = new RegExp(`^Attempt 1, .+: no answer \\(webhook_attempt_lost\\): ${lostMessage}$`);
+      expect(await attemptsOf(1).allTextContents()).toEqual([expect.stringMatching(lostText), expect.stringMatching(/^Attempt 2, .+: 200 in 42 ms$/)]);
+      expect(await attemptsOf(0).allTextContents()).toEqual([expect.stringMatching(lostText)]);
+      // No latency for an attempt nobody knows the answer to.
+      expect(await attemptsOf(0).first().textContent()).not.toMatch(/\d ms/);
+      await expectNoSeriousViolations('settings with a delivery log');
+      await screenshot(page, 'webhook-delivery-log');
+
+      // At phone width the log scrolls sideways in its own region (focusable, for the keyboard); the page does not widen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.reload();
+      await card.getByRole('button', { name: 'Show deliveries' }).click();
+      const region = card.getByRole('region', { name: 'Latest deliveries' });
+      await region.waitFor();
+      await screenshot(page, 'webhook-delivery-log-phone');
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBe(390);
+      const widths = await region.evaluate((element) => ({ content: element.scrollWidth, shown: element.clientWidth }));
+      expect(widths.content).toBeGreaterThan(widths.shown);
+      await region.focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((element) => element.scrollLeft > 0, await region.elementHandle(), { timeout: 5_000 });
+      await expectNoSeriousViolations('settings with a delivery log at phone width');
+    } finally {
+      expect((await fetch(url(`/v1/webhooks/${hook.id}`), { method: 'DELETE', headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(204);
+    }
+  });
+
   it('draws failure reasons as a bar chart per stage, named with its data, and keeps the table', async () => {
     // Facts as the analytics group records them from failure events (this file's own consumer group, alice's).
     const factsOf = config.kafka.topicPrefix + 'analytics';

@@ -9,8 +9,13 @@ export interface Received {
   at: number;
 }
 
-/** What the receiver answers on a path: a status, or nothing at all (a dead endpoint). */
-export type Behaviour = (request: Received, countOnPath: number) => { status: number; headers?: Record<string, string> } | 'hang';
+export interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+}
+
+/** What the receiver answers on a path: a status, later (when the promise settles: a slow endpoint), or nothing at all (a dead endpoint). */
+export type Behaviour = (request: Received, countOnPath: number) => Answer | Promise<Answer> | 'hang';
 
 /**
  * A local webhook receiver on 127.0.0.1: records every request and answers
@@ -48,6 +53,14 @@ export class Receiver {
         const answer = behaviour ? behaviour(request, this.requestsTo(request.path).length) : { status: 200 };
         if (answer === 'hang') {
           this.hanging.add(res);
+          return;
+        }
+        if (answer instanceof Promise) {
+          this.hanging.add(res);
+          void answer.then(({ status, headers }) => {
+            this.hanging.delete(res);
+            if (!res.destroyed) res.writeHead(status, headers).end();
+          });
           return;
         }
         res.writeHead(answer.status, answer.headers).end();

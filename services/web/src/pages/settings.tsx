@@ -25,6 +25,19 @@ interface Delivery {
   attempts: { attempt: number; at: string; statusCode: number | null; latencyMs: number | null; error: { code: string; message: string } | null }[];
 }
 
+type Attempt = Delivery['attempts'][number];
+
+/**
+ * What the endpoint answered, and how fast; or that there was no answer,
+ * with its code and why. An attempt lost with the dispatcher sending it has
+ * neither status nor latency.
+ */
+function attemptAnswer({ statusCode, latencyMs, error }: Attempt): string {
+  if (statusCode !== null) return latencyMs === null ? String(statusCode) : `${statusCode} in ${latencyMs} ms`;
+  const noAnswer = latencyMs === null ? 'no answer' : `no answer after ${latencyMs} ms`;
+  return error ? `${noAnswer} (${error.code}): ${error.message}` : noAnswer;
+}
+
 const message = (caught: unknown, fallback: string) => (caught instanceof ApiError ? caught.message : fallback);
 
 // The charts (uPlot) load with the analytics section only.
@@ -158,30 +171,42 @@ function WebhookCard({ api, hook, onDelete, onError }: { api: Api; hook: Webhook
         </button>
       </div>
       {deliveries && (
-        <table>
-          <caption>Latest deliveries</caption>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status</th>
-              <th scope="col">Last answer</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.map((delivery) => {
-              const last = delivery.attempts.at(-1);
-              return (
+        // Focusable, so the log can be scrolled sideways by keyboard when it is wider than the screen.
+        <div class="table-scroll" role="region" aria-labelledby={`deliveries-${hook.id}`} tabIndex={0}>
+          <table>
+            <caption id={`deliveries-${hook.id}`}>Latest deliveries</caption>
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Created</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {deliveries.map((delivery) => (
                 <tr key={delivery.id}>
                   <td>{delivery.eventType}</td>
                   <td>{formatDate(delivery.createdAt)}</td>
                   <td>{delivery.status}</td>
-                  <td>{last ? `${last.statusCode ?? last.error?.code ?? '–'}${last.latencyMs === null ? '' : ` in ${last.latencyMs} ms`}` : 'not sent yet'}</td>
+                  <td>
+                    {delivery.attempts.length === 0 ? (
+                      'not sent yet'
+                    ) : (
+                      <ol class="attempts">
+                        {delivery.attempts.map((attempt) => (
+                          <li key={attempt.attempt} data-attempt={attempt.attempt}>
+                            Attempt {attempt.attempt}, {formatDate(attempt.at)}: {attemptAnswer(attempt)}
+                          </li>
+                        ))}
+                      </ol>
+                    )}
+                  </td>
                 </tr>
-              );
-            })}
-          </tbody>
-        </table>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </li>
   );
