@@ -1,9 +1,10 @@
 import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createEvent } from '@video-pipeline/events';
-import { signWebhook } from '@video-pipeline/webhooks';
+import { TargetGuard, parseAllowedTargets, signWebhook } from '@video-pipeline/webhooks';
 import { eventually, OTHER_API_KEY, testLogger } from '../../../test/support/pipeline';
 import { fanOutToWebhooks } from '../src/handlers/fan-out-to-webhooks';
+import { WebhookDispatcher } from '../src/webhook-dispatcher';
 import { VideoStory } from '../../../test/support/video-events';
 import { WebhookTestbed, fastDeliveryPolicy } from './support/webhook-testbed';
 
@@ -217,6 +218,36 @@ describe('webhook deliveries (group notifications, real broker and database, a l
     const second = (await eventually(async () => bed.receiver.requestsTo('/testing')[1], 10_000, 'the retried message'))!;
     expect(second.headers['webhook-id']).toBe(queued.webhookId);
     expect((await bed.call('POST', `/v1/webhooks/${hook.id}/deliveries/${queued.id}/retry`, undefined, OTHER_API_KEY)).status).toBe(404);
+  });
+
+  it('leaves a delivery being sent to its attempt when asked to send it again: no second request, no attempt logged as lost', async () => {
+    // Two instances, as in production: the one not sending would take a delivery made due again at once.
+    await bed.dispatcher.stop();
+    const policy = { ...fastDeliveryPolicy, timeoutMs: 20_000 };
+    const dispatchers = [1, 2].map(() => new WebhookDispatcher({ prisma: bed.prisma, guard: new TargetGuard(parseAllowedTargets(bed.config.webhooks.allowedTargets)), policy, logger: testLogger(), pollMs: 50 }));
+    for (const dispatcher of dispatchers) dispatcher.start();
+    try {
+      let answer = (_: { status: number }) => {};
+      bed.receiver.on('/in-flight', () => new Promise((resolve) => (answer = resolve)));
+      const hook = await bed.subscribe(bed.receiver.url('/in-flight'), ['video.ready']);
+      const { body: queued } = await bed.call('POST', `/v1/webhooks/${hook.id}/test`);
+      await eventually(async () => bed.receiver.requestsTo('/in-flight').length === 1, 10_000, 'the attempt to reach the endpoint');
+
+      const retried = await bed.call('POST', `/v1/webhooks/${hook.id}/deliveries/${queued.id}/retry`);
+      expect(retried).toMatchObject({ status: 202, body: { id: queued.id, status: 'pending', attempts: [] } });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // each dispatcher looks every 50 ms
+      expect(bed.receiver.requestsTo('/in-flight')).toHaveLength(1);
+
+      answer({ status: 200 });
+      const delivery = await eventually(async () => {
+        const { body } = await bed.call('GET', `/v1/webhooks/${hook.id}/deliveries`);
+        return body.items[0]?.status === 'succeeded' ? body.items[0] : undefined;
+      }, 10_000, 'the attempt recorded');
+      expect(delivery.attempts.map((attempt: { attempt: number; statusCode: number | null; error: unknown }) => [attempt.attempt, attempt.statusCode, attempt.error])).toEqual([[1, 200, null]]);
+      expect(bed.receiver.requestsTo('/in-flight')).toHaveLength(1);
+    } finally {
+      for (const dispatcher of dispatchers) await dispatcher.stop();
+    }
   });
 });
 

@@ -83,12 +83,19 @@ export class WebhookRepository {
       .catch(asOutage);
   }
 
-  /** Makes a delivery due now again, whatever became of it; null if the subscription has no such delivery. */
+  /**
+   * Makes a delivery due now again, whatever became of it; null if the subscription has no such delivery.
+   * One being sent right now (claimed, its lease not over, its attempt not yet logged) is left as it is: it is
+   * going out already, and making it due would have another dispatcher take it and log the attempt in flight as lost.
+   */
   async retryDelivery(subscriptionId: string, deliveryId: string, now: Date): Promise<DeliveryWithAttempts | null> {
-    const { count } = await this.prisma.webhookDelivery
-      .updateMany({ where: { id: deliveryId, subscriptionId }, data: { status: 'pending', nextAttemptAt: now, finishedAt: null } })
+    await this.prisma.$executeRaw`
+      UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = ${now}, finished_at = NULL
+      WHERE d.id = ${deliveryId}::uuid AND d.subscription_id = ${subscriptionId}::uuid
+        AND NOT (d.status = 'pending' AND d.attempts > 0 AND d.next_attempt_at > ${now}
+          AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts))`.catch(asOutage);
+    return this.prisma.webhookDelivery
+      .findFirst({ where: { id: deliveryId, subscriptionId }, include: { attemptLog: { orderBy: { attempt: 'asc' } } } })
       .catch(asOutage);
-    if (count === 0) return null;
-    return this.prisma.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { attemptLog: { orderBy: { attempt: 'asc' } } } }).catch(asOutage);
   }
 }

@@ -12,7 +12,7 @@ export function retryWebhookDeliveryRoute(deps: WebhookRouteDeps) {
     path: '/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
     tags: ['webhooks'],
     summary: 'Send a delivery again',
-    description: 'Due at once, with the same `webhook-id`; a failed delivery gets one more attempt.',
+    description: 'Due at once, with the same `webhook-id`; a failed delivery gets one more attempt. One being sent at that moment is left to that attempt.',
     auth: 'owner',
     params: deliveryIdParams,
     responses: { 202: { description: 'the delivery, queued', schema: deliverySchema } },
