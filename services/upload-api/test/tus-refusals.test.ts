@@ -82,6 +82,46 @@ describe('tus’ own refusals on the real endpoint', () => {
     expect(response.headers.get('tus-version')).toBe('1.0.0');
   });
 
+  it('requests our middleware answers without tus check Tus-Resumable as tus does: none is 412, another version 400; nothing changes', async () => {
+    const unversioned = (path: string, method: string, headers: Record<string, string> = {}) =>
+      fetch(new URL(path, api.baseUrl), { method, headers: { authorization: `Bearer ${API_KEY}`, ...headers } });
+    const expectVersionRefused = async (path: string, method: string) => {
+      const missing = await unversioned(path, method);
+      expect(missing.headers.get('tus-version')).toBe('1.0.0');
+      const other = await unversioned(path, method, { 'tus-resumable': '0.2.2' });
+      if (method === 'HEAD') {
+        expect([missing.status, other.status, missing.headers.get('tus-resumable'), missing.headers.get('video-id')]).toEqual([412, 400, '1.0.0', null]);
+        return;
+      }
+      await expectRefused(missing, 412, 'tus_version_unsupported', { in: 'header', parameter: 'Tus-Resumable' });
+      await expectRefused(other, 400, 'invalid_request', { in: 'header', parameter: 'Tus-Resumable' });
+    };
+
+    // An unfinished upload's termination, and a missing upload's (tus too refuses the version before it looks for the upload).
+    const url = await create(api.baseUrl, 10);
+    await expectVersionRefused(url, 'DELETE');
+    expect((await tus(api.baseUrl, url, 'HEAD')).headers.get('upload-offset')).toBe('0');
+    await expectVersionRefused('/v1/uploads/00000000-0000-4000-8000-000000000000', 'DELETE');
+
+    // A finished upload: HEAD, PATCH (a final request sent again) and DELETE.
+    const bytes = await videoLike(64 * KiB);
+    const created = await tus(api.baseUrl, '/v1/uploads', 'POST', { 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, bytes);
+    expect(created.status).toBe(201);
+    const videoId = created.headers.get('video-id')!;
+    const finished = created.headers.get('location')!;
+    await expectVersionRefused(finished, 'HEAD');
+    for (const method of ['PATCH', 'DELETE']) await expectVersionRefused(finished, method);
+    const head = await tus(api.baseUrl, finished, 'HEAD');
+    expect([head.status, head.headers.get('video-id'), head.headers.get('upload-offset')]).toEqual([200, videoId, String(bytes.length)]);
+    await api.removeVideo({ id: videoId, object: { key: `videos/${videoId}/original` } });
+  });
+
+  it('OPTIONS needs no Tus-Resumable (the protocol exempts it)', async () => {
+    const url = await create(api.baseUrl, 10);
+    const response = await fetch(new URL(url, api.baseUrl), { method: 'OPTIONS' });
+    expect([response.status, response.headers.get('tus-version')]).toEqual([204, '1.0.0']);
+  });
+
   it('malformed tus headers: 400 invalid_request naming the header', async () => {
     await expectRefused(await tus(api.baseUrl, '/v1/uploads', 'POST', { 'tus-resumable': '0.2.2', 'upload-length': '10' }), 400, 'invalid_request', { in: 'header', parameter: 'Tus-Resumable' });
     await expectRefused(await tus(api.baseUrl, '/v1/uploads', 'POST', { 'upload-length': '-1' }), 400, 'invalid_request', { in: 'header', parameter: 'Upload-Length' });

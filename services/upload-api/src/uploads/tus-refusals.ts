@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ERRORS, HEADERS, TUS_VERSION } from '@tus/server';
+import { ERRORS, HEADERS, TUS_RESUMABLE, TUS_VERSION } from '@tus/server';
 import { PipelineError } from '@video-pipeline/errors';
 import { uploadLockTimedOut } from './tus-locker';
 
@@ -66,6 +66,17 @@ const refusals: Record<keyof typeof ERRORS, Refuse> = {
 };
 const refusalByBody = new Map(Object.entries(refusals).map(([name, refuse]) => [ERRORS[name as keyof typeof ERRORS].body as string, refuse]));
 
+/** A request without `Tus-Resumable`: 412, with `Tus-Version` as the protocol asks. */
+const versionMissing = (): TusRefusal => ({
+  error: new PipelineError('tus_version_unsupported', `a tus request needs Tus-Resumable: ${TUS_VERSION[0]}`, inHeader('Tus-Resumable')),
+  headers: { 'Tus-Version': TUS_VERSION.join(',') },
+});
+/** Malformed tus headers (named as tus names them, in lower case): 400 naming them. */
+const malformedHeaders = (lowerNames: string[]): TusRefusal => {
+  const names = lowerNames.map(headerName);
+  return { error: new PipelineError('invalid_request', `malformed tus header: ${names.join(', ')}`, inHeader(names[0]!)) };
+};
+
 /**
  * tus' own refusal, as our error; undefined for an answer we do not know
  * (left as tus gave it). tus writes two before its handlers, with bodies of
@@ -75,10 +86,19 @@ const refusalByBody = new Map(Object.entries(refusals).map(([name, refuse]) => [
 export function tusRefusal(answer: TusAnswer, maxUploadBytes: number): TusRefusal | undefined {
   const refuse = refusalByBody.get(answer.body);
   if (refuse) return { error: refuse(answer, maxUploadBytes) };
-  if (answer.status === 412) {
-    return { error: new PipelineError('tus_version_unsupported', `a tus request needs Tus-Resumable: ${TUS_VERSION[0]}`, inHeader('Tus-Resumable')), headers: { 'Tus-Version': TUS_VERSION.join(',') } };
-  }
-  const invalid = answer.status === 400 ? /^Invalid (.+)\n$/.exec(answer.body)?.[1]?.split(' ').map(headerName) : undefined;
-  if (invalid?.length) return { error: new PipelineError('invalid_request', `malformed tus header: ${invalid.join(', ')}`, inHeader(invalid[0]!)) };
+  if (answer.status === 412) return versionMissing();
+  const invalid = answer.status === 400 ? /^Invalid (.+)\n$/.exec(answer.body)?.[1]?.split(' ') : undefined;
+  if (invalid?.length) return malformedHeaders(invalid);
   return undefined;
+}
+
+/**
+ * The refusal tus gives a request (not OPTIONS) for its `Tus-Resumable`,
+ * for the requests our middleware answers without tus: none is 412, another
+ * version than ours 400 (tus reads it as a malformed header). Undefined for ours.
+ */
+export function tusVersionRefusal(headers: IncomingHttpHeaders): TusRefusal | undefined {
+  const version = headers['tus-resumable'];
+  if (!version) return versionMissing();
+  return version === TUS_RESUMABLE ? undefined : malformedHeaders(['tus-resumable']);
 }

@@ -13,7 +13,7 @@ import type { VideoRepository } from '../video-repository';
 import type { PendingUploads } from './pending-uploads';
 import type { QuotaLimits } from './quotas';
 import { underUploadLock } from './tus-locker';
-import { tusRefusal } from './tus-refusals';
+import { tusRefusal, tusVersionRefusal } from './tus-refusals';
 import { TusVideoStore, withDeclaredBodyLength } from './tus-store';
 
 /** Where the tus endpoint is mounted: `POST /v1/uploads` creates, `/v1/uploads/<id>` is an upload. */
@@ -226,6 +226,12 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
         const uploadId = /^\/([^/]+)$/.exec(req.path)?.[1];
         if (!uploadId || !UUID.test(uploadId) || !['HEAD', 'PATCH', 'DELETE'].includes(req.method)) {
           throw new PipelineError('not_found', 'no such upload');
+        }
+        // tus refuses another protocol version before it looks for the upload; the answers below never reach it.
+        const versionRefusal = tusVersionRefusal(req.headers);
+        if (versionRefusal) {
+          res.set(versionRefusal.headers ?? {});
+          throw versionRefusal.error;
         }
         const pending = await deps.pending.findForOwner(uploadId, ownerId, 'tus');
         if (pending && req.method === 'DELETE') {
