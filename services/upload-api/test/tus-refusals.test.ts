@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { ERRORS } from '@tus/server';
 import { Upload as TusUpload } from 'tus-js-client';
 import { errorCodes } from '@video-pipeline/errors';
@@ -24,6 +25,17 @@ describe('tus’ own refusals, as our codes', () => {
     const past = (offset: number, length: number) => tusRefusal(answer(413, ERRORS.ERR_SIZE_EXCEEDED.body, { 'upload-offset': String(offset), 'content-length': String(length) }), MAX_UPLOAD_BYTES)?.error.code;
     expect(past(10, 20)).toBe('upload_length_exceeded');
     expect(past(MAX_UPLOAD_BYTES - 10, 20)).toBe('file_too_large');
+  });
+
+  it('a chunked body tus cut off (its "Maximum size exceeded") is upload_length_exceeded when the upload’s length is known; file_too_large past the largest upload', () => {
+    const cutOff = (headers: Record<string, string>, uploadLength?: number) =>
+      tusRefusal({ ...answer(413, ERRORS.ERR_MAX_SIZE_EXCEEDED.body, { 'upload-offset': '0', ...headers }), uploadLength }, MAX_UPLOAD_BYTES)?.error.code;
+    expect(cutOff({}, 10)).toBe('upload_length_exceeded');
+    // The length declared in the request itself (a creation with its first bytes, or a deferred length's PATCH).
+    expect(cutOff({ 'upload-length': '10' })).toBe('upload_length_exceeded');
+    // A deferred length: the limit the body passed is the largest upload's; and a declared length over it.
+    expect(cutOff({})).toBe('file_too_large');
+    expect(cutOff({ 'upload-length': String(MAX_UPLOAD_BYTES + 1) })).toBe('file_too_large');
   });
 
   it('leave an answer they do not know as tus gave it', () => {
@@ -62,6 +74,23 @@ describe('tus’ own refusals on the real endpoint', () => {
     expect(created.status).toBe(201);
     return created.headers.get('location')!;
   };
+
+  /** A tus request whose body is sent chunked (no Content-Length), in these chunks; its answer as a fetch Response. */
+  const chunked = (path: string, method: string, headers: Record<string, string>, chunks: Buffer[]) =>
+    new Promise<Response>((resolve, reject) => {
+      const request = http.request(new URL(path, api.baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${API_KEY}`, 'tus-resumable': '1.0.0', ...headers, 'transfer-encoding': 'chunked' },
+      });
+      request.on('response', async (response) => {
+        const body: Buffer[] = [];
+        for await (const chunk of response) body.push(chunk as Buffer);
+        resolve(new Response(Buffer.concat(body), { status: response.statusCode, headers: response.headers as Record<string, string> }));
+      });
+      request.on('error', reject);
+      for (const chunk of chunks) request.write(chunk);
+      request.end();
+    });
 
   /** tus' status, our JSON body with its code and the request id, and tus' headers. */
   async function expectRefused(response: Response, status: number, code: string, details?: Record<string, unknown>) {
@@ -148,6 +177,26 @@ describe('tus’ own refusals on the real endpoint', () => {
     await expectRefused(await tus(api.baseUrl, url, 'PATCH', patching(1 * KiB), bytes.subarray(1 * KiB)), 409, 'upload_offset_mismatch', { in: 'header', parameter: 'Upload-Offset' });
     await expectRefused(await tus(api.baseUrl, url, 'PATCH', patching(0), Buffer.concat([bytes, Buffer.from('x')])), 413, 'upload_length_exceeded');
     expect((await tus(api.baseUrl, url, 'HEAD')).headers.get('upload-offset')).toBe('0');
+  });
+
+  it('a chunked PATCH past the upload’s length: 413 upload_length_exceeded; the offset stays, and the upload resumes', async () => {
+    const bytes = await videoLike(10 * KiB);
+    const url = await create(api.baseUrl, bytes.length);
+    // The whole upload and a byte more, in two chunks: no Content-Length, so tus finds out only as the body passes the length.
+    await expectRefused(await chunked(url, 'PATCH', patching(0), [bytes, Buffer.from('x')]), 413, 'upload_length_exceeded');
+    expect((await tus(api.baseUrl, url, 'HEAD')).headers.get('upload-offset')).toBe('0');
+    const finished = await tus(api.baseUrl, url, 'PATCH', patching(0), bytes);
+    expect(finished.status).toBe(204);
+    const videoId = finished.headers.get('video-id')!;
+    const video = await api.prisma.video.findUniqueOrThrow({ where: { id: videoId } });
+    expect(await storedSha256(api, video.objectKey)).toBe(sha256(bytes));
+    await api.removeVideo({ id: videoId, object: { key: video.objectKey } });
+
+    // A creation with its first bytes, chunked past its Upload-Length: refused alike, and no upload is left of it.
+    const pendingBefore = await api.prisma.pendingUpload.count({ where: { ownerId: owner } });
+    const creation = await chunked('/v1/uploads', 'POST', { 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, [bytes, Buffer.from('x')]);
+    await expectRefused(creation, 413, 'upload_length_exceeded');
+    expect(await api.prisma.pendingUpload.count({ where: { ownerId: owner } })).toBe(pendingBefore);
   });
 
   it('a missing upload: 404 not_found', async () => {

@@ -10,6 +10,8 @@ export interface TusAnswer {
   body: string;
   method: string;
   headers: IncomingHttpHeaders;
+  /** The upload's length, read for a PATCH whose body tus cut off for its size; undefined while it is deferred. */
+  uploadLength?: number;
 }
 
 /** Our error for a refusal of tus, and headers it adds to tus' own (which stay). */
@@ -26,6 +28,7 @@ const inHeader = (parameter: string) => ({ details: { in: 'header', parameter } 
 const tooLarge = (maxUploadBytes: number) =>
   // Said as the direct upload says it, with the limit people need rather than tus' header name.
   new PipelineError('file_too_large', `an upload is at most ${maxUploadBytes} bytes`, { details: { maxBytes: maxUploadBytes } });
+const lengthExceeded = () => new PipelineError('upload_length_exceeded', 'the request carries bytes past the upload’s Upload-Length');
 const internal = () => new PipelineError('internal', 'something went wrong on our side');
 const unsupported = (extension: string) => () =>
   new PipelineError('tus_extension_unsupported', `the tus ${extension} extension is not served`, { details: { extension } });
@@ -50,9 +53,14 @@ const refusals: Record<keyof typeof ERRORS, Refuse> = {
   // Bytes past the upload's length, or (its length deferred) past the largest upload: whichever the request's declared length passes.
   ERR_SIZE_EXCEEDED: ({ headers }, maxUploadBytes) => {
     const end = Number(headers['upload-offset'] ?? 0) + Number(headers['content-length'] ?? Number.POSITIVE_INFINITY);
-    return end > maxUploadBytes ? tooLarge(maxUploadBytes) : new PipelineError('upload_length_exceeded', 'the request carries bytes past the upload’s Upload-Length');
+    return end > maxUploadBytes ? tooLarge(maxUploadBytes) : lengthExceeded();
   },
-  ERR_MAX_SIZE_EXCEEDED: (_answer, maxUploadBytes) => tooLarge(maxUploadBytes),
+  // An Upload-Length over the largest upload, or a chunked body (no Content-Length) that tus cut off as it passed its limit:
+  // the upload's length if known, else (deferred) the largest upload. tus says the same for all of them.
+  ERR_MAX_SIZE_EXCEEDED: ({ headers, uploadLength }, maxUploadBytes) => {
+    const length = uploadLength ?? (headers['upload-length'] === undefined ? undefined : Number(headers['upload-length']));
+    return length !== undefined && length <= maxUploadBytes ? lengthExceeded() : tooLarge(maxUploadBytes);
+  },
   INVALID_LENGTH: ({ method }) =>
     method === 'POST'
       ? new PipelineError('invalid_request', 'a creation needs either Upload-Length or Upload-Defer-Length: 1', inHeader('Upload-Length'))

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { EVENTS, Server, TUS_RESUMABLE, type Locker, type ServerOptions } from '@tus/server';
+import { ERRORS, EVENTS, Server, TUS_RESUMABLE, type Locker, type ServerOptions } from '@tus/server';
 import type { StorageConfig } from '@video-pipeline/config';
 import { PipelineError, isPipelineError } from '@video-pipeline/errors';
 import type { Logger } from '@video-pipeline/logging';
@@ -156,6 +156,19 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     await deps.pending.remove(uploadId).catch((error: unknown) => deps.logger.warn({ err: error, uploadId }, 'could not remove a failed tus creation’s row; the sweeper will'));
   };
 
+  /**
+   * The length of each upload whose PATCH tus cut off for its size, by
+   * request: tus refuses a chunked body past the upload's length as it
+   * refuses one past the largest upload, and only the length tells which.
+   */
+  const refusedLengths = new WeakMap<IncomingMessage, number>();
+  const noteRefusedLength = async (req: unknown, error: unknown) => {
+    const { req: request } = nodeOf(req);
+    if (request.method !== 'PATCH' || (error as { body?: unknown }).body !== ERRORS.ERR_MAX_SIZE_EXCEEDED.body) return;
+    const upload = await store.getUpload(tusObjectKey(request.path.slice(1))).catch(() => undefined);
+    if (upload?.size !== undefined) refusedLengths.set(request, upload.size);
+  };
+
   const forget = (key: string) => store.forget(key).catch((error: unknown) => deps.logger.warn({ err: error, key }, 'could not remove a finished upload’s .info'));
 
   const options: ServerOptions = {
@@ -197,11 +210,12 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     },
     onResponseError: async (req, error) => {
       await undoCreation(nodeOf(req).req);
+      await noteRefusedLength(req, error);
       return asTusError(req, error);
     },
   };
   const server = new JsonErrorsServer({ ...options, datastore: store }, (answer, exchange) => {
-    const refusal = tusRefusal({ ...answer, method: exchange.req.method, headers: exchange.req.headers }, deps.maxUploadBytes);
+    const refusal = tusRefusal({ ...answer, method: exchange.req.method, headers: exchange.req.headers, uploadLength: refusedLengths.get(exchange.req) }, deps.maxUploadBytes);
     return refusal && { status: refusal.error.status, body: errorBody(refusal.error, refusal.error, exchange), headers: refusal.headers };
   });
   server.on(EVENTS.POST_CREATE, (req) => {
