@@ -113,7 +113,7 @@ export class TusVideoStore extends S3Store {
       seen = undefined;
     }
     // A chunked request (no length) or an empty one (creation, a zero-byte upload's completion): s3-store's way.
-    if (!length) return super.write(src, id, offset);
+    if (!length) return this.writeUnknownLength(src, id, offset);
     const metadata = await this.getMetadata(id);
     const size = metadata.file.size;
     const partSize = this.calcOptimalPartSize(size);
@@ -159,6 +159,34 @@ export class TusVideoStore extends S3Store {
       // tus waits for the body's end, which follows its declared length.
       await body.expectEnd();
       return offset;
+    } finally {
+      taken.release();
+    }
+  }
+
+  /**
+   * A request of unknown length, stored s3-store's way (through temporary
+   * part files), but beginning with the previous request's tail taken here:
+   * s3-store joined its tail to the body with a stream that missed the
+   * body's error while it read the tail (tus cutting off a body past the
+   * upload's length), and the request never ended; and a failed request
+   * lost the tail. Here the tail is put back unless a stored part holds it.
+   */
+  private async writeUnknownLength(src: Readable, id: string, offset: number): Promise<number> {
+    // No tail before the first byte: no read for it.
+    if (offset === 0) return super.write(src, id, offset);
+    const taken = await this.takeIncompletePart(id);
+    const tail = taken.bytes;
+    try {
+      if (tail.length === 0) return await super.write(src, id, offset);
+      const partsBefore = (await this.retrieveParts(id)).length;
+      try {
+        return await super.write(Readable.from(withHead(tail, src)), id, offset - tail.length);
+      } catch (error) {
+        const partsAfter = await this.retrieveParts(id).then((parts) => parts.length, () => undefined);
+        if (partsAfter === partsBefore) await this.putBackIncompletePart(id, tail);
+        throw error;
+      }
     } finally {
       taken.release();
     }
@@ -293,6 +321,12 @@ export class TusVideoStore extends S3Store {
     });
     await this.forget(id);
   }
+}
+
+/** `head`, then `rest`'s chunks: an error of `rest` is this stream's when it is read, whenever it came (s3-store's MultiStream missed one). */
+async function* withHead(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  yield head;
+  yield* rest;
 }
 
 /** Tail buffers kept for reuse: one per request that begins with a tail at once; more are made and dropped. */
