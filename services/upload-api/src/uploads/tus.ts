@@ -206,6 +206,8 @@ export function tusEndpoint(deps: TusDeps): TusEndpoint {
     onUploadFinish: async (req, upload) => {
       const creating = req.method === 'POST';
       const videoId = await finish(nodeOf(req).res.locals.ownerId!, upload, { keepNotes: creating });
+      // A video now: an error tus meets after this (reading the upload back to answer) must not undo the creation.
+      creations.delete(nodeOf(req).req);
       return { status_code: creating ? 201 : 204, headers: videoHeaders(videoId) };
     },
     onResponseError: async (req, error) => {
