@@ -92,7 +92,7 @@ export class WebhookRepository {
     await this.prisma.$executeRaw`
       UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = ${now}, finished_at = NULL
       WHERE d.id = ${deliveryId}::uuid AND d.subscription_id = ${subscriptionId}::uuid
-        AND NOT (d.status = 'pending' AND d.attempts > 0 AND d.next_attempt_at > ${now}
+        AND NOT (d.status = 'pending' AND d.attempts > 0 AND (d.next_attempt_at > ${now}) IS TRUE
           AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts))`.catch(asOutage);
     return this.prisma.webhookDelivery
       .findFirst({ where: { id: deliveryId, subscriptionId }, include: { attemptLog: { orderBy: { attempt: 'asc' } } } })
