@@ -48,12 +48,16 @@ export function featuresOf(document: OpenApiDocument, tusAnnounced: boolean): Fe
   };
 }
 
+/** How long the app waits to hear what the API offers; files picked meanwhile wait for it, so it must not be for ever. */
+const DETECTION_TIMEOUT_MS = 10_000;
+
 /** Reads the document, and asks the tus endpoint (which may live outside the document) whether it is there. */
-export async function detectFeatures(fetcher: typeof fetch = (input, init) => fetch(input, init)): Promise<Features> {
+export async function detectFeatures(fetcher: typeof fetch = (input, init) => fetch(input, init), timeoutMs = DETECTION_TIMEOUT_MS): Promise<Features> {
   try {
+    const signal = AbortSignal.timeout(timeoutMs);
     const [document, tus] = await Promise.all([
-      fetcher('/openapi.json').then((response) => (response.ok ? (response.json() as Promise<OpenApiDocument>) : {})),
-      fetcher('/v1/uploads', { method: 'OPTIONS' }).then(
+      fetcher('/openapi.json', { signal }).then((response) => (response.ok ? (response.json() as Promise<OpenApiDocument>) : {})),
+      fetcher('/v1/uploads', { method: 'OPTIONS', signal }).then(
         (response) => response.headers.has('Tus-Version'),
         () => false,
       ),

@@ -1,5 +1,5 @@
 import { playbackOf, type Video } from '../src/api';
-import { featuresOf } from '../src/features';
+import { NO_FEATURES, detectFeatures, featuresOf } from '../src/features';
 import { formatDuration } from '../src/format';
 import { parseStoryboardVtt, tileAt } from '../src/storyboard';
 import { TransferRate } from '../src/upload/progress';
@@ -52,6 +52,26 @@ describe('features read from the OpenAPI document', () => {
       true,
     );
     expect(Object.values(full).every(Boolean)).toBe(true);
+  });
+});
+
+describe('asking the API what it offers', () => {
+  it('gives up after its time limit when the API does not answer, and offers nothing (files picked meanwhile must not wait for ever)', async () => {
+    const silent = ((_input: unknown, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+    const started = Date.now();
+    await expect(detectFeatures(silent, 50)).resolves.toEqual(NO_FEATURES);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('reads the document and the tus announcement when they answer', async () => {
+    const answering = ((input: unknown) =>
+      Promise.resolve(
+        String(input) === '/openapi.json'
+          ? new Response(JSON.stringify({ paths: { '/v1/webhooks': { get: {} } } }), { status: 200 })
+          : new Response(null, { status: 204, headers: { 'Tus-Version': '1.0.0' } }),
+      )) as typeof fetch;
+    expect(await detectFeatures(answering, 1_000)).toMatchObject({ tus: true, webhooks: true, analytics: false });
   });
 });
 
