@@ -329,9 +329,15 @@ export function isStorageUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
   if (Array.isArray(errors) && errors.some(isStorageUnavailable)) return true;
   if (name === 'TimeoutError') return true;
-  if (String((error as { message?: unknown }).message).startsWith('AWS SDK error wrapper for ')) return true;
+  if (isWrappedSocketError(String((error as { message?: unknown }).message))) return true;
   if ($metadata) return $metadata.httpStatusCode === undefined || $metadata.httpStatusCode >= 500;
   return false;
+}
+
+/** The SDK's wrapper of a socket error it did not recognise as an Error (another realm's, under jest): its message names the error. */
+function isWrappedSocketError(message: string): boolean {
+  if (!message.startsWith('AWS SDK error wrapper for ')) return false;
+  return message.includes('socket hang up') || [...UNREACHABLE_CODES].some((code) => message.includes(code));
 }
 
 /** A read's failure as the pipeline says it: storage out of reach is `storage_unavailable` (retried as an outage); the rest as it came. */
