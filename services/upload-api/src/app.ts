@@ -158,11 +158,13 @@ export function buildUploadApi(deps: UploadApiDeps): UploadApi {
       contentSecurityPolicy: { directives: { 'media-src': ["'self'", 'blob:'], 'worker-src': ["'self'", 'blob:'], 'img-src': ["'self'", 'data:', 'blob:'] } },
     }),
   );
-  const apiCors = deps.corsOrigins?.length ? cors({ origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins], exposedHeaders: ['Location', 'X-Request-Id'], maxAge: 600 }) : undefined;
+  const corsFor = (exposedHeaders: string[]) => cors({ origin: deps.corsOrigins!.includes('*') ? '*' : [...deps.corsOrigins!], exposedHeaders, maxAge: 600 });
+  const apiCors = deps.corsOrigins?.length ? corsFor(['Location', 'X-Request-Id', 'Retry-After']) : undefined;
   // tus answers its own CORS and its own preflight (its OPTIONS announces the protocol too), so it comes before the
-  // API's. Its other requests get the API's headers first: a refusal our middleware gives there (401, 404, a finished
-  // upload) is answered by answerErrors, past tus, and a page on another origin must still read it.
-  if (apiCors) app.use(TUS_PATH, (request, response, next) => (request.method === 'OPTIONS' ? next() : apiCors(request, response, next)));
+  // API's. Its other requests get CORS headers first: a refusal our middleware gives there (401, 404, a finished
+  // upload, the protocol version) is answered by answerErrors, past tus, and a page on another origin must still read it.
+  const tusRefusalCors = deps.corsOrigins?.length ? corsFor(['Location', 'X-Request-Id', 'Retry-After', 'Tus-Resumable', 'Tus-Version']) : undefined;
+  if (tusRefusalCors) app.use(TUS_PATH, (request, response, next) => (request.method === 'OPTIONS' ? next() : tusRefusalCors(request, response, next)));
   app.use(TUS_PATH, tus.handler);
   if (apiCors) app.use(apiCors);
   for (const area of Object.values(areas)) app.use(routerFor(area, authenticate));
