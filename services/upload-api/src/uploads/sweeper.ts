@@ -4,9 +4,7 @@ import type { Logger } from '@video-pipeline/logging';
 import type { ObjectStorage } from '@video-pipeline/storage';
 import { pruneChangeLog } from '../lifecycle/change-log-retention';
 import type { IdempotencyKeys } from './idempotency';
-
-/** A request asked to let go of its upload stops within tus' lock drain (10 s); this leaves it room. */
-const LOCK_WAIT_MS = 30_000;
+import { underUploadLock } from './tus-locker';
 
 export interface SweepResult {
   /** Uploads whose data and record were removed. */
@@ -74,13 +72,8 @@ export class UploadSweeper {
    * put a `.part` back after the sweep, with no row left to find it by.
    */
   private async removeData(key: string): Promise<void> {
-    const lock = this.deps.locker?.newLock(key);
-    await lock?.lock(AbortSignal.timeout(LOCK_WAIT_MS), () => undefined);
-    try {
-      await this.removeObjects(key);
-    } finally {
-      await lock?.unlock();
-    }
+    const { locker } = this.deps;
+    await (locker ? underUploadLock(locker, key, () => this.removeObjects(key)) : this.removeObjects(key));
   }
 
   private async removeObjects(key: string): Promise<void> {

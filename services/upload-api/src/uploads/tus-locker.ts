@@ -11,7 +11,10 @@ export const TUS_LOCK_RELEASE_CHANNEL = 'tus_lock_release';
 /** The advisory lock's name: its key is `hashtextextended(name, 0)`, apart from the quota locks (`quota:<owner>`). */
 export const tusLockName = (uploadId: string) => `tus-upload:${uploadId}`;
 
-/** How long a request waits for an upload's lock by `underUploadLock` (the locker may give up sooner). */
+/**
+ * How long `underUploadLock` waits for an upload's lock (the locker may give up sooner): a request asked to let go
+ * stops within tus' lock drain (10 s); this leaves it room.
+ */
 const UPLOAD_LOCK_WAIT_MS = 30_000;
 
 /** A request that waited its time for an upload's lock: worth a retry. */
